@@ -1,0 +1,110 @@
+"""``neurosim check``: a netlist's DC equilibria in neurosim vs ngspice."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.argument("netlist", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--inputs",
+    "inputs_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="NumPy .npy array (n, width) of input vectors in model units: clamped "
+    "input layers, then visible spring targets. Default: --count random "
+    "vectors uniform in [-1, 1].",
+)
+@click.option(
+    "--count",
+    default=3,
+    show_default=True,
+    type=click.IntRange(1, 10_000),
+    help="Random input vectors to use when --inputs is not given.",
+)
+@click.option("--seed", default=0, show_default=True, help="Seed of the random inputs.")
+@click.option(
+    "--rtol",
+    default=1e-6,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="Tolerance as a fraction of the signal scale (volts per model unit).",
+)
+@click.option(
+    "--backend",
+    default="auto",
+    show_default=True,
+    type=click.Choice(["auto", "shared", "batch"]),
+    help="How to run ngspice: shared library (PySpice) or `ngspice -b`.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+def check(
+    netlist: Path,
+    inputs_file: Path | None,
+    count: int,
+    seed: int,
+    rtol: float,
+    backend: str,
+    as_json: bool,
+) -> None:
+    """Solve NETLIST's operating point in neurosim and in ngspice and compare them.
+
+    Prints the largest |ΔV| per node group and the tolerance; exits 0 only when every
+    node agrees within tolerance (1 otherwise, 2 on bad input or missing ngspice).
+    """
+    import numpy as np
+
+    from neurosim.errors import NeurosimError
+    from neurosim.netlist.parse import parse_netlist
+    from neurosim.verify.crosscheck import cross_check, input_width, settings_for_inputs
+
+    circuit = parse_netlist(netlist)
+    if circuit.network is None:
+        if inputs_file is not None:
+            raise NeurosimError(f"{netlist}: --inputs needs a neurosim network netlist")
+        settings = [{}]
+    else:
+        if inputs_file is None:
+            rng = np.random.default_rng(seed)
+            inputs = rng.uniform(-1.0, 1.0, size=(count, input_width(circuit.network)))
+        else:
+            inputs = _load_inputs(inputs_file)
+        settings = settings_for_inputs(circuit.network, inputs)
+    report = cross_check(circuit, settings, relative_tolerance=rtol, backend=backend)
+    if as_json:
+        click.echo(json.dumps(report.to_dict()))
+    else:
+        _print_table(netlist, report)
+    raise SystemExit(0 if report.ok else 1)
+
+
+def _load_inputs(path: Path):
+    import numpy as np
+
+    from neurosim.errors import NeurosimError
+
+    try:
+        inputs = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise NeurosimError(f"{path}: no such file") from None
+    except (ValueError, OSError) as exc:
+        raise NeurosimError(f"{path}: not a NumPy .npy array ({exc})") from None
+    return inputs[None, :] if inputs.ndim == 1 else inputs
+
+
+def _print_table(netlist: Path, report) -> None:
+    click.echo(f"{netlist}: {report.inputs} operating point(s), neurosim vs ngspice")
+    click.echo(f"  {'group':<12}{'nodes':>8}{'max |dV| [V]':>16}")
+    for name, group in report.groups.items():
+        click.echo(f"  {name:<12}{group.nodes:>8}{group.max_abs_diff_v:>16.3e}")
+    verdict = "OK" if report.ok else "MISMATCH"
+    click.echo(
+        f"  max |dV| = {report.max_abs_diff_v:.3e} V, tolerance {report.tolerance_v:.1e} V "
+        f"(signal scale {report.signal_scale_v:g} V): {verdict}"
+    )
+    click.echo(
+        f"  time: neurosim {report.neurosim_seconds:.2f} s, ngspice {report.ngspice_seconds:.2f} s"
+    )

@@ -1,0 +1,61 @@
+"""``neurosim export``: network spec (+ parameters) -> SPICE netlist."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Netlist file to write (written atomically).",
+)
+@click.option(
+    "--params",
+    "params_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="HDF5 parameters or training checkpoint to use instead of the spec's "
+    "seeded initialisation.",
+)
+def export(spec: Path, out: Path, params_file: Path | None) -> None:
+    """Compile the network SPEC (circuits/*.toml) into an ngspice netlist OUT.
+
+    Weights become conductance pairs, units become neuron macromodels, biases become
+    conductances to bias rails (see the README's "Netlist format"). Without --params
+    the weights are Xavier-normal from the spec's [init] seed.
+    """
+    from neurosim.errors import NeurosimError
+    from neurosim.netlist.write import write_netlist
+    from neurosim.network.compile import compile_spec
+    from neurosim.network.model import check_params
+    from neurosim.network.spec import load_spec
+
+    start = time.perf_counter()
+    network = load_spec(spec)
+    params = None
+    if params_file is not None:
+        from neurosim.io.params_h5 import read_params
+
+        stored_meta, params = read_params(params_file)
+        if stored_meta.weight_shapes() != network.meta.weight_shapes():
+            raise NeurosimError(f"{params_file}: parameters are for another network shape")
+        try:
+            check_params(network.meta, params)
+        except ValueError as exc:
+            raise NeurosimError(f"{params_file}: {exc}") from None
+    circuit = compile_spec(network, params)
+    write_netlist(circuit, out)
+    counts = circuit.count()
+    click.echo(
+        f"wrote {out}: {len(circuit.elements):,} elements ({counts['r']:,} resistors), "
+        f"{network.meta.parameter_count():,} parameters, {out.stat().st_size / 1e6:.1f} MB "
+        f"in {time.perf_counter() - start:.2f} s"
+    )

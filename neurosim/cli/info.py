@@ -1,0 +1,99 @@
+"""``neurosim info``: what a netlist or an HDF5 file holds."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import click
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+@click.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def info(file: Path, as_json: bool) -> None:
+    """Describe FILE: a SPICE netlist (elements, nodes, roles, network shape, parameter
+    count, scaling, trainable devices) or a neurosim HDF5 file (schema, network,
+    datasets with shapes)."""
+    from neurosim.errors import NeurosimError
+
+    if not file.is_file():
+        raise NeurosimError(f"{file}: no such file")
+    with open(file, "rb") as handle:
+        is_hdf5 = handle.read(8) == HDF5_SIGNATURE
+    summary = _hdf5_summary(file) if is_hdf5 else _netlist_summary(file)
+    if as_json:
+        click.echo(json.dumps(summary))
+        return
+    for key, value in summary.items():
+        if isinstance(value, dict):
+            click.echo(f"{key}:")
+            for sub, item in value.items():
+                click.echo(f"  {sub}: {item}")
+        else:
+            click.echo(f"{key}: {value}")
+
+
+def _network_summary(meta) -> dict:
+    return {
+        "family": meta.family,
+        "law": meta.law,
+        "layers": ", ".join(f"{l.name}[{l.size}] {l.kind} {l.activation}" for l in meta.layers),
+        "couplings": ", ".join(
+            f"w{k}: {a}->{b} {meta.weight_shapes()[f'w{k}']}"
+            for k, (a, b) in enumerate(meta.couplings)
+        ),
+        "parameters": meta.parameter_count(),
+        "spring_lambda": meta.spring_lambda,
+        "scaling": (
+            f"{meta.scaling.volts_per_unit} V/unit, g_unit {meta.scaling.g_unit} S, "
+            f"g_min {meta.scaling.g_min} S, tau {meta.scaling.tau} s"
+        ),
+    }
+
+
+def _netlist_summary(path: Path) -> dict:
+    from neurosim.circuit.ir import KIND_NAMES
+    from neurosim.netlist.parse import parse_netlist
+
+    circuit = parse_netlist(path)
+    counts = circuit.count()
+    summary: dict = {
+        "file": str(path),
+        "kind": "netlist",
+        "title": circuit.title,
+        "nodes": len(circuit.nodes()),
+        "elements": {KIND_NAMES[k]: counts[k] for k in sorted(counts)},
+        "roles": dict(Counter(role.value for role in circuit.roles.values())),
+        "trainable": f"{sum(circuit.is_trainable(n) for n in circuit.elements):,} elements "
+        f"matching {' '.join(circuit.trainable) or '(none)'}",
+    }
+    if circuit.network is not None:
+        summary["network"] = _network_summary(circuit.network)
+    return summary
+
+
+def _hdf5_summary(path: Path) -> dict:
+    import h5py
+
+    from neurosim.circuit.meta import NetworkMeta
+
+    summary: dict = {"file": str(path), "kind": "hdf5"}
+    with h5py.File(path, "r") as handle:
+        summary["schema"] = str(handle.attrs.get("schema", "(none)"))
+        if "network" in handle.attrs:
+            meta = NetworkMeta.from_dict(json.loads(handle.attrs["network"]))
+            summary["network"] = _network_summary(meta)
+        datasets: dict = {}
+        handle.visititems(
+            lambda name, obj: (
+                datasets.__setitem__(name, f"{obj.dtype} {obj.shape}")
+                if isinstance(obj, h5py.Dataset)
+                else None
+            )
+        )
+        summary["datasets"] = datasets
+    return summary

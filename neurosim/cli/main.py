@@ -1,0 +1,48 @@
+"""The ``neurosim`` command: one Click group; each subcommand lives in its own module.
+
+Imports of numerical modules happen inside the commands so ``neurosim --help`` starts fast.
+Errors a user can cause print one line ``neurosim: error: ...`` and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from neurosim import __version__
+from neurosim.cli.check import check
+from neurosim.cli.export import export
+from neurosim.cli.info import info
+from neurosim.errors import NeurosimError
+
+EXIT_USER_ERROR = 2
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except NeurosimError as exc:
+            click.echo(f"neurosim: error: {exc}", err=True)
+            sys.exit(EXIT_USER_ERROR)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="neurosim")
+def cli() -> None:
+    """neurosim: neuromorphic analog circuits that learn.
+
+    Networks are compiled to SPICE netlists whose equilibria neurosim computes and
+    cross-checks against ngspice. Run `neurosim COMMAND --help` for each command.
+    """
+
+
+cli.add_command(export)
+cli.add_command(check)
+cli.add_command(info)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli()

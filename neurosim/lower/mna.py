@@ -1,0 +1,280 @@
+"""Lower a circuit to modified nodal analysis (MNA) equations for DC operating points.
+
+Unknowns ``x``: node voltages (ground excluded) followed by branch currents of the
+elements that fix a voltage (V, E, H, voltage B sources, and inductors, which are
+shorts at DC). The residual is ``F(x) = A x − rhs + f(x)``: rows of nodes sum the
+currents leaving the node, rows of branches state the element's voltage law. ``A`` is
+constant; ``f`` collects behavioural sources and diodes. Capacitors are open at DC.
+Branch currents follow ngspice: positive from the + node through the element to the −.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from neurosim.circuit.expr import compile_scalar, derivative, references
+from neurosim.circuit.ir import GROUND, Circuit, Element
+from neurosim.errors import CircuitError
+
+# ngspice's constants (DESIGN.md §1): T = TNOM = 300.15 K, CODATA 2014 k and q.
+BOLTZMANN = 1.38064852e-23
+CHARGE = 1.6021766208e-19
+TEMPERATURE = 300.15
+THERMAL_VOLTAGE = BOLTZMANN * TEMPERATURE / CHARGE
+GMIN = 1e-12
+
+_BRANCH_KINDS = "vehl"
+
+
+@dataclass(frozen=True)
+class Behavioural:
+    """A B source lowered: its row(s), value function and partial derivatives."""
+
+    name: str
+    rows: tuple[int, int]  # (+row, -row) for current output; (branch row, -1) for voltage
+    output: str
+    value: Callable
+    partials: tuple[tuple[int, Callable], ...]
+
+
+@dataclass(frozen=True)
+class Diode:
+    """A junction between unknowns ``anode``/``cathode`` (-1 = ground), ngspice level 1."""
+
+    name: str
+    anode: int
+    cathode: int
+    saturation: float  # IS * area [A]
+    vte: float  # N * Vt [V]
+
+
+@dataclass
+class MnaSystem:
+    """The lowered DC equations of a circuit. Build with :func:`lower_dc`."""
+
+    node_index: dict[str, int]
+    branch_index: dict[str, int]
+    matrix: sp.csr_matrix
+    rhs: np.ndarray
+    behavioural: list[Behavioural]
+    diodes: list[Diode]
+    source_rows: dict[
+        str, list[tuple[int, float]]
+    ]  # V/I name -> [(row, sign)]: rhs[row] = sign*value
+
+    @property
+    def size(self) -> int:
+        """Number of unknowns."""
+        return self.matrix.shape[0]
+
+    def set_sources(self, values: Mapping[str, float]) -> None:
+        """Set DC values (volts or amperes) of independent sources by element name."""
+        for name, value in values.items():
+            if name not in self.source_rows:
+                raise KeyError(f"{name!r} is not an independent source of this circuit")
+            for row, sign in self.source_rows[name]:
+                self.rhs[row] = sign * value
+
+    def residual(self, x: np.ndarray) -> np.ndarray:
+        """``F(x)``, shape (size,)."""
+        out = self.matrix @ x - self.rhs
+        for source in self.behavioural:
+            value = source.value(x)
+            plus, minus = source.rows
+            if source.output == "i":
+                if plus >= 0:
+                    out[plus] += value
+                if minus >= 0:
+                    out[minus] -= value
+            else:
+                out[plus] -= value
+        for diode in self.diodes:
+            current, _ = diode_current(diode, _junction(x, diode))
+            if diode.anode >= 0:
+                out[diode.anode] += current
+            if diode.cathode >= 0:
+                out[diode.cathode] -= current
+        return out
+
+    def jacobian(self, x: np.ndarray) -> sp.csc_matrix:
+        """``dF/dx`` as a sparse matrix."""
+        rows, cols, vals = [], [], []
+        for source in self.behavioural:
+            plus, minus = source.rows
+            for col, partial in source.partials:
+                slope = partial(x)
+                if source.output == "i":
+                    for row, sign in ((plus, 1.0), (minus, -1.0)):
+                        if row >= 0:
+                            rows.append(row), cols.append(col), vals.append(sign * slope)
+                else:
+                    rows.append(plus), cols.append(col), vals.append(-slope)
+        for diode in self.diodes:
+            _, conductance = diode_current(diode, _junction(x, diode))
+            for row, rsign in ((diode.anode, 1.0), (diode.cathode, -1.0)):
+                for col, csign in ((diode.anode, 1.0), (diode.cathode, -1.0)):
+                    if row >= 0 and col >= 0:
+                        rows.append(row), cols.append(col), vals.append(rsign * csign * conductance)
+        extra = sp.csr_matrix((vals, (rows, cols)), shape=self.matrix.shape)
+        return (self.matrix + extra).tocsc()
+
+    def voltages(self, x: np.ndarray) -> dict[str, float]:
+        """Node voltages by name (internal diode nodes included), volts."""
+        return {name: float(x[i]) for name, i in self.node_index.items()}
+
+    def currents(self, x: np.ndarray) -> dict[str, float]:
+        """Branch currents by element name, amperes (ngspice's sign)."""
+        return {name: float(x[i]) for name, i in self.branch_index.items()}
+
+
+def _junction(x: np.ndarray, diode: Diode) -> float:
+    va = x[diode.anode] if diode.anode >= 0 else 0.0
+    vc = x[diode.cathode] if diode.cathode >= 0 else 0.0
+    return float(va - vc)
+
+
+def diode_current(diode: Diode, vd: float) -> tuple[float, float]:
+    """ngspice level-1 DC junction current and conductance at voltage ``vd``.
+
+    Forward (vd >= -3 N Vt): IS (exp(vd/(N Vt)) - 1); reverse: -IS (1 + (3 N Vt/(e vd))^3);
+    plus GMIN in parallel, as ngspice's dioload does.
+    """
+    vte, isat = diode.vte, diode.saturation
+    if vd >= -3.0 * vte:
+        expo = math.exp(min(vd / vte, 700.0))
+        return isat * (expo - 1.0) + GMIN * vd, isat * expo / vte + GMIN
+    arg = (3.0 * vte / (vd * math.e)) ** 3
+    return -isat * (1.0 + arg) + GMIN * vd, isat * 3.0 * arg / vd + GMIN
+
+
+def lower_dc(circuit: Circuit) -> MnaSystem:
+    """Build the DC MNA system of ``circuit`` (validated first)."""
+    circuit.validate()
+    nodes = [n for n in circuit.nodes() if n != GROUND]
+    node_index = {n: i for i, n in enumerate(nodes)}
+    internal = {}
+    for element in circuit.elements.values():
+        if element.kind == "d" and circuit.models[element.model].get("rs") > 0:
+            internal[element.name] = len(node_index)
+            node_index[f"{element.name}#internal"] = len(node_index)
+    branch_index = {}
+    for element in circuit.elements.values():
+        if element.kind in _BRANCH_KINDS or (element.kind == "b" and element.output == "v"):
+            branch_index[element.name] = len(node_index) + len(branch_index)
+    size = len(node_index) + len(branch_index)
+    builder = _Builder(node_index, branch_index, size)
+    for element in circuit.elements.values():
+        builder.stamp(circuit, element, internal.get(element.name))
+    matrix = sp.csr_matrix((builder.vals, (builder.rows, builder.cols)), shape=(size, size))
+    return MnaSystem(
+        node_index,
+        branch_index,
+        matrix,
+        builder.rhs,
+        builder.behavioural,
+        builder.diodes,
+        builder.source_rows,
+    )
+
+
+class _Builder:
+    def __init__(self, node_index: dict[str, int], branch_index: dict[str, int], size: int):
+        self.node_index, self.branch_index = node_index, branch_index
+        self.rows: list[int] = []
+        self.cols: list[int] = []
+        self.vals: list[float] = []
+        self.rhs = np.zeros(size)
+        self.behavioural: list[Behavioural] = []
+        self.diodes: list[Diode] = []
+        self.source_rows: dict[str, list[tuple[int, float]]] = {}
+
+    def node(self, name: str) -> int:
+        return -1 if name == GROUND else self.node_index[name]
+
+    def add(self, row: int, col: int, value: float) -> None:
+        if row >= 0 and col >= 0:
+            self.rows.append(row), self.cols.append(col), self.vals.append(value)
+
+    def conductance(self, a: int, b: int, g: float) -> None:
+        self.add(a, a, g), self.add(b, b, g), self.add(a, b, -g), self.add(b, a, -g)
+
+    def branch(self, name: str, a: int, b: int) -> int:
+        """KCL entries of a voltage-fixing element and the + / - part of its law."""
+        j = self.branch_index[name]
+        self.add(a, j, 1.0), self.add(b, j, -1.0), self.add(j, a, 1.0), self.add(j, b, -1.0)
+        return j
+
+    def stamp(self, circuit: Circuit, e: Element, internal: int | None) -> None:
+        kind = e.kind
+        a, b = self.node(e.nodes[0]), self.node(e.nodes[1])
+        if kind == "r":
+            self.conductance(a, b, 1.0 / e.value)
+        elif kind in "vl":
+            j = self.branch(e.name, a, b)
+            if kind == "v":
+                self.rhs[j] = e.value
+                self.source_rows[e.name] = [(j, 1.0)]
+        elif kind == "i":
+            # Current leaving a through the source: residual += value at a, -= at b.
+            pairs = [(r, s) for r, s in ((a, -1.0), (b, 1.0)) if r >= 0]
+            for row, sign in pairs:
+                self.rhs[row] += sign * e.value
+            self.source_rows[e.name] = pairs
+        elif kind == "e":
+            j = self.branch(e.name, a, b)
+            c, d = self.node(e.nodes[2]), self.node(e.nodes[3])
+            self.add(j, c, -e.value), self.add(j, d, e.value)
+        elif kind == "g":
+            c, d = self.node(e.nodes[2]), self.node(e.nodes[3])
+            self.add(a, c, e.value), self.add(a, d, -e.value)
+            self.add(b, c, -e.value), self.add(b, d, e.value)
+        elif kind == "f":
+            jc = self.branch_index[e.control]
+            self.add(a, jc, e.value), self.add(b, jc, -e.value)
+        elif kind == "h":
+            j = self.branch(e.name, a, b)
+            self.add(j, self.branch_index[e.control], -e.value)
+        elif kind == "b":
+            self.behavioural.append(self._behavioural(e, a, b))
+        elif kind == "d":
+            self._diode(circuit, e, a, b, internal)
+        # capacitors are open at DC
+
+    def _leaf(self, leaf: tuple) -> str:
+        if leaf[0] == "v":
+            return "0.0" if leaf[1] == GROUND else f"x[{self.node_index[leaf[1]]}]"
+        return f"x[{self.branch_index[leaf[1]]}]"
+
+    def _behavioural(self, e: Element, a: int, b: int) -> Behavioural:
+        nodes, sources = references(e.expr)
+        leaves = [("v", n) for n in sorted(nodes) if n != GROUND]
+        leaves += [("i", s) for s in sorted(sources)]
+        partials = []
+        for leaf in leaves:
+            col = int(self._leaf(leaf)[2:-1])
+            partials.append((col, compile_scalar(derivative(e.expr, leaf), self._leaf)))
+        if e.output == "v":
+            j = self.branch(e.name, a, b)
+            rows = (j, -1)
+        else:
+            rows = (a, b)
+        value = compile_scalar(e.expr, self._leaf)
+        return Behavioural(e.name, rows, e.output, value, tuple(partials))
+
+    def _diode(self, circuit: Circuit, e: Element, a: int, b: int, internal: int | None) -> None:
+        model = circuit.models[e.model]
+        if math.isfinite(model.get("bv")):
+            raise CircuitError(
+                f"{e.name}: diode breakdown (bv) is not modelled by neurosim's solver"
+            )
+        junction_anode = a
+        if internal is not None:
+            self.conductance(a, internal, e.value / model.get("rs"))
+            junction_anode = internal
+        vte = model.get("n") * THERMAL_VOLTAGE
+        self.diodes.append(Diode(e.name, junction_anode, b, model.get("is") * e.value, vte))

@@ -1,0 +1,88 @@
+"""Unit activations: NumPy forms for the model, expression trees for the netlist.
+
+Each activation is written twice on purpose — as NumPy code and as an ngspice
+expression — and the tests check that the two agree, so a mistake in either shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from neurosim.circuit.expr import Expr, parse_func_body, substitute
+
+_X = ("name", "x")
+
+
+@dataclass(frozen=True)
+class Activation:
+    """``rho`` and ``drho`` act elementwise on model values; ``spice`` and ``spice_slope``
+    are ρ and ρ' as expression trees in the formal argument ``("name", "x")``."""
+
+    name: str
+    rho: Callable[[np.ndarray], np.ndarray]
+    drho: Callable[[np.ndarray], np.ndarray]
+    spice: Expr
+    spice_slope: Expr
+    monotone: bool
+
+    def spice_of(self, argument: Expr) -> Expr:
+        """ρ(argument) as an expression tree."""
+        return substitute(self.spice, {"x": argument})
+
+    def spice_derivative_of(self, argument: Expr) -> Expr:
+        """ρ'(argument) as an expression tree."""
+        return substitute(self.spice_slope, {"x": argument})
+
+
+def _sigmoid(u: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * u))
+
+
+def _rho_ref(u: np.ndarray) -> np.ndarray:
+    return 10.0 * np.tanh(u * _sigmoid(u) / 10.0)
+
+
+def _drho_ref(u: np.ndarray) -> np.ndarray:
+    sig = _sigmoid(u)
+    silu_slope = sig * (1.0 + u * (1.0 - sig))
+    return (1.0 - np.tanh(u * sig / 10.0) ** 2) * silu_slope
+
+
+def _body(text: str) -> Expr:
+    return parse_func_body(text, ("x",), {}, {})
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    "linear": Activation("linear", lambda u: u, np.ones_like, _X, ("num", 1.0), True),
+    # The FlowEqProp reference: rho(u) = 10 tanh(SiLU(u) / 10). Not monotone (dips near -1.28).
+    "rho": Activation(
+        "rho",
+        _rho_ref,
+        _drho_ref,
+        _body("10 * tanh(x / (1 + exp(-x)) / 10)"),
+        _body(
+            "(1 - tanh(x / (1 + exp(-x)) / 10) ^ 2)"
+            " * (1 + exp(-x) + x * exp(-x)) / (1 + exp(-x)) ^ 2"
+        ),
+        False,
+    ),
+    "tanh": Activation(
+        "tanh",
+        np.tanh,
+        lambda u: 1.0 - np.tanh(u) ** 2,
+        _body("tanh(x)"),
+        _body("1 - tanh(x) ^ 2"),
+        True,
+    ),
+}
+
+
+def get_activation(name: str) -> Activation:
+    """The activation called ``name``; ``KeyError`` lists the known ones."""
+    try:
+        return ACTIVATIONS[name]
+    except KeyError:
+        raise KeyError(f"unknown activation {name!r} (known: {', '.join(ACTIVATIONS)})") from None

@@ -1,0 +1,136 @@
+"""The abstract energy-based model a compiled circuit realises (DESIGN.md §3.1).
+
+All quantities are in model units. Shapes: a state maps each free layer's name to an
+array ``(batch, size)``; ``params`` maps ``"w<k>"`` to ``(size_a, size_b)`` for coupling
+``k = (a, b)`` and ``"b_<layer>"`` to ``(size,)``.
+
+Scellier–Bengio law: ``E = Σ ½‖s‖² − Σ b·ρ(s) − Σ_k ρ(s_a)ᵀ W_k ρ(s_b)``, ds/dt = −∂E/∂s.
+Hopfield law: τ du/dt = −u + Σ W ρ(u') + b, with energy ``Σ Λ(a) − Σ a_aᵀ W a_b − b·a``.
+Springs add ``λ/2 ‖x − x_t‖²`` on visible layers; nudges add ``g/2 ‖s − target‖²``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from neurosim.circuit.meta import NetworkMeta
+from neurosim.network.activations import get_activation
+
+Arrays = Mapping[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class Drive:
+    """What a host sets from outside: clamped inputs, spring targets, nudges.
+
+    ``inputs``: input layer -> (batch, size). ``targets``: visible layer -> spring
+    target x_t (batch, size). ``nudge_targets``: layer -> (batch, size), pulled with
+    conductance ``nudge_strength`` (model units; may be negative).
+    """
+
+    inputs: Arrays = field(default_factory=dict)
+    targets: Arrays = field(default_factory=dict)
+    nudge_targets: Arrays = field(default_factory=dict)
+    nudge_strength: float = 0.0
+
+
+def init_params(meta: NetworkMeta, rng: np.random.Generator, gain: float = 0.5) -> dict:
+    """Xavier-normal weights (std = gain·sqrt(2/(fan_in+fan_out))) and zero biases."""
+    params = {}
+    for name, (rows, cols) in meta.weight_shapes().items():
+        params[name] = rng.normal(0.0, gain * np.sqrt(2.0 / (rows + cols)), size=(rows, cols))
+    for name, shape in meta.bias_shapes().items():
+        params[name] = np.zeros(shape)
+    return params
+
+
+def check_params(meta: NetworkMeta, params: Arrays) -> None:
+    """Raise ``ValueError`` unless ``params`` has exactly the network's finite arrays."""
+    expected = {**meta.weight_shapes(), **meta.bias_shapes()}
+    if set(params) != set(expected):
+        raise ValueError(f"parameters {sorted(params)} do not match {sorted(expected)}")
+    for name, shape in expected.items():
+        value = np.asarray(params[name])
+        if value.shape != shape:
+            raise ValueError(f"parameter {name} has shape {value.shape}, expected {shape}")
+        if not np.all(np.isfinite(value)):
+            raise ValueError(f"parameter {name} holds NaN or inf")
+
+
+def activations(meta: NetworkMeta, state: Arrays, drive: Drive) -> dict[str, np.ndarray]:
+    """ρ of every layer (clamped inputs included), layer -> (batch, size)."""
+    out = {}
+    for layer in meta.layers:
+        values = drive.inputs[layer.name] if layer.kind == "input" else state[layer.name]
+        out[layer.name] = get_activation(layer.activation).rho(values)
+    return out
+
+
+def net_input(meta: NetworkMeta, params: Arrays, acts: Arrays, name: str) -> np.ndarray:
+    """``b + Σ W ρ(neighbour)`` for free layer ``name``, shape (batch, size)."""
+    total = params[f"b_{name}"] + 0.0
+    for k, (a, b) in enumerate(meta.couplings):
+        if b == name:
+            total = total + acts[a] @ params[f"w{k}"]
+        if a == name:
+            total = total + acts[b] @ params[f"w{k}"].T
+    return total
+
+
+def external_force(meta: NetworkMeta, state: Arrays, drive: Drive, name: str) -> np.ndarray:
+    """Spring and nudge force on free layer ``name``, shape (batch, size)."""
+    s = state[name]
+    force = np.zeros_like(s)
+    if meta.layer(name).kind == "visible" and meta.spring_lambda > 0:
+        force = force + meta.spring_lambda * (drive.targets[name] - s)
+    if name in drive.nudge_targets and drive.nudge_strength != 0.0:
+        force = force + drive.nudge_strength * (drive.nudge_targets[name] - s)
+    return force
+
+
+def force(meta: NetworkMeta, params: Arrays, state: Arrays, drive: Drive) -> dict:
+    """The right-hand side τ ds/dt of every free layer, layer -> (batch, size)."""
+    acts = activations(meta, state, drive)
+    out = {}
+    for layer in meta.layers:
+        if layer.kind == "input":
+            continue
+        s = state[layer.name]
+        drive_in = net_input(meta, params, acts, layer.name)
+        if meta.law == "scellier_bengio":
+            drive_in = get_activation(layer.activation).drho(s) * drive_in
+        out[layer.name] = -s + drive_in + external_force(meta, state, drive, layer.name)
+    return out
+
+
+def energy(meta: NetworkMeta, params: Arrays, state: Arrays, drive: Drive) -> np.ndarray:
+    """Total energy (model + springs + nudges) per sample, shape (batch,)."""
+    acts = activations(meta, state, drive)
+    total = 0.0
+    for layer in meta.layers:
+        if layer.kind == "input":
+            continue
+        s, a = state[layer.name], acts[layer.name]
+        own = 0.5 * s**2 if meta.law == "scellier_bengio" else _lambda(layer.activation, a)
+        total = total + np.sum(own - params[f"b_{layer.name}"] * a, axis=-1)
+        if layer.kind == "visible" and meta.spring_lambda > 0:
+            gap = s - drive.targets[layer.name]
+            total = total + 0.5 * meta.spring_lambda * np.sum(gap**2, axis=-1)
+        if layer.name in drive.nudge_targets and drive.nudge_strength != 0.0:
+            gap = s - drive.nudge_targets[layer.name]
+            total = total + 0.5 * drive.nudge_strength * np.sum(gap**2, axis=-1)
+    for k, (a, b) in enumerate(meta.couplings):
+        total = total - np.sum((acts[a] @ params[f"w{k}"]) * acts[b], axis=-1)
+    return np.asarray(total)
+
+
+def _lambda(activation: str, a: np.ndarray) -> np.ndarray:
+    """Λ(a) = ∫₀^a ρ⁻¹ for the monotone activations the Hopfield law allows."""
+    if activation == "linear":
+        return 0.5 * a**2
+    if activation == "tanh":
+        return a * np.arctanh(a) + 0.5 * np.log1p(-(a**2))
+    raise ValueError(f"the hopfield law has no energy for activation {activation!r}")

@@ -1,0 +1,152 @@
+"""Network specs (``circuits/*.toml``): read, validate, turn into :class:`NetworkMeta`."""
+
+from __future__ import annotations
+
+import math
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from neurosim.circuit.meta import LAYER_KINDS, UNIT_LAWS, Layer, NetworkMeta, Scaling
+from neurosim.errors import SpecError
+from neurosim.network.activations import ACTIVATIONS
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """A network spec: what to build (``meta``) and how to initialise it."""
+
+    name: str
+    meta: NetworkMeta
+    seed: int = 0
+    weight_gain: float = 0.5
+
+
+def load_spec(path: str | os.PathLike) -> NetworkSpec:
+    """Read and validate a TOML network spec; every problem is a one-line ``SpecError``."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such file") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SpecError(f"{path}: not valid TOML ({exc})") from None
+    try:
+        return spec_from_dict(data, default_name=path.stem)
+    except SpecError as exc:
+        raise SpecError(f"{path}: {exc}") from None
+
+
+def spec_from_dict(data: dict, *, default_name: str = "network") -> NetworkSpec:
+    """Build a :class:`NetworkSpec` from parsed TOML (see ``circuits/*.toml``)."""
+    network = _table(data, "network")
+    layers = tuple(_layer(entry, n) for n, entry in enumerate(_list(data, "layers")))
+    names = [layer.name for layer in layers]
+    if len(set(names)) != len(names):
+        raise SpecError(f"layer names must be unique, got {names}")
+    law = network.get("law", "scellier_bengio")
+    if law not in UNIT_LAWS:
+        raise SpecError(f"network.law must be one of {UNIT_LAWS}, got {law!r}")
+    couplings = tuple(_coupling(pair, names) for pair in network.get("couplings", []))
+    if not couplings:
+        raise SpecError("network.couplings must join at least two layers")
+    if law == "hopfield":
+        for layer in layers:
+            if not ACTIVATIONS[layer.activation].monotone:
+                raise SpecError(
+                    f"layer {layer.name!r}: the hopfield law needs a monotone activation "
+                    f"(DESIGN.md 3.1), {layer.activation!r} is not; use 'tanh' or 'linear'"
+                )
+    for layer in layers:
+        if layer.kind != "input" and not any(layer.name in pair for pair in couplings):
+            raise SpecError(f"layer {layer.name!r} is not joined to any other layer")
+    scaling = Scaling(
+        **{
+            k: _positive(f"scaling.{k}", v)
+            for k, v in data.get("scaling", {}).items()
+            if _known(k, Scaling.__dataclass_fields__, "scaling")
+        }
+    )
+    spring = float(network.get("spring_lambda", 0.0))
+    if not math.isfinite(spring) or spring < 0:
+        raise SpecError(f"network.spring_lambda must be >= 0, got {spring}")
+    if spring > 0 and not any(layer.kind == "visible" for layer in layers):
+        raise SpecError("network.spring_lambda > 0 needs a visible layer")
+    meta = NetworkMeta(
+        family=str(network.get("family", "crossbar")),
+        law=law,
+        layers=layers,
+        couplings=couplings,
+        scaling=scaling,
+        spring_lambda=spring,
+        nudge=bool(network.get("nudge", True)),
+    )
+    if meta.family != "crossbar":
+        raise SpecError(f"network.family {meta.family!r} is not supported (only 'crossbar')")
+    init = data.get("init", {})
+    return NetworkSpec(
+        name=str(network.get("name", default_name)),
+        meta=meta,
+        seed=int(init.get("seed", 0)),
+        weight_gain=_positive("init.weight_gain", init.get("weight_gain", 0.5)),
+    )
+
+
+def _table(data: dict, key: str) -> dict:
+    value = data.get(key)
+    if not isinstance(value, dict):
+        raise SpecError(f"missing [{key}] table")
+    return value
+
+
+def _list(data: dict, key: str) -> list:
+    value = data.get(key)
+    if not isinstance(value, list) or not value:
+        raise SpecError(f"missing [[{key}]] entries")
+    return value
+
+
+def _known(key: str, fields: dict, table: str) -> bool:
+    if key not in fields:
+        raise SpecError(f"unknown key {table}.{key} (known: {', '.join(fields)})")
+    return True
+
+
+def _positive(what: str, value: object) -> float:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise SpecError(f"{what} must be a number, got {value!r}") from None
+    if not math.isfinite(number) or number <= 0:
+        raise SpecError(f"{what} must be > 0, got {value!r}")
+    return number
+
+
+def _layer(entry: dict, index: int) -> Layer:
+    where = f"layers[{index}]"
+    if not isinstance(entry, dict):
+        raise SpecError(f"{where} must be a table")
+    for key in entry:
+        _known(key, Layer.__dataclass_fields__, where)
+    name = str(entry.get("name", ""))
+    if not name.isidentifier() or name != name.lower() or "__" in name:
+        raise SpecError(f"{where}.name must be a lower-case identifier, got {name!r}")
+    size = entry.get("size")
+    if not isinstance(size, int) or size < 1:
+        raise SpecError(f"{where}.size must be a positive integer, got {size!r}")
+    kind = entry.get("kind", "hidden")
+    if kind not in LAYER_KINDS:
+        raise SpecError(f"{where}.kind must be one of {LAYER_KINDS}, got {kind!r}")
+    activation = entry.get("activation", "linear" if kind in ("visible", "input") else "rho")
+    if activation not in ACTIVATIONS:
+        raise SpecError(f"{where}.activation must be one of {tuple(ACTIVATIONS)}")
+    return Layer(name=name, size=size, kind=kind, activation=activation)
+
+
+def _coupling(pair: object, names: list[str]) -> tuple[str, str]:
+    if not (isinstance(pair, list) and len(pair) == 2 and all(p in names for p in pair)):
+        raise SpecError(f"each coupling must be [layer, layer] of known layers, got {pair!r}")
+    if pair[0] == pair[1]:
+        raise SpecError(f"a coupling joins two different layers, got {pair!r}")
+    return (pair[0], pair[1])

@@ -1,0 +1,146 @@
+"""Cross-check neurosim's DC solution of a netlist against ngspice's ``.op``.
+
+Both solvers start from the same place (all unknowns zero, ngspice's default), so on
+circuits with several equilibria agreement tests the equations, not basin luck.
+The tolerance is relative to the signal scale: ``volts_per_unit`` for neurosim
+networks, else the largest node voltage ngspice reports.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+
+from neurosim.circuit.ir import Circuit
+from neurosim.circuit.meta import NetworkMeta
+from neurosim.engine.dc import solve_dc
+from neurosim.errors import NeurosimError
+from neurosim.lower.mna import lower_dc
+from neurosim.netlist.write import netlist_text
+from neurosim.network.compile import drive_settings
+from neurosim.network.model import Drive
+
+DEFAULT_RELATIVE_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class GroupDiff:
+    """Largest |V_neurosim − V_ngspice| over the ``nodes`` nodes of one group, volts."""
+
+    nodes: int
+    max_abs_diff_v: float
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """Outcome of :func:`cross_check`; ``ok`` iff every difference is within tolerance."""
+
+    groups: dict[str, GroupDiff]
+    max_abs_diff_v: float
+    tolerance_v: float
+    signal_scale_v: float
+    ok: bool
+    inputs: int
+    neurosim_seconds: float
+    ngspice_seconds: float
+
+    def to_dict(self) -> dict:
+        """JSON-ready form."""
+        data = asdict(self)
+        data["groups"] = {name: asdict(group) for name, group in self.groups.items()}
+        return data
+
+
+def input_width(meta: NetworkMeta) -> int:
+    """Columns of an input array: clamped input layers, then visible spring targets."""
+    return sum(layer.size for layer in _input_layers(meta))
+
+
+def _input_layers(meta: NetworkMeta) -> list:
+    inputs = [layer for layer in meta.layers if layer.kind == "input"]
+    if meta.spring_lambda > 0:
+        inputs += [layer for layer in meta.layers if layer.kind == "visible"]
+    return inputs
+
+
+def settings_for_inputs(meta: NetworkMeta, inputs: np.ndarray) -> list[dict[str, float]]:
+    """Source values for each row of ``inputs`` (shape (n, input_width), model units)."""
+    inputs = np.asarray(inputs, dtype=float)
+    width = input_width(meta)
+    if inputs.ndim != 2 or inputs.shape[1] != width:
+        raise NeurosimError(f"inputs must have shape (n, {width}), got {inputs.shape}")
+    if not np.all(np.isfinite(inputs)):
+        raise NeurosimError("inputs hold NaN or inf")
+    clamped, targets, start = {}, {}, 0
+    for layer in _input_layers(meta):
+        block = inputs[:, start : start + layer.size]
+        (clamped if layer.kind == "input" else targets)[layer.name] = block
+        start += layer.size
+    return drive_settings(meta, Drive(inputs=clamped, targets=targets))
+
+
+def node_groups(circuit: Circuit, nodes: list[str]) -> dict[str, list[str]]:
+    """Group node names: by layer for unit nodes, by role otherwise, rest ``internal``."""
+    layers = {layer.name for layer in circuit.network.layers} if circuit.network else set()
+    groups: dict[str, list[str]] = {}
+    for node in nodes:
+        stem, _, index = node.rpartition("_")
+        if stem in layers and index.isdigit():
+            key = stem
+        elif node in circuit.roles:
+            key = circuit.roles[node].value
+        else:
+            key = "internal"
+        groups.setdefault(key, []).append(node)
+    return groups
+
+
+def cross_check(
+    circuit: Circuit,
+    settings: list[dict[str, float]],
+    *,
+    relative_tolerance: float = DEFAULT_RELATIVE_TOLERANCE,
+    backend: str = "auto",
+) -> CheckReport:
+    """Solve ``circuit`` under each source setting with neurosim and ngspice; compare."""
+    from neurosim.spice.ngspice import operating_points, require_ngspice
+
+    require_ngspice()
+    start = time.perf_counter()
+    system = lower_dc(circuit)
+    ours = []
+    for setting in settings:
+        system.set_sources(setting)
+        ours.append(solve_dc(system).voltages)
+    neurosim_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    theirs = operating_points(
+        netlist_text(replace(circuit, controls=())), settings, backend=backend
+    )
+    ngspice_seconds = time.perf_counter() - start
+    nodes = sorted(set(ours[0]) & set(theirs[0].voltages))
+    if circuit.network is not None:
+        scale = circuit.network.scaling.volts_per_unit
+    else:
+        scale = max((abs(v) for point in theirs for v in point.voltages.values()), default=1.0)
+        scale = max(scale, 1e-3)
+    groups = {}
+    for name, members in node_groups(circuit, nodes).items():
+        diff = max(
+            abs(a[n] - b.voltages[n]) for a, b in zip(ours, theirs, strict=True) for n in members
+        )
+        groups[name] = GroupDiff(len(members), float(diff))
+    worst = max((g.max_abs_diff_v for g in groups.values()), default=0.0)
+    tolerance = relative_tolerance * scale
+    return CheckReport(
+        groups,
+        worst,
+        tolerance,
+        scale,
+        bool(worst <= tolerance),
+        len(settings),
+        neurosim_seconds,
+        ngspice_seconds,
+    )

@@ -1,0 +1,83 @@
+"""The ideal compiled circuit's equilibrium equals the abstract model's fixed point."""
+
+import numpy as np
+import pytest
+
+from neurosim.circuit.meta import Layer, NetworkMeta, Scaling
+from neurosim.engine.dc import solve_dc
+from neurosim.lower.mna import lower_dc
+from neurosim.network.compile import compile_network, drive_settings, state_from_voltages
+from neurosim.network.model import Drive, energy, force, init_params
+from tests.naive import model_fixed_point, unflatten
+
+SCALING = Scaling(volts_per_unit=0.2, g_unit=5e-5, g_min=2e-6, tau=1e-6)
+
+
+def network(law: str, hidden: str, spring: float) -> NetworkMeta:
+    layers = (
+        Layer("in", 3, "input", "linear"),
+        Layer("x", 4, "visible", "linear"),
+        Layer("h", 6, "hidden", hidden),
+        Layer("out", 2, "output", "tanh"),
+    )
+    couplings = (("in", "h"), ("x", "h"), ("h", "out"))
+    return NetworkMeta("crossbar", law, layers, couplings, SCALING, spring_lambda=spring)
+
+
+def random_case(meta: NetworkMeta, seed: int, nudge: float):
+    rng = np.random.default_rng(seed)
+    params = init_params(meta, rng, gain=0.5)
+    for name in params:
+        if name.startswith("b_"):
+            params[name] = rng.normal(0, 0.3, params[name].shape)
+    drive = Drive(
+        inputs={"in": rng.uniform(-1, 1, (1, 3))},
+        targets={"x": rng.uniform(-1, 1, (1, 4))},
+        nudge_targets={"out": rng.uniform(-1, 1, (1, 2)), "x": rng.uniform(-1, 1, (1, 4))},
+        nudge_strength=nudge,
+    )
+    return params, drive
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize(
+    ("law", "hidden", "spring", "nudge"),
+    [
+        ("scellier_bengio", "rho", 2.0, 0.0),
+        ("scellier_bengio", "rho", 2.0, 0.3),
+        ("scellier_bengio", "tanh", 0.5, -0.2),
+        ("hopfield", "tanh", 1.5, 0.25),
+        ("hopfield", "linear", 0.0, 0.0),
+    ],
+)
+def test_circuit_equilibrium_equals_model_fixed_point(seed, law, hidden, spring, nudge):
+    meta = network(law, hidden, spring)
+    params, drive = random_case(meta, seed, nudge)
+    expected = model_fixed_point(meta, params, drive)
+
+    circuit = compile_network(meta, params)
+    for name, value in drive_settings(meta, drive)[0].items():
+        if name in circuit.elements:
+            circuit.set_value(name, value)
+    point = solve_dc(lower_dc(circuit))
+    got = state_from_voltages(meta, point.voltages)
+    for name, value in expected.items():
+        np.testing.assert_allclose(got[name], value, rtol=1e-9, atol=1e-9 * np.max(np.abs(value)))
+
+
+def test_scellier_bengio_force_is_minus_energy_gradient():
+    meta = network("scellier_bengio", "rho", 2.0)
+    params, drive = random_case(meta, 7, 0.4)
+    rng = np.random.default_rng(8)
+    flat = rng.normal(0, 1, 12)
+    f = force(meta, params, unflatten(meta, flat), drive)
+    analytic = np.concatenate([f[n][0] for n in ("x", "h", "out")])
+    h = 1e-6
+    numeric = np.empty_like(flat)
+    for k in range(flat.size):
+        step = np.zeros_like(flat)
+        step[k] = h
+        e_plus = energy(meta, params, unflatten(meta, flat + step), drive)[0]
+        e_minus = energy(meta, params, unflatten(meta, flat - step), drive)[0]
+        numeric[k] = -(e_plus - e_minus) / (2 * h)
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-7)
