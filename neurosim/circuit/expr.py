@@ -452,26 +452,37 @@ def _sgn(x: float) -> float:
     return (x > 0) - (x < 0)
 
 
-def _python(tree: Expr, leaf: Callable[[Expr], str]) -> str:
+def _python(tree: Expr, leaf: Callable[[Expr], str], parent: int = -1) -> str:
+    """Python source for ``tree`` with only the parentheses precedence needs.
+
+    Python's precedence of + - * / unary- ** matches ours, so a long sum stays flat
+    (no nesting limit); comparisons and conditionals become parenthesised atoms.
+    """
     kind = tree[0]
     if kind == "num":
-        return repr(float(tree[1]))
+        text = repr(float(tree[1]))
+        return f"({text})" if tree[1] < 0 and parent >= 0 else text
     if kind in ("v", "i"):
         return leaf(tree)
-    if kind == "neg":
-        return f"(-{_python(tree[1], leaf)})"
-    if kind == "bin":
-        op = "**" if tree[1] == "^" else tree[1]
-        a, b = _python(tree[2], leaf), _python(tree[3], leaf)
-        if op in _COMPARE:
-            return f"(1.0 if {a} {op} {b} else 0.0)"
-        return f"({a} {op} {b})"
     if kind == "call":
-        return "(" + FUNCTIONS[tree[1]][1].format(*(_python(a, leaf) for a in tree[2])) + ")"
+        return FUNCTIONS[tree[1]][1].format(*(_python(a, leaf) for a in tree[2]))
     if kind == "if":
         c, a, b = (_python(x, leaf) for x in tree[1:])
         return f"({a} if {c} != 0 else {b})"
-    raise ExprError(f"cannot evaluate expression node {kind!r}")
+    if kind == "neg":
+        own = _PRECEDENCE["neg"]
+        text = f"-{_python(tree[1], leaf, own)}"
+    elif kind == "bin" and tree[1] in _COMPARE:
+        a, b = _python(tree[2], leaf), _python(tree[3], leaf)
+        return f"(1.0 if {a} {tree[1]} {b} else 0.0)"
+    elif kind == "bin":
+        op, own = tree[1], _PRECEDENCE[tree[1]]
+        left_ctx, right_ctx = (own, own + 1) if op != "^" else (own + 1, own)
+        a, b = _python(tree[2], leaf, left_ctx), _python(tree[3], leaf, right_ctx)
+        text = f"{a} {'**' if op == '^' else op} {b}"
+    else:
+        raise ExprError(f"cannot evaluate expression node {kind!r}")
+    return f"({text})" if own < parent else text
 
 
 def compile_scalar(tree: Expr, leaf: Callable[[Expr], str]) -> Callable:

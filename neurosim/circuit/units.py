@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
-# Longest suffixes first so "meg" wins over "m" and "mil" over "m".
-_SUFFIXES: tuple[tuple[str, float], ...] = (
-    ("meg", 1e6),
-    ("mil", 25.4e-6),
-    ("t", 1e12),
-    ("g", 1e9),
-    ("k", 1e3),
-    ("m", 1e-3),
-    ("u", 1e-6),
-    ("n", 1e-9),
-    ("p", 1e-12),
-    ("f", 1e-15),
-    ("a", 1e-18),
+# Longest suffixes first so "meg" wins over "m" and "mil" over "m". ngspice 39 reads
+# "a" as a unit letter (1a = 1), not atto, and so does neurosim.
+_SUFFIXES: tuple[tuple[str, Decimal], ...] = (
+    ("meg", Decimal("1e6")),
+    ("mil", Decimal("25.4e-6")),
+    ("t", Decimal("1e12")),
+    ("g", Decimal("1e9")),
+    ("k", Decimal("1e3")),
+    ("m", Decimal("1e-3")),
+    ("u", Decimal("1e-6")),
+    ("n", Decimal("1e-9")),
+    ("p", Decimal("1e-12")),
+    ("f", Decimal("1e-15")),
 )
 _NUMBER = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)([a-z]*)$", re.IGNORECASE)
 
@@ -24,19 +25,19 @@ _NUMBER = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)([a-z]*)$", re.I
 def parse_number(text: str) -> float:
     """Parse a SPICE number such as ``10k``, ``1.5meg``, ``10kOhm``, ``2.2uF``, ``1e-3``.
 
-    Letters after the scale suffix are units and are ignored, as SPICE does.
-    Raises ``ValueError`` when ``text`` is not a number.
+    Letters after the scale suffix are units and are ignored, as SPICE does. Scaling is
+    decimal, so ``10u`` is exactly the float nearest 1e-5. Raises ``ValueError`` when
+    ``text`` is not a number.
     """
     match = _NUMBER.match(text.strip())
     if match is None:
         raise ValueError(f"not a number: {text!r}")
     mantissa, tail = match.groups()
-    value = float(mantissa)
     tail = tail.lower()
     for suffix, scale in _SUFFIXES:
         if tail.startswith(suffix):
-            return value * scale
-    return value
+            return float(Decimal(mantissa) * scale)
+    return float(mantissa)
 
 
 def is_number(text: str) -> bool:

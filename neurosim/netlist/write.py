@@ -40,7 +40,8 @@ def element_line(element: Element) -> str:
     if kind in "fh":
         return f"{head} {element.control} {value}"
     if kind == "d":
-        return f"{head} {element.model}" + ("" if element.value == 1.0 else f" {value}")
+        # ngspice 39 rejects a positional area after the model name: write area=.
+        return f"{head} {element.model}" + ("" if element.value == 1.0 else f" area={value}")
     if kind == "b":
         return f"{head} {element.output}={{{to_text(element.expr)}}}"
     raise ValueError(f"cannot write element {element.name!r}")

@@ -111,3 +111,11 @@ def test_print_parse_round_trip_and_derivative(tree, x, y):
         numeric = (evaluate(tree, plus) - evaluate(tree, minus)) / (2 * h)
         exact = evaluate(derivative(tree, leaf), at)
         assert exact == pytest.approx(numeric, rel=1e-5, abs=1e-5)
+
+
+def test_long_sums_compile_without_nesting_limits():
+    text = " + ".join(f"{k} * v(n{k})" for k in range(400)) + " - 2 ^ 3 ^ 0.5 * -v(n1)"
+    tree = parse_expr(text)
+    values = {("v", f"n{k}"): 0.5 for k in range(400)}
+    expected = sum(k * 0.5 for k in range(400)) - 2 ** (3**0.5) * -0.5
+    assert evaluate(tree, values) == pytest.approx(expected, rel=1e-14)

@@ -1,0 +1,494 @@
+"""ngspice netlist -> validated :class:`~neurosim.circuit.ir.Circuit` (inverse of the writer).
+
+Reads what :mod:`neurosim.netlist.write` writes and what engineers write by hand: R C L
+V I D E G F H B elements, ``X`` instances of ``.subckt`` definitions (flattened with
+ngspice's names), ``.param``, ``.func``, diode ``.model`` cards, ``.include``, analysis
+and option cards (kept verbatim in ``Circuit.controls``) and ``*@neurosim`` metadata.
+Anything else is a :class:`~neurosim.errors.NetlistError` naming file, line and construct;
+no other exception leaves this module.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from neurosim.circuit.expr import Expr, ExprError, evaluate, parse_expr, parse_func_body, references
+from neurosim.circuit.ir import DIODE_PARAMS, KIND_NAMES, TERMINALS, Circuit, Element, Model, Role
+from neurosim.circuit.meta import NetworkMeta
+from neurosim.circuit.units import format_number, is_number, parse_number
+from neurosim.errors import CircuitError, NetlistError
+from neurosim.netlist.lex import (
+    Line,
+    read_lines,
+    read_text,
+    split_assignments,
+    split_options,
+    tokenize,
+)
+from neurosim.netlist.subckt import Instance, Subckt, split_subckts
+from neurosim.netlist.write import META_PREFIX, SCHEMA
+
+# Analysis, output and option cards kept verbatim in Circuit.controls.
+KEPT_CARDS = (
+    ".options", ".option", ".op", ".tran", ".dc", ".ac", ".ic", ".nodeset", ".temp",
+    ".save", ".print", ".plot", ".probe", ".meas", ".measure",
+)  # fmt: skip
+_READ = ".param .func .model .subckt/.ends .include .end " + " ".join(KEPT_CARDS) + " .control"
+_OTHER_DEVICES = {
+    "m": "MOSFET", "q": "BJT", "j": "JFET", "z": "MESFET", "k": "coupled inductor",
+    "t": "transmission line", "o": "lossy line", "u": "RC line", "y": "lossy line",
+    "s": "switch", "w": "switch", "a": "XSPICE model", "n": "OSDI device", "p": "coupled line",
+}  # fmt: skip
+_LINEAR_ONLY = "only linear controlled sources '{name} n+ n- nc+ nc- GAIN' are supported"
+# Transient functions: allowed argument counts (pwl: pairs, at least one).
+_WAVEFORMS = {"pulse": (2, 8), "sin": (2, 6), "exp": (2, 6), "pwl": (2, None)}
+_BSOURCE = re.compile(r"([vi])\s*=\s*(.+)", re.DOTALL)
+_FUNC = re.compile(r"\.func\s+([a-z_][a-z0-9_]*)\s*\(([^)]*)\)\s*=?\s*(.+)", re.DOTALL)
+_MODEL = re.compile(r"\.model\s+([^\s(]+)\s+([a-z][a-z0-9_]*)\s*(.*)", re.DOTALL)
+
+
+def parse_netlist(path: str | os.PathLike) -> Circuit:
+    """Read and validate the netlist file ``path`` (``.include`` relative to its folder)."""
+    try:
+        path = Path(path)
+    except TypeError as exc:
+        raise NetlistError(f"not a file path: {exc}") from None
+    text = read_text(path)
+    return _parse(text, str(path), path.parent, (os.path.realpath(path),))
+
+
+def parse_netlist_text(
+    text: str, *, source: str = "<string>", base_dir: Path | None = None
+) -> Circuit:
+    """Parse and validate netlist ``text``; errors name ``source`` and the line.
+
+    ``.include`` paths are relative to ``base_dir`` (default: the current directory).
+    """
+    return _parse(text, source, Path(base_dir or "."), ())
+
+
+def _parse(text: str, source: str, base_dir: Path, stack: tuple[str, ...]) -> Circuit:
+    try:
+        title, lines = read_lines(text, source, base_dir, stack=stack)
+        top, subckts = split_subckts(lines)
+        return _Builder(title, subckts, source).build(top)
+    except RecursionError:
+        raise NetlistError("netlist nested too deeply", file=source) from None
+
+
+@dataclass
+class _Scope:
+    """Parameters (lower-case name -> value) and ``.func`` definitions in force."""
+
+    params: dict[str, float] = field(default_factory=dict)
+    funcs: dict[str, tuple] = field(default_factory=dict)
+
+    def child(self) -> _Scope:
+        return _Scope(dict(self.params), dict(self.funcs))
+
+
+def _is_value(token: str) -> bool:
+    return token[0] == "{" or is_number(token)
+
+
+class _Builder:
+    """Turns logical lines into a circuit; keeps each name's line for error messages."""
+
+    def __init__(self, title: str, subckts: dict[str, Subckt], source: str):
+        self.circuit = Circuit(title=title)
+        self.subckts = subckts
+        self.file = source
+        self.controls: list[str] = []
+        self.global_scope = _Scope()
+        self.element_lines: dict[str, Line] = {}
+        self.node_lines: dict[str, Line] = {}
+        self.role_lines: dict[str, Line] = {}
+        self.instances: set[tuple[str, ...]] = set()
+
+    def build(self, top: list[Line]) -> Circuit:
+        self.global_scope = self.define(top, _Scope())
+        self.expand(top, self.global_scope, Instance(), ())
+        self.circuit.controls = tuple(self.controls)
+        self.validate()
+        return self.circuit
+
+    # --- values -----------------------------------------------------------------
+
+    def constant(self, text: str, scope: _Scope, line: Line, bare: bool = True) -> float:
+        """A number, ``{expr}`` or (``bare``) an unbraced expression, evaluated now.
+
+        Errors start with the card's first word (the element name, ``.param``, ...)."""
+        text = text.strip()
+        if is_number(text):
+            value = parse_number(text)
+        elif not bare and text[:1] != "{":
+            raise line.error(f"{line.word}: expected a number or {{expression}}, got {text!r}")
+        else:
+            tree = self.expression(text, scope, line)
+            if any(references(tree)):
+                raise line.error(f"{line.word}: {text!r} may use parameters, not v() or i()")
+            try:
+                value = evaluate(tree, {})
+            except (ArithmeticError, ValueError, TypeError, SyntaxError, RecursionError) as exc:
+                raise line.error(f"{line.word}: cannot evaluate {text!r}: {exc}") from None
+        if isinstance(value, complex) or not math.isfinite(value):
+            raise line.error(f"{line.word}: {text!r} is not a finite real number")
+        return float(value)
+
+    def expression(self, text: str, scope: _Scope, line: Line) -> Expr:
+        if text[:1] == "'" and text[-1:] == "'" and len(text) > 1:
+            text = text[1:-1]
+        try:
+            return parse_expr(text, scope.params, scope.funcs)
+        except ExprError as exc:
+            raise line.error(f"{line.word}: bad expression: {exc}") from None
+        except RecursionError:
+            raise line.error(f"{line.word}: expression nested too deeply") from None
+
+    def value(self, token: str, scope: _Scope, line: Line) -> float:
+        return self.constant(token, scope, line, bare=False)
+
+    # --- .param and .func (first pass over a scope) -------------------------------
+
+    def define(self, lines: list[Line], scope: _Scope) -> _Scope:
+        """Apply the ``.param`` and ``.func`` cards of ``lines`` in order to a copy of scope."""
+        scope = scope.child()
+        for line in lines:
+            word = line.word if line.kind == "card" else ""
+            if word == ".param":
+                head, pairs = split_assignments(line.text.lower(), line)
+                if head != ".param" or not pairs:
+                    raise line.error("expected '.param NAME=VALUE ...'")
+                for name, text in pairs:
+                    scope.params[name] = self.constant(text, scope, line)
+            elif word == ".func":
+                match = _FUNC.fullmatch(line.text.lower().strip())
+                if match is None:
+                    raise line.error("expected '.func NAME(ARG, ...) {BODY}'")
+                name, formals, body = match.groups()
+                formals = tuple(formals.replace(",", " ").split())
+                body = body.strip()
+                if body[:1] == "'" and body[-1:] == "'" and len(body) > 1:
+                    body = body[1:-1]
+                try:
+                    tree = parse_func_body(body, formals, scope.params, scope.funcs)
+                except ExprError as exc:
+                    raise line.error(f"bad .func body: {exc}") from None
+                scope.funcs[name] = (formals, tree)
+        return scope
+
+    # --- cards ---------------------------------------------------------------------
+
+    def expand(self, lines: list[Line], scope: _Scope, inst: Instance, stack: tuple) -> None:
+        """Add the elements, models, controls and metadata of ``lines`` to the circuit."""
+        for line in lines:
+            try:
+                self.card(line, scope, inst, stack)
+            except RecursionError:
+                raise line.error("nested too deeply (expression or subcircuits)") from None
+            except NetlistError as exc:
+                if not inst.path or (exc.file, exc.line) != (line.file, line.number):
+                    raise
+                where = ".".join(inst.path)
+                raise NetlistError(
+                    f"{exc.message} (in instance {where})", file=exc.file, line=exc.line
+                ) from None
+
+    def card(self, line: Line, scope: _Scope, inst: Instance, stack: tuple) -> None:
+        word = line.word
+        if line.kind == "meta":
+            self.meta(line)
+        elif line.kind == "control" or word in KEPT_CARDS:
+            if inst.path:
+                raise line.error(f"{word!r} is not allowed inside .subckt")
+            keep_case = line.kind == "control" and word not in (".control", ".endc")
+            self.controls.append(" ".join((line.text if keep_case else line.text.lower()).split()))
+        elif word in (".param", ".func"):
+            return  # applied by define()
+        elif word == ".model":
+            if inst.path:
+                raise line.error("'.model' inside .subckt is not supported: define it at top level")
+            self.model(line, scope)
+        elif word[0] == ".":
+            raise line.error(f"unsupported card {word!r} (neurosim reads {_READ})")
+        elif word[0] == "x":
+            self.instance(line, scope, inst, stack)
+        else:
+            self.element(line, scope, inst)
+
+    def model(self, line: Line, scope: _Scope) -> None:
+        match = _MODEL.fullmatch(line.text.lower().strip())
+        if match is None:
+            raise line.error("expected '.model NAME TYPE (PARAM=VALUE ...)'")
+        name, kind, rest = match.groups()
+        if kind != "d":
+            raise line.error(
+                f"unsupported model type {kind!r} for {name!r} "
+                "(neurosim reads diode models, type 'd')"
+            )
+        rest = rest.strip()
+        if rest[:1] == "(":
+            if rest[-1:] != ")":
+                raise line.error(f"unclosed '(' in .model {name}")
+            rest = rest[1:-1]
+        head, pairs = split_assignments(rest, line)
+        if head:
+            raise line.error(f"unexpected {head!r} in .model {name} (expected PARAM=VALUE)")
+        unknown = [key for key, _ in pairs if key not in DIODE_PARAMS]
+        if unknown:
+            known = " ".join(DIODE_PARAMS)
+            raise line.error(
+                f"unknown diode parameter(s) {', '.join(unknown)} in .model {name} (known: {known})"
+            )
+        keys = [key for key, _ in pairs]
+        if len(set(keys)) != len(keys):
+            raise line.error(f"a parameter is given twice in .model {name}")
+        if name in self.circuit.models:
+            raise line.error(f"duplicate model name {name!r}")
+        params = tuple((key, self.constant(text, scope, line)) for key, text in pairs)
+        self.circuit.add_model(Model(name, kind, params))
+
+    def meta(self, line: Line) -> None:
+        parts = line.text.split(None, 2)
+        key = parts[1].lower() if len(parts) > 1 else ""
+        rest = parts[2].strip() if len(parts) > 2 else ""
+        if key == "schema":
+            if rest.lower() != SCHEMA:
+                raise line.error(f"unsupported netlist schema {rest!r} (neurosim reads {SCHEMA})")
+        elif key == "network":
+            if self.circuit.network is not None:
+                raise line.error("second network metadata line")
+            try:
+                self.circuit.network = NetworkMeta.from_dict(json.loads(rest))
+            except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+                raise line.error(f"bad network metadata: {type(exc).__name__}: {exc}") from None
+        elif key == "trainable":
+            self.circuit.trainable += tuple(rest.lower().split())
+        elif key == "role":
+            words = rest.lower().split()
+            if len(words) != 2:
+                raise line.error(f"expected '{META_PREFIX} role NODE ROLE'")
+            node = Instance().node(words[0])
+            try:
+                role = Role(words[1])
+            except ValueError:
+                known = ", ".join(r.value for r in Role)
+                raise line.error(f"unknown role {words[1]!r} (one of {known})") from None
+            if node in self.circuit.roles:
+                raise line.error(f"second role for node {node!r}")
+            self.circuit.roles[node] = role
+            self.role_lines[node] = line
+        else:
+            raise line.error(
+                f"unknown neurosim metadata {key!r} (schema, network, trainable, role)"
+            )
+
+    # --- elements ------------------------------------------------------------------
+
+    def element(self, line: Line, scope: _Scope, inst: Instance) -> None:
+        text = line.text.lower()
+        name = line.word
+        kind = name[0]
+        if not "a" <= kind <= "z":
+            raise line.error(f"expected an element, a dot card or a comment, got {name!r}")
+        if kind not in TERMINALS:
+            device = _OTHER_DEVICES.get(kind, "unknown device")
+            raise line.error(
+                f"unsupported element {name!r} ({device}); "
+                "neurosim reads R C L V I D E G F H B and X"
+            )
+        if kind == "b":
+            element = self.bsource(text, line, scope, inst)
+        else:
+            tokens = tokenize(text, line)
+            count = TERMINALS[kind]
+            nodes = tokens[1 : 1 + count]
+            if len(nodes) < count or not all(n[0] not in '{}()="' for n in nodes):
+                if kind in "eg":
+                    raise line.error(f"{name}: {_LINEAR_ONLY.format(name=name)}")
+                raise line.error(f"{name}: a {KIND_NAMES[kind]} needs {count} nodes")
+            nodes = tuple(inst.node(n) for n in nodes)
+            rest = tokens[1 + count :]
+            element = self.device(inst.element(name), kind, nodes, rest, line, scope, inst)
+        self.add(element, line)
+
+    def device(
+        self,
+        name: str,
+        kind: str,
+        nodes: tuple,
+        rest: list,
+        line: Line,
+        scope: _Scope,
+        inst: Instance,
+    ) -> Element:
+        """Element ``name`` of ``kind`` from the tokens after its nodes."""
+        local = line.word
+        if kind in "vi":
+            value, extra = self.source(local, rest, line, scope)
+            return Element(name, nodes, value, extra=extra)
+        words, options = split_options(rest, line)
+        if kind in "rcl":
+            allowed = {kind} | ({"ic"} if kind in "cl" else set())
+            _check_options(options, allowed, local, line)
+            if len(words) + (kind in options) != 1:
+                raise line.error(f"{local}: expected one value, got {' '.join(words) or 'none'}")
+            value = self.value(words[0] if words else options[kind], scope, line)
+            ic = self.value(options["ic"], scope, line) if "ic" in options else None
+            return Element(name, nodes, value, ic=ic)
+        if kind == "d":
+            _check_options(options, {"area"}, local, line)
+            if not 1 <= len(words) <= 2 - ("area" in options):
+                raise line.error(f"{local}: expected '{local} n+ n- MODEL [AREA]'")
+            area = words[1] if len(words) > 1 else options.get("area")
+            value = 1.0 if area is None else self.value(area, scope, line)
+            return Element(name, nodes, value, model=words[0])
+        _check_options(options, set(), local, line)
+        if kind in "eg":
+            if len(words) != 1:
+                raise line.error(f"{local}: {_LINEAR_ONLY.format(name=local)}")
+            return Element(name, nodes, self.value(words[0], scope, line))
+        if len(words) != 2:  # f, h
+            raise line.error(f"{local}: expected '{local} n+ n- VSOURCE GAIN'")
+        return Element(
+            name, nodes, self.value(words[1], scope, line), control=inst.element(words[0])
+        )
+
+    def source(self, local: str, tokens: list[str], line: Line, scope: _Scope) -> tuple[float, str]:
+        """``[dc] value``, ``ac mag [phase]`` and one transient function -> (DC value, extra)."""
+        dc: float | None = None
+        initial = 0.0
+        waveform = ""
+        parts: list[str] = []
+        pos = 0
+        while pos < len(tokens):
+            token = tokens[pos]
+            if token == "dc" or (pos == 0 and _is_value(token)):
+                pos += token == "dc"
+                if dc is not None or pos >= len(tokens) or not _is_value(tokens[pos]):
+                    raise line.error(f"{local}: expected one 'dc VALUE'")
+                dc = self.value(tokens[pos], scope, line)
+                pos += 1
+            elif token == "ac":
+                pos += 1
+                words = ["ac"]
+                while pos < len(tokens) and len(words) < 3 and _is_value(tokens[pos]):
+                    words.append(self.text_value(tokens[pos], scope, line))
+                    pos += 1
+                parts.append(" ".join(words))
+            elif token in _WAVEFORMS and not waveform:
+                close = tokens.index(")", pos) if ")" in tokens[pos:] else -1
+                if pos + 1 >= len(tokens) or tokens[pos + 1] != "(" or close < 0:
+                    raise line.error(f"{local}: expected '{token}(ARG ...)'")
+                args = tokens[pos + 2 : close]
+                low, high = _WAVEFORMS[token]
+                if (
+                    len(args) < low
+                    or (high and len(args) > high)
+                    or (token == "pwl" and len(args) % 2)
+                ):
+                    raise line.error(
+                        f"{local}: wrong number of arguments to {token}(): {len(args)}"
+                    )
+                texts = [self.text_value(a, scope, line) for a in args]
+                values = [parse_number(t) for t in texts]
+                initial = values[1] if token == "pwl" else values[0]
+                if token == "sin" and len(values) == 6:
+                    initial += values[1] * math.sin(math.radians(values[5]))
+                waveform = token
+                parts.append(f"{token}({' '.join(texts)})")
+                pos = close + 1
+            else:
+                raise line.error(
+                    f"{local}: unsupported source specification {token!r} (neurosim reads "
+                    "[dc] VALUE, ac MAG [PHASE] and one of pulse() sin() pwl() exp())"
+                )
+        return (initial if dc is None else dc), " ".join(parts)
+
+    def text_value(self, token: str, scope: _Scope, line: Line) -> str:
+        """A value as text for ``Element.extra``: numbers as written, ``{expr}`` evaluated."""
+        value = self.value(token, scope, line)
+        return format_number(value) if token[0] == "{" else token
+
+    def bsource(self, text: str, line: Line, scope: _Scope, inst: Instance) -> Element:
+        parts = text.split(None, 3)
+        match = _BSOURCE.fullmatch(parts[3].strip()) if len(parts) == 4 else None
+        if match is None or any(c in n for n in parts[1:3] for c in "{}()=\"',"):
+            raise line.error(f"{parts[0]}: expected '{parts[0]} n+ n- v={{EXPR}}' or 'i={{EXPR}}'")
+        output, body = match.groups()
+        tree = inst.expr(self.expression(body.strip(), scope, line))
+        nodes = tuple(inst.node(n) for n in parts[1:3])
+        return Element(inst.element(parts[0]), nodes, expr=tree, output=output)
+
+    def instance(self, line: Line, scope: _Scope, inst: Instance, stack: tuple) -> None:
+        head, pairs = split_assignments(line.text.lower(), line)
+        words = [w for w in tokenize(head, line) if w != "params:"]
+        name = line.word
+        if len(words) < 2 or any(w[0] in '{}()="' for w in words):
+            raise line.error(f"{name}: expected '{name} NODE... SUBCKT [NAME=VALUE ...]'")
+        sub = self.subckts.get(words[-1])
+        if sub is None:
+            raise line.error(f"{name}: unknown subcircuit {words[-1]!r}")
+        if sub.name in stack:
+            raise line.error(f"{name}: recursive subcircuit {' -> '.join((*stack, sub.name))}")
+        nodes = words[1:-1]
+        if len(nodes) != len(sub.pins):
+            raise line.error(
+                f"{name}: subcircuit {sub.name!r} has {len(sub.pins)} pins, got {len(nodes)} nodes"
+            )
+        path = (*inst.path, name)
+        if path in self.instances:
+            raise line.error(f"duplicate instance name {name!r}")
+        self.instances.add(path)
+        defaults = dict(sub.defaults)
+        unknown = [key for key, _ in pairs if key not in defaults]
+        if unknown:
+            raise line.error(f"{name}: subcircuit {sub.name!r} has no parameter {unknown[0]!r}")
+        local = self.global_scope.child()
+        given = {key: self.constant(text, scope, line) for key, text in pairs}
+        local.params.update(given)
+        for key, text in sub.defaults:
+            if key not in given:
+                local.params[key] = self.constant(text, local, sub.line)
+        pins = dict(zip(sub.pins, (inst.node(n) for n in nodes), strict=True))
+        child = Instance(path, pins)
+        self.expand(list(sub.body), self.define(list(sub.body), local), child, (*stack, sub.name))
+
+    # --- bookkeeping -----------------------------------------------------------------
+
+    def add(self, element: Element, line: Line) -> None:
+        first = self.element_lines.get(element.name)
+        if first is not None:
+            raise line.error(
+                f"duplicate element name {element.name!r} (first at {first.file}:{first.number})"
+            )
+        self.circuit.add(element)
+        self.element_lines[element.name] = line
+        for node in element.nodes:
+            self.node_lines.setdefault(node, line)
+
+    def validate(self) -> None:
+        """``Circuit.validate``, with its error placed on the line it is about."""
+        try:
+            self.circuit.validate()
+        except CircuitError as exc:
+            message = str(exc)
+            line = self.element_lines.get(message.split(":", 1)[0])
+            node = re.search(r"node '([^']*)'", message)
+            if line is None and node:
+                lines = self.role_lines if message.startswith("role") else self.node_lines
+                line = lines.get(node.group(1))
+            if line is None:
+                raise NetlistError(message, file=self.file) from None
+            raise line.error(message) from None
+
+
+def _check_options(options: dict[str, str], allowed: set[str], local: str, line: Line) -> None:
+    for key in options:
+        if key not in allowed:
+            raise line.error(f"{local}: unsupported parameter {key!r}")
