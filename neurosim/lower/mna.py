@@ -68,6 +68,12 @@ class MnaSystem:
     ]  # V/I name -> [(row, sign)]: rhs[row] = sign*value
 
     @property
+    def row_scale(self) -> np.ndarray:
+        """1 / largest |entry| of each row of ``A``: makes amperes and volts comparable."""
+        largest = abs(self.matrix).max(axis=1).toarray().ravel()
+        return 1.0 / np.where(largest > 0, largest, 1.0)
+
+    @property
     def size(self) -> int:
         """Number of unknowns."""
         return self.matrix.shape[0]
@@ -80,9 +86,14 @@ class MnaSystem:
             for row, sign in self.source_rows[name]:
                 self.rhs[row] = sign * value
 
-    def residual(self, x: np.ndarray) -> np.ndarray:
-        """``F(x)``, shape (size,)."""
-        out = self.matrix @ x - self.rhs
+    @property
+    def node_count(self) -> int:
+        """Unknowns that are node voltages (the first ones); the rest are branch currents."""
+        return len(self.node_index)
+
+    def residual(self, x: np.ndarray, source_scale: float = 1.0) -> np.ndarray:
+        """``F(x)``, shape (size,), with independent sources scaled by ``source_scale``."""
+        out = self.matrix @ x - source_scale * self.rhs
         for source in self.behavioural:
             value = source.value(x)
             plus, minus = source.rows

@@ -1,0 +1,112 @@
+"""neurosim's DC solutions against ngspice's .op on the exported netlists.
+
+These run ngspice for real (CI installs it); they are never skipped.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import neurosim.verify.crosscheck as crosscheck
+from neurosim.circuit.meta import Layer, NetworkMeta, Scaling
+from neurosim.cli.main import cli
+from neurosim.netlist.parse import parse_netlist
+from neurosim.netlist.write import write_netlist
+from neurosim.network.compile import compile_network
+from neurosim.network.model import init_params
+from neurosim.verify.crosscheck import cross_check, input_width, settings_for_inputs
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests/netlist/fixtures"
+
+
+def random_network(seed: int) -> NetworkMeta:
+    rng = np.random.default_rng(seed)
+    law = ["scellier_bengio", "hopfield"][seed % 2]
+    hidden = "tanh" if law == "hopfield" else rng.choice(["rho", "tanh"])
+    layers = (
+        Layer("in", int(rng.integers(1, 4)), "input", "linear"),
+        Layer("x", int(rng.integers(2, 6)), "visible", "linear"),
+        Layer("h", int(rng.integers(3, 9)), "hidden", str(hidden)),
+        Layer("o", int(rng.integers(1, 4)), "output", "tanh"),
+    )
+    scaling = Scaling(
+        volts_per_unit=float(rng.uniform(0.05, 0.5)),
+        g_unit=float(rng.uniform(1e-5, 1e-4)),
+        g_min=1e-6,
+        tau=1e-6,
+    )
+    couplings = (("in", "h"), ("x", "h"), ("h", "o"))
+    return NetworkMeta("crossbar", law, layers, couplings, scaling, float(rng.uniform(0.5, 3)))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_compiled_networks_match_ngspice(tmp_path, seed):
+    meta = random_network(seed)
+    rng = np.random.default_rng(100 + seed)
+    params = init_params(meta, rng, gain=0.7)
+    for name in params:
+        if name.startswith("b_"):
+            params[name] = rng.normal(0, 0.3, params[name].shape)
+    # Through the file, as a user would: write, parse back, check.
+    path = write_netlist(compile_network(meta, params), tmp_path / "net.cir")
+    circuit = parse_netlist(path)
+    inputs = rng.uniform(-1, 1, (3, input_width(meta)))
+    report = cross_check(circuit, settings_for_inputs(meta, inputs))
+    assert report.ok, report
+    assert report.max_abs_diff_v <= 1e-6 * meta.scaling.volts_per_unit
+    assert set(report.groups) >= {"x", "h", "o", "in", "internal"}
+
+
+@pytest.mark.parametrize("name", ["divider.cir", "ladder.cir", "clamp.cir"])
+def test_hand_written_netlists_match_ngspice(name):
+    report = cross_check(parse_netlist(FIXTURES / name), [{}])
+    assert report.ok and report.max_abs_diff_v <= 1e-9 * report.signal_scale_v, report
+
+
+def test_a_wrong_solver_is_caught(monkeypatch):
+    """The check can fail: perturb one device on neurosim's side only."""
+    circuit = parse_netlist(ROOT / "netlists/xor.cir")
+    settings = settings_for_inputs(circuit.network, np.array([[0.7, -0.4]]))
+    original = crosscheck.lower_dc
+
+    def lower_with_drift(c):
+        drifted = type(c)(**{**c.__dict__, "elements": dict(c.elements)})
+        drifted.set_value("rw0f_0_0p", c.elements["rw0f_0_0p"].value * 1.001)
+        return original(drifted)
+
+    monkeypatch.setattr(crosscheck, "lower_dc", lower_with_drift)
+    report = cross_check(circuit, settings)
+    assert not report.ok and report.max_abs_diff_v > report.tolerance_v
+
+
+def test_digits_network_check_cli_json():
+    """The shipped 24,896-parameter netlist agrees with ngspice (one random input)."""
+    netlist = ROOT / "netlists/digits_flow.cir"
+    result = CliRunner().invoke(cli, ["check", str(netlist), "--count", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["ok"] is True and report["tolerance_v"] == pytest.approx(1e-7)
+    assert report["max_abs_diff_v"] <= 1e-7
+    assert report["groups"]["x"]["nodes"] == 64 and report["groups"]["h2"]["nodes"] == 128
+
+
+def test_check_cli_exit_codes_and_input_errors(tmp_path):
+    netlist = str(ROOT / "netlists/xor.cir")
+    runner = CliRunner()
+    ok = runner.invoke(cli, ["check", netlist])
+    assert ok.exit_code == 0 and "OK" in ok.output
+    strict = runner.invoke(cli, ["check", netlist, "--rtol", "1e-30"])
+    assert strict.exit_code == 1 and "MISMATCH" in strict.output
+    np.save(tmp_path / "wide.npy", np.zeros((2, 5)))
+    wide = runner.invoke(cli, ["check", netlist, "--inputs", str(tmp_path / "wide.npy")])
+    assert wide.exit_code == 2 and "shape (n, 2)" in wide.output
+    np.save(tmp_path / "nan.npy", np.array([[np.nan, 0.0]]))
+    nan = runner.invoke(cli, ["check", netlist, "--inputs", str(tmp_path / "nan.npy")])
+    assert nan.exit_code == 2 and "NaN" in nan.output
+    np.save(tmp_path / "good.npy", np.array([[0.5, -0.5], [1.0, 1.0]]))
+    good = runner.invoke(cli, ["check", netlist, "--inputs", str(tmp_path / "good.npy")])
+    assert good.exit_code == 0 and "2 operating point(s)" in good.output
