@@ -135,8 +135,14 @@ def operating_points(
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
-    runs = [_check_setting(setting) for setting in settings]
-    opts = {**DEFAULT_OPTIONS, **_check_options(options or {})}
+    runs = [
+        _check_names(
+            setting, _SOURCE_NAME, "setting", "not the name of an independent V or I source"
+        )
+        for setting in settings
+    ]
+    checked = _check_names(options or {}, _OPTION_NAME, "ngspice option", "not an option name")
+    opts = {**DEFAULT_OPTIONS, **checked}
     if not runs:
         return []
     ngspice = _shared_ngspice() if backend in ("auto", "shared") else None
@@ -187,23 +193,16 @@ def _quiet_pyspice() -> Iterator[None]:
 # --- checking the arguments ---------------------------------------------------------
 
 
-def _check_setting(setting: Mapping[str, float]) -> dict[str, float]:
+def _check_names(
+    values: Mapping[str, float], pattern: re.Pattern, what: str, expected: str
+) -> dict[str, float]:
+    """Lower-cased ``values`` whose names match ``pattern`` and whose values are finite."""
     checked: dict[str, float] = {}
-    for name, value in setting.items():
+    for name, value in values.items():
         key = str(name).lower()
-        if not _SOURCE_NAME.fullmatch(key):
-            raise NgspiceError(f"setting {name!r}: not the name of an independent V or I source")
-        checked[key] = _finite(value, f"setting {name!r}")
-    return checked
-
-
-def _check_options(options: Mapping[str, float]) -> dict[str, float]:
-    checked: dict[str, float] = {}
-    for name, value in options.items():
-        key = str(name).lower()
-        if not _OPTION_NAME.fullmatch(key):
-            raise NgspiceError(f"ngspice option {name!r}: not an option name")
-        checked[key] = _finite(value, f"ngspice option {name!r}")
+        if not pattern.fullmatch(key):
+            raise NgspiceError(f"{what} {name!r}: {expected}")
+        checked[key] = _finite(value, f"{what} {name!r}")
     return checked
 
 
