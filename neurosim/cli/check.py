@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -73,11 +74,20 @@ def check(
         else:
             inputs = _load_inputs(inputs_file)
         settings = settings_for_inputs(circuit.network, inputs)
-    report = cross_check(circuit, settings, relative_tolerance=rtol, backend=backend)
-    if as_json:
+    if as_json:  # stdout carries only the JSON object; no progress bar
+        report = cross_check(circuit, settings, relative_tolerance=rtol, backend=backend)
         click.echo(json.dumps(report.to_dict()))
-    else:
-        _print_table(netlist, report)
+        raise SystemExit(0 if report.ok else 1)
+    label = "operating points (neurosim, then ngspice)"
+    with click.progressbar(length=2 * len(settings), label=label, file=sys.stderr) as bar:
+        report = cross_check(
+            circuit,
+            settings,
+            relative_tolerance=rtol,
+            backend=backend,
+            progress=lambda: bar.update(1),
+        )
+    _print_table(netlist, report)
     raise SystemExit(0 if report.ok else 1)
 
 

@@ -61,7 +61,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -127,12 +127,16 @@ def operating_points(
     backend: str = "auto",
     options: Mapping[str, float] | None = None,
     timeout: float = BATCH_TIMEOUT,
+    progress: Callable[[], None] | None = None,
 ) -> list[OperatingPoint]:
     """ngspice ``op`` of ``netlist`` for each entry of ``settings`` (see the module doc).
 
     ``timeout`` bounds the batch backend's subprocess; the shared backend runs ngspice's
     ``op`` in-process, which ends by itself (iteration limits) but cannot be interrupted.
+    ``progress`` is called once per finished operating point (by the batch backend, all
+    at the end).
     """
+    progress = progress or (lambda: None)
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
     runs = [
@@ -147,11 +151,14 @@ def operating_points(
         return []
     ngspice = _shared_ngspice() if backend in ("auto", "shared") else None
     if ngspice is not None:
-        return _run_shared(ngspice, netlist, runs, opts)
+        return _run_shared(ngspice, netlist, runs, opts, progress)
     executable = _executable() if backend in ("auto", "batch") else None
     if executable is None:
         raise SimulatorMissingError(INSTALL_HINT)
-    return _run_batch(executable, netlist, runs, opts, timeout)
+    points = _run_batch(executable, netlist, runs, opts, timeout)
+    for _ in points:
+        progress()
+    return points
 
 
 # --- finding ngspice ---------------------------------------------------------------
@@ -323,7 +330,11 @@ def _operating_point(raw: Path) -> OperatingPoint:
 
 
 def _run_shared(
-    ngspice: Any, netlist: str, runs: list[dict[str, float]], options: dict[str, float]
+    ngspice: Any,
+    netlist: str,
+    runs: list[dict[str, float]],
+    options: dict[str, float],
+    progress: Callable[[], None],
 ) -> list[OperatingPoint]:
     keys = sorted({key for run in runs for key in run})
     with (
@@ -350,6 +361,7 @@ def _run_shared(
                 for command in _write_results(raw):
                     _check(_command(ngspice, command), "ngspice could not write its results")
                 results.append(_operating_point(raw))
+                progress()
             return results
         finally:
             if keys:

@@ -9,6 +9,7 @@ networks, else the largest node voltage ngspice reports.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
@@ -103,8 +104,13 @@ def cross_check(
     *,
     relative_tolerance: float = DEFAULT_RELATIVE_TOLERANCE,
     backend: str = "auto",
+    progress: Callable[[], None] | None = None,
 ) -> CheckReport:
-    """Solve ``circuit`` under each source setting with neurosim and ngspice; compare."""
+    """Solve ``circuit`` under each source setting with neurosim and ngspice; compare.
+
+    ``progress`` is called after each of the ``2 * len(settings)`` operating points.
+    """
+    progress = progress or (lambda: None)
     from neurosim.spice.ngspice import operating_points, require_ngspice
 
     require_ngspice()
@@ -114,11 +120,11 @@ def cross_check(
     for setting in settings:
         system.set_sources(setting)
         ours.append(solve_dc(system).voltages)
+        progress()
     neurosim_seconds = time.perf_counter() - start
     start = time.perf_counter()
-    theirs = operating_points(
-        netlist_text(replace(circuit, controls=())), settings, backend=backend
-    )
+    text = netlist_text(replace(circuit, controls=()))
+    theirs = operating_points(text, settings, backend=backend, progress=progress)
     ngspice_seconds = time.perf_counter() - start
     nodes = sorted(set(ours[0]) & set(theirs[0].voltages))
     if circuit.network is not None:

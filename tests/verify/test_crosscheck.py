@@ -110,3 +110,12 @@ def test_check_cli_exit_codes_and_input_errors(tmp_path):
     np.save(tmp_path / "good.npy", np.array([[0.5, -0.5], [1.0, 1.0]]))
     good = runner.invoke(cli, ["check", netlist, "--inputs", str(tmp_path / "good.npy")])
     assert good.exit_code == 0 and "2 operating point(s)" in good.output
+
+
+@pytest.mark.parametrize("backend", ["shared", "batch"])
+def test_progress_is_reported_for_every_operating_point(backend):
+    circuit = parse_netlist(ROOT / "netlists/xor.cir")
+    settings = settings_for_inputs(circuit.network, np.array([[0.1, 0.2], [0.3, -0.4], [1, 1]]))
+    ticks = []
+    report = cross_check(circuit, settings, backend=backend, progress=lambda: ticks.append(1))
+    assert report.ok and len(ticks) == 2 * len(settings)
