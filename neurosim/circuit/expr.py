@@ -8,7 +8,7 @@ The grammar is the ngspice subset neurosim reads and writes::
     sum     := product (('+' | '-') product)*
     product := unary (('*' | '/') unary)*
     unary   := ('-' | '+') unary | power
-    power   := atom [('^' | '**') unary]          (right associative)
+    power   := atom (('^' | '**') ['-' | '+'] atom)*   (left associative, as ngspice)
     atom    := number | name | name '(' args ')' | '(' expr ')' | '{' expr '}'
 
 ``V(a)``, ``V(a, b)`` and ``I(vsource)`` are circuit quantities; other names are
@@ -144,11 +144,22 @@ class _Parser:
         return self.power()
 
     def power(self) -> Expr:
+        # Left associative, as in ngspice's B sources: 2^3^2 = (2^3)^2 = 64.
         base = self.atom()
-        if self.peek() == "^":
+        while self.peek() == "^":
             self.take()
-            return ("bin", "^", base, self.unary())
+            base = ("bin", "^", base, self.exponent())
         return base
+
+    def exponent(self) -> Expr:
+        """An atom, optionally signed (``2^-1``), as the right operand of ``^``."""
+        if self.peek() in ("-", "+"):
+            sign = self.take()
+            operand = self.exponent()
+            if sign == "+":
+                return operand
+            return ("num", -operand[1]) if operand[0] == "num" else ("neg", operand)
+        return self.atom()
 
     def atom(self) -> Expr:
         token = self.take()
@@ -309,7 +320,7 @@ def to_text(tree: Expr, parent: int = -1) -> str:
     elif kind == "bin":
         op, own = tree[1], _PRECEDENCE[tree[1]]
         # Left-associative operators need parentheses on an equal-precedence right side.
-        left_ctx, right_ctx = (own, own + 1) if op != "^" else (own + 1, own)
+        left_ctx, right_ctx = own, own + 1
         if op in _COMPARE:
             left_ctx = right_ctx = own + 1
         text = f"{to_text(tree[2], left_ctx)} {op} {to_text(tree[3], right_ctx)}"
@@ -477,7 +488,8 @@ def _python(tree: Expr, leaf: Callable[[Expr], str], parent: int = -1) -> str:
         return f"(1.0 if {a} {tree[1]} {b} else 0.0)"
     elif kind == "bin":
         op, own = tree[1], _PRECEDENCE[tree[1]]
-        left_ctx, right_ctx = (own, own + 1) if op != "^" else (own + 1, own)
+        # Python's ** is right associative: a power on the left needs parentheses.
+        left_ctx, right_ctx = (own + 1, own + 1) if op == "^" else (own, own + 1)
         a, b = _python(tree[2], leaf, left_ctx), _python(tree[3], leaf, right_ctx)
         text = f"{a} {'**' if op == '^' else op} {b}"
     else:

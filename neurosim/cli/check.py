@@ -10,7 +10,7 @@ import click
 
 
 @click.command()
-@click.argument("netlist", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("netlist", type=click.Path(path_type=Path))
 @click.option(
     "--inputs",
     "inputs_file",
@@ -100,8 +100,8 @@ def _load_inputs(path: Path):
         inputs = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise NeurosimError(f"{path}: no such file") from None
-    except (ValueError, OSError) as exc:
-        raise NeurosimError(f"{path}: not a NumPy .npy array ({exc})") from None
+    except (ValueError, OSError):
+        raise NeurosimError(f"{path}: not a NumPy .npy file") from None
     return inputs[None, :] if inputs.ndim == 1 else inputs
 
 

@@ -12,7 +12,7 @@ HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
 @click.command()
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def info(file: Path, as_json: bool) -> None:
     """Describe FILE: a SPICE netlist (elements, nodes, roles, network shape, parameter
@@ -21,7 +21,7 @@ def info(file: Path, as_json: bool) -> None:
     from neurosim.errors import NeurosimError
 
     if not file.is_file():
-        raise NeurosimError(f"{file}: no such file")
+        raise NeurosimError(f"{file}: no such file" if not file.exists() else f"{file}: not a file")
     with open(file, "rb") as handle:
         is_hdf5 = handle.read(8) == HDF5_SIGNATURE
     summary = _hdf5_summary(file) if is_hdf5 else _netlist_summary(file)

@@ -61,9 +61,15 @@ class _Newton:
             if not np.all(np.isfinite(residual)):
                 return x, Status.NON_FINITE, iteration
             try:
+                jacobian = self.jacobian(x)
+            except (ArithmeticError, ValueError):
+                return x, Status.NON_FINITE, iteration
+            if not np.all(np.isfinite(jacobian.data)):
+                return x, Status.NON_FINITE, iteration
+            try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("error", spla.MatrixRankWarning)
-                    step = spla.spsolve(self.jacobian(x), -residual)
+                    step = spla.spsolve(jacobian, -residual)
             except (spla.MatrixRankWarning, RuntimeError):
                 return x, Status.SINGULAR, iteration
             if not np.all(np.isfinite(step)):
@@ -134,7 +140,7 @@ def solve_dc(
     start = np.zeros(system.size) if x0 is None else np.array(x0, dtype=float)
     x, status, iterations = newton.solve(start, 1.0)
     for fallback in (_gmin_stepping, _source_stepping):
-        if status in (Status.STALLED, Status.MAX_ITERATIONS, Status.NON_FINITE):
+        if not status.ok:
             x, status, more = fallback(newton, start)
             iterations += more
     residual = newton.residual(x, 1.0)

@@ -13,7 +13,10 @@ class Status(Enum):
         "the maximum number of iterations was reached before the tolerance; "
         "try a larger max_iterations or check the circuit for several equilibria"
     )
-    NON_FINITE = "the iteration produced NaN or inf; check element values and inputs"
+    NON_FINITE = (
+        "the iteration produced NaN or inf (an expression or its derivative is undefined "
+        "on the way, e.g. sqrt or division at 0); check element values and inputs"
+    )
     SINGULAR = "the Jacobian is singular: a node may have no DC path to ground"
     STALLED = (
         "no step reduced the residual (line search failed); the circuit may have no equilibrium"

@@ -6,7 +6,8 @@ array ``(batch, size)``; ``params`` maps ``"w<k>"`` to ``(size_a, size_b)`` for 
 
 Scellier–Bengio law: ``E = Σ ½‖s‖² − Σ b·ρ(s) − Σ_k ρ(s_a)ᵀ W_k ρ(s_b)``, ds/dt = −∂E/∂s.
 Hopfield law: τ du/dt = −u + Σ W ρ(u') + b, with energy ``Σ Λ(a) − Σ a_aᵀ W a_b − b·a``.
-Springs add ``λ/2 ‖x − x_t‖²`` on visible layers; nudges add ``g/2 ‖s − target‖²``.
+Springs add ``λ/2 ‖x − x_t‖²`` on visible layers; nudges add ``g/2 ‖s − target‖²``
+(under the Hopfield law, the activation-space form in :func:`_pull`).
 """
 
 from __future__ import annotations
@@ -117,14 +118,27 @@ def energy(meta: NetworkMeta, params: Arrays, state: Arrays, drive: Drive) -> np
         own = 0.5 * s**2 if meta.law == "scellier_bengio" else _lambda(layer.activation, a)
         total = total + np.sum(own - params[f"b_{layer.name}"] * a, axis=-1)
         if layer.kind == "visible" and meta.spring_lambda > 0:
-            gap = s - drive.targets[layer.name]
-            total = total + 0.5 * meta.spring_lambda * np.sum(gap**2, axis=-1)
+            pull = _pull(meta, layer.activation, s, a, drive.targets[layer.name])
+            total = total + meta.spring_lambda * pull
         if layer.name in drive.nudge_targets and drive.nudge_strength != 0.0:
-            gap = s - drive.nudge_targets[layer.name]
-            total = total + 0.5 * drive.nudge_strength * np.sum(gap**2, axis=-1)
+            pull = _pull(meta, layer.activation, s, a, drive.nudge_targets[layer.name])
+            total = total + drive.nudge_strength * pull
     for k, (a, b) in enumerate(meta.couplings):
         total = total - np.sum((acts[a] @ params[f"w{k}"]) * acts[b], axis=-1)
     return np.asarray(total)
+
+
+def _pull(meta: NetworkMeta, activation: str, s, a, target) -> np.ndarray:
+    """Energy per unit conductance of a pull toward ``target``, shape (batch,).
+
+    The circuit injects ``g (t − s)`` into the unit node. Under the Scellier–Bengio law
+    that is the gradient of ``g/2 ‖s − t‖²``. Under the Hopfield law the energy lives in
+    activation space and the matching term is ``g Σ (Λ(a) − t a + t²/2)`` (whose
+    a-gradient is ``g (u − t)``); for linear units both are ``g/2 ‖s − t‖²``.
+    """
+    if meta.law == "scellier_bengio":
+        return 0.5 * np.sum((s - target) ** 2, axis=-1)
+    return np.sum(_lambda(activation, a) - target * a + 0.5 * target**2, axis=-1)
 
 
 def _lambda(activation: str, a: np.ndarray) -> np.ndarray:

@@ -30,6 +30,8 @@ def load_spec(path: str | os.PathLike) -> NetworkSpec:
         data = tomllib.loads(path.read_text())
     except FileNotFoundError:
         raise SpecError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read ({exc.strerror or exc})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SpecError(f"{path}: not valid TOML ({exc})") from None
     try:
@@ -68,8 +70,8 @@ def spec_from_dict(data: dict, *, default_name: str = "network") -> NetworkSpec:
             if _known(k, Scaling.__dataclass_fields__, "scaling")
         }
     )
-    spring = float(network.get("spring_lambda", 0.0))
-    if not math.isfinite(spring) or spring < 0:
+    spring = _number("network.spring_lambda", network.get("spring_lambda", 0.0))
+    if spring < 0:
         raise SpecError(f"network.spring_lambda must be >= 0, got {spring}")
     if spring > 0 and not any(layer.kind == "visible" for layer in layers):
         raise SpecError("network.spring_lambda > 0 needs a visible layer")
@@ -80,7 +82,7 @@ def spec_from_dict(data: dict, *, default_name: str = "network") -> NetworkSpec:
         couplings=couplings,
         scaling=scaling,
         spring_lambda=spring,
-        nudge=bool(network.get("nudge", True)),
+        nudge=_boolean("network.nudge", network.get("nudge", True)),
     )
     if meta.family != "crossbar":
         raise SpecError(f"network.family {meta.family!r} is not supported (only 'crossbar')")
@@ -88,7 +90,7 @@ def spec_from_dict(data: dict, *, default_name: str = "network") -> NetworkSpec:
     return NetworkSpec(
         name=str(network.get("name", default_name)),
         meta=meta,
-        seed=int(init.get("seed", 0)),
+        seed=_seed(init.get("seed", 0)),
         weight_gain=_positive("init.weight_gain", init.get("weight_gain", 0.5)),
     )
 
@@ -113,14 +115,29 @@ def _known(key: str, fields: dict, table: str) -> bool:
     return True
 
 
+def _number(what: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise SpecError(f"{what} must be a finite number, got {value!r}")
+    return float(value)
+
+
 def _positive(what: str, value: object) -> float:
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise SpecError(f"{what} must be a number, got {value!r}") from None
-    if not math.isfinite(number) or number <= 0:
+    number = _number(what, value)
+    if number <= 0:
         raise SpecError(f"{what} must be > 0, got {value!r}")
     return number
+
+
+def _boolean(what: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise SpecError(f"{what} must be true or false, got {value!r}")
+    return value
+
+
+def _seed(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise SpecError(f"init.seed must be a non-negative integer, got {value!r}")
+    return value
 
 
 def _layer(entry: dict, index: int) -> Layer:

@@ -68,10 +68,15 @@ def _input_layers(meta: NetworkMeta) -> list:
 
 def settings_for_inputs(meta: NetworkMeta, inputs: np.ndarray) -> list[dict[str, float]]:
     """Source values for each row of ``inputs`` (shape (n, input_width), model units)."""
-    inputs = np.asarray(inputs, dtype=float)
+    inputs = np.asarray(inputs)
+    if not (np.issubdtype(inputs.dtype, np.integer) or np.issubdtype(inputs.dtype, np.floating)):
+        raise NeurosimError(f"inputs must be real numbers, got dtype {inputs.dtype}")
+    inputs = inputs.astype(float)
     width = input_width(meta)
     if inputs.ndim != 2 or inputs.shape[1] != width:
         raise NeurosimError(f"inputs must have shape (n, {width}), got {inputs.shape}")
+    if inputs.shape[0] == 0:
+        raise NeurosimError("inputs hold no rows: give at least one input vector")
     if not np.all(np.isfinite(inputs)):
         raise NeurosimError("inputs hold NaN or inf")
     clamped, targets, start = {}, {}, 0

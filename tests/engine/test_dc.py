@@ -146,3 +146,16 @@ def test_inductor_is_a_short_at_dc():
     assert point.voltages["b"] == pytest.approx(1.0)
     assert point.currents["l1"] == pytest.approx(0.01)
     assert np.isfinite(point.residual) and point.status.ok
+
+
+def test_undefined_derivative_is_reported_not_raised():
+    """sqrt at 0 has an infinite slope: a status (and ConvergenceError), no traceback."""
+    circuit = build(
+        Element("v1", ("a", "0"), -1.0),
+        Element("b1", ("0", "a"), expr=parse_expr("sqrt(v(a)) * 1e-3"), output="i"),
+        Element("r1", ("a", "0"), 1e3),
+    )
+    point = solve_dc(lower_dc(circuit), throw=False)
+    assert not point.status.ok
+    with pytest.raises(ConvergenceError):
+        solve_dc(lower_dc(circuit))

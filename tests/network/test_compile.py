@@ -79,6 +79,10 @@ BASE = {
         ({"scaling": {"g_unit": -1}}, "scaling.g_unit must be > 0"),
         ({"scaling": {"volts": 1}}, "unknown key scaling.volts"),
         ({"network": {"couplings": [["a", "b"]], "law": "hopfield"}}, "monotone"),
+        ({"network": {"couplings": [["a", "b"]], "spring_lambda": "x"}}, "finite number"),
+        ({"network": {"couplings": [["a", "b"]], "nudge": "no"}}, "true or false"),
+        ({"init": {"seed": "x"}}, "init.seed"),
+        ({"init": {"seed": -1}}, "init.seed"),
     ],
 )
 def test_spec_errors_say_what_is_wrong(patch, message):

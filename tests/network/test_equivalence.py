@@ -81,3 +81,27 @@ def test_scellier_bengio_force_is_minus_energy_gradient():
         e_minus = energy(meta, params, unflatten(meta, flat - step), drive)[0]
         numeric[k] = -(e_plus - e_minus) / (2 * h)
     np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("nudge", [0.0, 0.25, -0.2])
+def test_hopfield_energy_gradient_is_minus_slope_times_force(nudge):
+    """Hopfield law: dE/du = −ρ'(u) ⊙ force(u), so E is stationary at the circuit's fixed
+    points, nudges and springs included."""
+    meta = network("hopfield", "tanh", 1.5)
+    params, drive = random_case(meta, 11, nudge)
+    rng = np.random.default_rng(12)
+    flat = rng.normal(0, 0.8, 12)
+    state = unflatten(meta, flat)
+    f = force(meta, params, state, drive)
+    slopes = {"x": np.ones(4), "h": 1 - np.tanh(state["h"][0]) ** 2}
+    slopes["out"] = 1 - np.tanh(state["out"][0]) ** 2
+    expected = np.concatenate([-slopes[n] * f[n][0] for n in ("x", "h", "out")])
+    h = 1e-6
+    numeric = np.empty_like(flat)
+    for k in range(flat.size):
+        step = np.zeros_like(flat)
+        step[k] = h
+        e_plus = energy(meta, params, unflatten(meta, flat + step), drive)[0]
+        e_minus = energy(meta, params, unflatten(meta, flat - step), drive)[0]
+        numeric[k] = (e_plus - e_minus) / (2 * h)
+    np.testing.assert_allclose(numeric, expected, rtol=1e-6, atol=1e-7)

@@ -119,3 +119,30 @@ def test_progress_is_reported_for_every_operating_point(backend):
     ticks = []
     report = cross_check(circuit, settings, backend=backend, progress=lambda: ticks.append(1))
     assert report.ok and len(ticks) == 2 * len(settings)
+
+
+def test_chained_powers_read_as_ngspice_reads_them(tmp_path):
+    """ngspice's ^ is left associative in B sources: 2^3^2 = 64."""
+    netlist = tmp_path / "pow.cir"
+    netlist.write_text(
+        "pow\nvc c 0 dc 2\nb1 o 0 v={v(c)^3^2 + 2^-1}\nr1 o 0 1k\n.end\n", encoding="utf-8"
+    )
+    circuit = parse_netlist(netlist)
+    report = cross_check(circuit, [{}])
+    assert report.ok and report.signal_scale_v == pytest.approx(64.5)
+
+
+@pytest.mark.parametrize(
+    ("array", "message"),
+    [
+        (np.array([["a", "b"]]), "real numbers"),
+        (np.zeros((0, 2)), "no rows"),
+        (np.array([[1 + 2j, 0]]), "real numbers"),
+    ],
+)
+def test_check_rejects_unusable_input_arrays(tmp_path, array, message):
+    np.save(tmp_path / "in.npy", array)
+    result = CliRunner().invoke(
+        cli, ["check", str(ROOT / "netlists/xor.cir"), "--inputs", str(tmp_path / "in.npy")]
+    )
+    assert result.exit_code == 2 and message in result.output, result.output
