@@ -39,6 +39,18 @@ def random_case(meta: NetworkMeta, seed: int, nudge: float):
     return params, drive
 
 
+def energy_gradient(meta, params, flat, drive, h=1e-6):
+    """Central finite differences of the energy over the flattened free state."""
+    numeric = np.empty_like(flat)
+    for k in range(flat.size):
+        step = np.zeros_like(flat)
+        step[k] = h
+        e_plus = energy(meta, params, unflatten(meta, flat + step), drive)[0]
+        e_minus = energy(meta, params, unflatten(meta, flat - step), drive)[0]
+        numeric[k] = (e_plus - e_minus) / (2 * h)
+    return numeric
+
+
 @pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize(
     ("law", "hidden", "spring", "nudge"),
@@ -72,14 +84,7 @@ def test_scellier_bengio_force_is_minus_energy_gradient():
     flat = rng.normal(0, 1, 12)
     f = force(meta, params, unflatten(meta, flat), drive)
     analytic = np.concatenate([f[n][0] for n in ("x", "h", "out")])
-    h = 1e-6
-    numeric = np.empty_like(flat)
-    for k in range(flat.size):
-        step = np.zeros_like(flat)
-        step[k] = h
-        e_plus = energy(meta, params, unflatten(meta, flat + step), drive)[0]
-        e_minus = energy(meta, params, unflatten(meta, flat - step), drive)[0]
-        numeric[k] = -(e_plus - e_minus) / (2 * h)
+    numeric = -energy_gradient(meta, params, flat, drive)
     np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-7)
 
 
@@ -96,12 +101,5 @@ def test_hopfield_energy_gradient_is_minus_slope_times_force(nudge):
     slopes = {"x": np.ones(4), "h": 1 - np.tanh(state["h"][0]) ** 2}
     slopes["out"] = 1 - np.tanh(state["out"][0]) ** 2
     expected = np.concatenate([-slopes[n] * f[n][0] for n in ("x", "h", "out")])
-    h = 1e-6
-    numeric = np.empty_like(flat)
-    for k in range(flat.size):
-        step = np.zeros_like(flat)
-        step[k] = h
-        e_plus = energy(meta, params, unflatten(meta, flat + step), drive)[0]
-        e_minus = energy(meta, params, unflatten(meta, flat - step), drive)[0]
-        numeric[k] = (e_plus - e_minus) / (2 * h)
+    numeric = energy_gradient(meta, params, flat, drive)
     np.testing.assert_allclose(numeric, expected, rtol=1e-6, atol=1e-7)
