@@ -77,17 +77,17 @@ def check(
     if as_json:  # stdout carries only the JSON object; no progress bar
         report = cross_check(circuit, settings, relative_tolerance=rtol, backend=backend)
         click.echo(json.dumps(report.to_dict()))
-        raise SystemExit(0 if report.ok else 1)
-    label = "operating points (neurosim, then ngspice)"
-    with click.progressbar(length=2 * len(settings), label=label, file=sys.stderr) as bar:
-        report = cross_check(
-            circuit,
-            settings,
-            relative_tolerance=rtol,
-            backend=backend,
-            progress=lambda: bar.update(1),
-        )
-    _print_table(netlist, report)
+    else:
+        label = "operating points (neurosim, then ngspice)"
+        with click.progressbar(length=2 * len(settings), label=label, file=sys.stderr) as bar:
+            report = cross_check(
+                circuit,
+                settings,
+                relative_tolerance=rtol,
+                backend=backend,
+                progress=lambda: bar.update(1),
+            )
+        _print_table(netlist, report)
     raise SystemExit(0 if report.ok else 1)
 
 

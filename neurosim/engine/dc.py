@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
@@ -85,6 +86,7 @@ class _Newton:
                 return x, Status.CONVERGED, iteration
         return x, Status.MAX_ITERATIONS, self.max_iterations
 
+    @cached_property
     def shunts(self) -> np.ndarray:
         """Shunt conductance per unknown: ``shunt / weight`` on nodes, 0 on branches."""
         out = np.zeros(self.system.size)
@@ -95,7 +97,7 @@ class _Newton:
     def jacobian(self, x: np.ndarray):
         jacobian = self.system.jacobian(x)
         if self.shunt:
-            jacobian = (jacobian + sp.diags(self.shunts())).tocsc()
+            jacobian = (jacobian + sp.diags(self.shunts)).tocsc()
         return jacobian
 
     def residual(self, x: np.ndarray, scale: float) -> np.ndarray:
@@ -103,7 +105,7 @@ class _Newton:
             residual = self.system.residual(x, scale)
         except (ArithmeticError, ValueError):
             return np.full(self.system.size, np.nan)
-        return residual + self.shunts() * x if self.shunt else residual
+        return residual + self.shunts * x if self.shunt else residual
 
     def line_search(self, x, step, residual, scale):
         """Largest of 1, 1/2, 1/4, ... that lowers the row-scaled ‖F‖, or None."""
