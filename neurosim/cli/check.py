@@ -116,5 +116,6 @@ def _print_table(netlist: Path, report) -> None:
         f"(signal scale {report.signal_scale_v:g} V): {verdict}"
     )
     click.echo(
-        f"  time: neurosim {report.neurosim_seconds:.2f} s, ngspice {report.ngspice_seconds:.2f} s"
+        f"  time: neurosim {report.neurosim_seconds:.2f} s ({report.solver}), "
+        f"ngspice {report.ngspice_seconds:.2f} s"
     )

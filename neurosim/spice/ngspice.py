@@ -1,4 +1,4 @@
-"""Operating points of a SPICE netlist computed by ngspice (the engine's outside reference).
+"""Operating points and transients of a SPICE netlist computed by ngspice (the outside reference).
 
 :func:`operating_points` loads a netlist once and, for each entry of ``settings`` (a
 mapping independent-source name -> DC value), sets those DC values with ngspice's
@@ -12,6 +12,18 @@ solution, so a run gives what a netlist with those values written in gives. Sett
 values reach ngspice exactly; numbers in the netlist text go through ngspice's parser,
 which is not correctly rounded (about a third of random decimals come out 1 ulp off, e.g.
 ``0.3`` -> 0.30000000000000004), so the two agree to ~1e-16 relative, not to the bit.
+
+:func:`transients` does the same with ``tran tstep tstop 0 [tmax] [uic]`` and returns
+every time point ngspice output (its own adaptive steps, never interpolated) with every
+node voltage and branch current there. With ``uic`` (the default) ngspice skips the
+initial operating point: capacitors start from their ``ic=`` values (0 if none), and
+ngspice outputs no row for t = 0, so the first row is its first, tiny, backward Euler step
+(at ``min(tstep, tstop/100)/100`` when ``tstep`` <= ``tstop``/100). Times increase
+strictly; waveform corners (breakpoints) and ``tstop`` are hit to within an ulp or so
+(ngspice adds up its steps). The error is set by the step size, not by
+:data:`DEFAULT_OPTIONS`' tight ``reltol``: ngspice's default trapezoidal integration of an
+RC charging curve is off the exponential by 3.0e-6 of its height with ``tmax`` = RC/100 and
+by 2.7e-8 with ``tmax`` = RC/1000.
 
 Backends:
 
@@ -66,10 +78,12 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
+
+import numpy as np
 
 from neurosim.errors import NeurosimError, SimulatorMissingError
-from neurosim.spice.rawfile import read_raw
+from neurosim.spice.rawfile import RawPlot, read_raw
 
 INSTALL_HINT = (
     "ngspice is not installed (needed for cross-checks): "
@@ -90,9 +104,11 @@ _END = re.compile(r"simulation\(s\) aborted", re.I)  # ends an analysis error
 _CIRCUIT_LINE = re.compile(r"(current\s+)?\d+\s", re.I)
 _LOCK = threading.RLock()
 
+T = TypeVar("T")
+
 
 class NgspiceError(NeurosimError):
-    """ngspice rejected the netlist or a setting, or found no operating point."""
+    """ngspice rejected the netlist or a setting, or found no operating point or transient."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +123,20 @@ class OperatingPoint:
 
     voltages: dict[str, float]
     currents: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Transient:
+    """One ngspice transient, at ngspice's own output time points.
+
+    ``time``: (n,) seconds, increasing; with ``uic`` it starts after t = 0 (see the module
+    doc). ``voltages``: node name (lower case) -> (n,) volts; ``currents``: element name
+    (lower case) -> (n,) amperes, with the names and signs of :class:`OperatingPoint`.
+    """
+
+    time: np.ndarray
+    voltages: dict[str, np.ndarray]
+    currents: dict[str, np.ndarray]
 
 
 def ngspice_available() -> bool:
@@ -136,6 +166,55 @@ def operating_points(
     ``progress`` is called once per finished operating point (by the batch backend, all
     at the end).
     """
+    return _simulate(netlist, settings, "op", _operating_point, backend, options, timeout, progress)
+
+
+def transients(
+    netlist: str,
+    settings: Sequence[Mapping[str, float]] = ({},),
+    *,
+    tstop: float,
+    tstep: float,
+    tmax: float | None = None,
+    uic: bool = True,
+    backend: str = "auto",
+    options: Mapping[str, float] | None = None,
+    timeout: float = BATCH_TIMEOUT,
+    progress: Callable[[], None] | None = None,
+) -> list[Transient]:
+    """ngspice ``tran tstep tstop 0 [tmax] [uic]`` of ``netlist`` for each of ``settings``.
+
+    Settings, backends, ``options``, ``timeout`` and ``progress`` are as for
+    :func:`operating_points`; a setting changes a source's DC value, which is its transient
+    value unless the netlist gives it a waveform (``pulse``, ``sin``, ...). ``tstep`` is
+    ngspice's suggested step (it sets the first step and waveform defaults), ``tmax`` the
+    largest step it may take (ngspice's default: ``min(tstep, tstop/50)``); the accuracy
+    is set by ``tmax`` (see the module doc). Without ``uic`` ngspice starts from its
+    operating point (devices' ``ic=`` ignored) and outputs it at t = 0.
+    """
+    stop = _positive(tstop, "tran tstop")
+    step = _positive(tstep, "tran tstep")
+    if step > stop:
+        raise NgspiceError(f"tran tstep {tstep!r} is larger than tstop {tstop!r}")
+    command = f"tran {step!r} {stop!r} 0"
+    if tmax is not None:
+        command += f" {_positive(tmax, 'tran tmax')!r}"
+    if uic:
+        command += " uic"
+    return _simulate(netlist, settings, command, _transient, backend, options, timeout, progress)
+
+
+def _simulate(
+    netlist: str,
+    settings: Sequence[Mapping[str, float]],
+    analysis: str,
+    read: Callable[[Path], T],
+    backend: str,
+    options: Mapping[str, float] | None,
+    timeout: float,
+    progress: Callable[[], None] | None,
+) -> list[T]:
+    """Run ``analysis`` once per setting on the chosen backend; ``read`` each raw file."""
     progress = progress or (lambda: None)
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
@@ -151,14 +230,14 @@ def operating_points(
         return []
     ngspice = _shared_ngspice() if backend in ("auto", "shared") else None
     if ngspice is not None:
-        return _run_shared(ngspice, netlist, runs, opts, progress)
+        return _run_shared(ngspice, netlist, runs, opts, analysis, read, progress)
     executable = _executable() if backend in ("auto", "batch") else None
     if executable is None:
         raise SimulatorMissingError(INSTALL_HINT)
-    points = _run_batch(executable, netlist, runs, opts, timeout)
-    for _ in points:
+    results = _run_batch(executable, netlist, runs, opts, analysis, read, timeout)
+    for _ in results:
         progress()
-    return points
+    return results
 
 
 # --- finding ngspice ---------------------------------------------------------------
@@ -220,6 +299,13 @@ def _finite(value: float, what: str) -> float:
         number = math.nan
     if not math.isfinite(number):
         raise NgspiceError(f"{what}: value {value!r} is not a finite number")
+    return number
+
+
+def _positive(value: float, what: str) -> float:
+    number = _finite(value, what)
+    if number <= 0:
+        raise NgspiceError(f"{what}: value {value!r} is not positive")
     return number
 
 
@@ -305,13 +391,22 @@ def _error_message(lines: Sequence[str]) -> str | None:
     return message if len(message) <= 400 else message[:397] + "..."
 
 
-def _operating_point(raw: Path) -> OperatingPoint:
-    plot = read_raw(raw)[-1]
-    if plot.values.shape[0] != 1:
-        raise NgspiceError(f"ngspice wrote {plot.values.shape[0]} points for an operating point")
-    voltages: dict[str, float] = {}
-    currents: dict[str, float] = {}
-    for (name, kind), value in zip(plot.variables, plot.values[0].tolist(), strict=True):
+def _failure(analysis: str, j: int) -> str:
+    """What went wrong when ngspice's ``analysis`` of setting ``j`` reported an error."""
+    if analysis == "op":
+        return f"ngspice found no operating point (setting {j})"
+    return f"ngspice {analysis.split()[0]} failed (setting {j})"
+
+
+def _columns(plot: RawPlot) -> tuple[dict[str, int], dict[str, int]]:
+    """Columns of ``plot`` holding node voltages and branch currents, by neurosim's names.
+
+    ngspice names them ``v(node)``/``node`` and ``i(element)``/``element#branch``; the
+    names are lower-cased and unwrapped. The time vector and untyped vectors are skipped.
+    """
+    voltages: dict[str, int] = {}
+    currents: dict[str, int] = {}
+    for column, (name, kind) in enumerate(plot.variables):
         name = name.lower()
         if name.startswith("@"):  # device parameters (.options savecurrents), not branches
             continue
@@ -320,10 +415,36 @@ def _operating_point(raw: Path) -> OperatingPoint:
         elif len(name) > 3 and name[0] in "vi" and name[1] == "(" and name[-1] == ")":
             name = name[2:-1]
         if kind == "voltage":
-            voltages[name] = value
+            voltages[name] = column
         elif kind == "current":
-            currents[name] = value
-    return OperatingPoint(voltages=voltages, currents=currents)
+            currents[name] = column
+    return voltages, currents
+
+
+def _operating_point(raw: Path) -> OperatingPoint:
+    plot = read_raw(raw)[-1]
+    if plot.values.shape[0] != 1:
+        raise NgspiceError(f"ngspice wrote {plot.values.shape[0]} points for an operating point")
+    values = plot.values[0].tolist()
+    voltages, currents = _columns(plot)
+    return OperatingPoint(
+        voltages={name: values[column] for name, column in voltages.items()},
+        currents={name: values[column] for name, column in currents.items()},
+    )
+
+
+def _transient(raw: Path) -> Transient:
+    plot = read_raw(raw)[-1]
+    times = [column for column, (_, kind) in enumerate(plot.variables) if kind == "time"]
+    if len(times) != 1 or plot.values.shape[0] == 0:
+        raise NgspiceError(f"ngspice wrote no transient (plot {plot.name!r})")
+    series = plot.values.T.copy()  # one contiguous row per vector
+    voltages, currents = _columns(plot)
+    return Transient(
+        time=series[times[0]],
+        voltages={name: series[column] for name, column in voltages.items()},
+        currents={name: series[column] for name, column in currents.items()},
+    )
 
 
 # --- shared library backend ------------------------------------------------------------
@@ -334,8 +455,10 @@ def _run_shared(
     netlist: str,
     runs: list[dict[str, float]],
     options: dict[str, float],
+    analysis: str,
+    read: Callable[[Path], T],
     progress: Callable[[], None],
-) -> list[OperatingPoint]:
+) -> list[T]:
     keys = sorted({key for run in runs for key in run})
     with (
         _LOCK,
@@ -356,11 +479,11 @@ def _run_shared(
             for j, alterations in enumerate(_alterations(keys, runs)):
                 for command in alterations:
                     _check(_command(ngspice, command), f"ngspice rejected setting {j}")
-                _check(_command(ngspice, "op"), f"ngspice found no operating point (setting {j})")
-                raw = Path(tmp, f"op{j}.raw")
+                _check(_command(ngspice, analysis), _failure(analysis, j))
+                raw = Path(tmp, f"run{j}.raw")
                 for command in _write_results(raw):
                     _check(_command(ngspice, command), "ngspice could not write its results")
-                results.append(_operating_point(raw))
+                results.append(read(raw))
                 progress()
             return results
         finally:
@@ -406,16 +529,18 @@ def _run_batch(
     netlist: str,
     runs: list[dict[str, float]],
     options: dict[str, float],
+    analysis: str,
+    read: Callable[[Path], T],
     timeout: float,
-) -> list[OperatingPoint]:
+) -> list[T]:
     keys = sorted({key for run in runs for key in run})
     with tempfile.TemporaryDirectory(prefix="neurosim-ngspice-") as tmp:
         circuit = _write_circuit(tmp, netlist)
-        raws = [Path(tmp, f"op{j}.raw") for j in range(len(runs))]
+        raws = [Path(tmp, f"run{j}.raw") for j in range(len(runs))]
         script = ["* neurosim ngspice driver", ".control", "set filetype=binary"]
         script += [f"source {circuit}", *_prelude(options, keys)]
         for alterations, raw in zip(_alterations(keys, runs), raws, strict=True):
-            script += [*alterations, "op", *_write_results(raw)]
+            script += [*alterations, analysis, *_write_results(raw)]
         script += ["quit", ".endc", ".end"]
         driver = Path(tmp, "driver.cir")
         driver.write_text("\n".join(script) + "\n", encoding="utf-8")
@@ -441,4 +566,4 @@ def _run_batch(
             raise NgspiceError(
                 f"ngspice exited with status {done.returncode} without results: {last.strip()}"
             )
-        return [_operating_point(raw) for raw in raws]
+        return [read(raw) for raw in raws]

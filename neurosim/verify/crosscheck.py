@@ -1,7 +1,10 @@
 """Cross-check neurosim's DC solution of a netlist against ngspice's ``.op``.
 
-Both solvers start from the same place (all unknowns zero, ngspice's default), so on
-circuits with several equilibria agreement tests the equations, not basin luck.
+neurosim solves crossbar networks with the batched engine (:mod:`neurosim.engine.relax`,
+to a residual 1000x below the voltage tolerance, at least 1e-12) and any other circuit
+with the general MNA Newton solver. Both neurosim and ngspice start from all unknowns
+zero (ngspice's default), so on circuits with several equilibria agreement tests the
+equations, not basin luck.
 The tolerance is relative to the signal scale: ``volts_per_unit`` for neurosim
 networks, else the largest node voltage ngspice reports.
 """
@@ -17,13 +20,18 @@ import numpy as np
 from neurosim.circuit.ir import Circuit
 from neurosim.circuit.meta import NetworkMeta
 from neurosim.engine.dc import solve_dc
-from neurosim.errors import NeurosimError
+from neurosim.engine.readout import node_voltages
+from neurosim.engine.relax import relax
+from neurosim.engine.sources import sources_from_settings
+from neurosim.errors import CircuitError, NeurosimError
+from neurosim.lower.crossbar import lower_crossbar
 from neurosim.lower.mna import lower_dc
 from neurosim.netlist.write import netlist_text
 from neurosim.network.compile import drive_settings
 from neurosim.network.model import Drive
 
 DEFAULT_RELATIVE_TOLERANCE = 1e-6
+RESIDUAL_FLOOR = 1e-12  # model units; float64 round-off in F is ~1e-14
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,7 @@ class CheckReport:
     inputs: int
     neurosim_seconds: float
     ngspice_seconds: float
+    solver: str
 
     def to_dict(self) -> dict:
         """JSON-ready form."""
@@ -120,12 +129,7 @@ def cross_check(
 
     require_ngspice()
     start = time.perf_counter()
-    system = lower_dc(circuit)
-    ours = []
-    for setting in settings:
-        system.set_sources(setting)
-        ours.append(solve_dc(system).voltages)
-        progress()
+    ours, solver = neurosim_voltages(circuit, settings, relative_tolerance, progress)
     neurosim_seconds = time.perf_counter() - start
     start = time.perf_counter()
     text = netlist_text(replace(circuit, controls=()))
@@ -154,4 +158,35 @@ def cross_check(
         len(settings),
         neurosim_seconds,
         ngspice_seconds,
+        solver,
     )
+
+
+def neurosim_voltages(
+    circuit: Circuit,
+    settings: list[dict[str, float]],
+    relative_tolerance: float = DEFAULT_RELATIVE_TOLERANCE,
+    progress: Callable[[], None] | None = None,
+) -> tuple[list[dict[str, float]], str]:
+    """neurosim's node voltages for each setting, and the name of the solver used."""
+    progress = progress or (lambda: None)
+    try:
+        crossbar = lower_crossbar(circuit)
+    except CircuitError:
+        crossbar = None
+    if crossbar is None:
+        system = lower_dc(circuit)
+        ours = []
+        for setting in settings:
+            system.set_sources(setting)
+            ours.append(solve_dc(system).voltages)
+            progress()
+        return ours, "general MNA Newton"
+    sources = sources_from_settings(crossbar, settings)
+    tolerance = min(1e-9, max(relative_tolerance * 1e-3, RESIDUAL_FLOOR))
+    equilibrium = relax(crossbar, sources, tolerance=tolerance).raise_if_failed()
+    volts = node_voltages(crossbar, sources, equilibrium.state)
+    for _ in settings:
+        progress()
+    rows = [{node: float(v[n]) for node, v in volts.items()} for n in range(len(settings))]
+    return rows, f"crossbar engine ({equilibrium.method})"

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 import neurosim.verify.crosscheck as crosscheck
 from neurosim.circuit.meta import Layer, NetworkMeta, Scaling
 from neurosim.cli.main import cli
+from neurosim.errors import CircuitError
 from neurosim.netlist.parse import parse_netlist
 from neurosim.netlist.write import write_netlist
 from neurosim.network.compile import compile_network
@@ -59,6 +60,7 @@ def test_random_compiled_networks_match_ngspice(tmp_path, seed):
     assert report.ok, report
     assert report.max_abs_diff_v <= 1e-6 * meta.scaling.volts_per_unit
     assert set(report.groups) >= {"x", "h", "o", "in", "internal"}
+    assert report.solver.startswith("crossbar engine")
 
 
 @pytest.mark.parametrize("name", ["divider.cir", "ladder.cir", "clamp.cir"])
@@ -67,20 +69,28 @@ def test_hand_written_netlists_match_ngspice(name):
     assert report.ok and report.max_abs_diff_v <= 1e-9 * report.signal_scale_v, report
 
 
-def test_a_wrong_solver_is_caught(monkeypatch):
-    """The check can fail: perturb one device on neurosim's side only."""
+@pytest.mark.parametrize("lowering", ["lower_crossbar", "lower_dc"])
+def test_a_wrong_solver_is_caught(monkeypatch, lowering):
+    """The check can fail: perturb one device on neurosim's side only (either solver)."""
     circuit = parse_netlist(ROOT / "netlists/xor.cir")
     settings = settings_for_inputs(circuit.network, np.array([[0.7, -0.4]]))
-    original = crosscheck.lower_dc
+    original = getattr(crosscheck, lowering)
 
     def lower_with_drift(c):
         drifted = type(c)(**{**c.__dict__, "elements": dict(c.elements)})
         drifted.set_value("rw0f_0_0p", c.elements["rw0f_0_0p"].value * 1.001)
         return original(drifted)
 
-    monkeypatch.setattr(crosscheck, "lower_dc", lower_with_drift)
+    monkeypatch.setattr(crosscheck, lowering, lower_with_drift)
+    if lowering == "lower_dc":  # force the general solver
+        monkeypatch.setattr(crosscheck, "lower_crossbar", _not_a_crossbar)
     report = cross_check(circuit, settings)
     assert not report.ok and report.max_abs_diff_v > report.tolerance_v
+    assert report.solver.startswith("crossbar" if lowering == "lower_crossbar" else "general")
+
+
+def _not_a_crossbar(circuit):
+    raise CircuitError("forced onto the general solver")
 
 
 def test_digits_network_check_cli_json():

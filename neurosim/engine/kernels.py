@@ -1,0 +1,295 @@
+"""Numba kernels of the crossbar engine: the elementwise work between the two GEMMs.
+
+Arrays are batch-major: a state is ``s`` (batch, free) with the even group's free units
+first (see :mod:`neurosim.lower.crossbar`); ``act_e`` (batch, width_even) and ``act_o``
+(batch, width_odd) hold ρ of each group's units, clamped inputs in their last columns;
+``net_e`` = ``act_o @ m_oe`` (batch, free_even) and ``net_o`` = ``act_e @ m_eo``;
+``slope_of`` (batch, free) holds ρ'(s). ``unit`` packs per-unit rows (see the row
+indices below); ``layers`` (n_layers, 3) int64 holds each free layer's start, stop and
+activation code (0 linear, 1 the reference 10·tanh(SiLU(u)/10), 2 tanh).
+
+Kernels are serial over the batch they are given and release the GIL: the caller runs
+one shard of the batch per core. They are compiled with ``error_model="numpy"`` (no
+ZeroDivisionError branch) so that LLVM vectorises the inner loops, and with FMA
+contraction; dot products also allow reassociation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, types
+from numba.extending import intrinsic
+
+BIAS, LEAK, SPRING, GAIN, SLOPE, NUDGE, DIAG = range(7)
+UNIT_ROWS = 7
+
+_FLAGS = {"cache": True, "nogil": True, "error_model": "numpy", "fastmath": {"contract"}}
+_DOT_FLAGS = {**_FLAGS, "fastmath": {"contract", "reassoc"}}
+
+_LOG2E = 1.4426950408889634
+_LN2_HI = 6.93147180369123816490e-01
+_LN2_LO = 1.90821492927058770002e-10
+
+
+@intrinsic
+def _bits_as_float(typingctx, bits):
+    """Reinterpret an int64 bit pattern as a float64 (an LLVM bitcast)."""
+    signature = types.float64(types.int64)
+
+    def codegen(context, builder, sig, args):
+        return builder.bitcast(args[0], context.get_value_type(types.float64))
+
+    return signature, codegen
+
+
+@njit(inline="always", **_FLAGS)
+def fast_exp(x):
+    """e^x for float64 within 1 ulp (Cody–Waite reduction, degree-13 Taylor polynomial).
+
+    Vectorisable, unlike the libm call. Arguments are clamped to [-708, 709], so it
+    never overflows to inf nor underflows below the smallest normal number.
+    """
+    x = min(max(x, -708.0), 709.0)
+    k = np.floor(x * _LOG2E + 0.5)
+    r = x - k * _LN2_HI - k * _LN2_LO
+    p = 1.0 / 6227020800.0
+    p = p * r + 1.0 / 479001600.0
+    p = p * r + 1.0 / 39916800.0
+    p = p * r + 1.0 / 3628800.0
+    p = p * r + 1.0 / 362880.0
+    p = p * r + 1.0 / 40320.0
+    p = p * r + 1.0 / 5040.0
+    p = p * r + 1.0 / 720.0
+    p = p * r + 1.0 / 120.0
+    p = p * r + 1.0 / 24.0
+    p = p * r + 1.0 / 6.0
+    p = p * r + 0.5
+    p = p * r + 1.0
+    p = p * r + 1.0
+    return p * _bits_as_float((np.int64(k) + 1023) << 52)
+
+
+@njit(inline="always", **_FLAGS)
+def _activate_row(n, s, act_e, act_o, slope_of, layers, free_e):
+    """ρ and ρ' of row ``n`` of ``s``, layer by layer (branch-free inner loops)."""
+    for layer in range(layers.shape[0]):
+        start, stop, code = layers[layer, 0], layers[layer, 1], layers[layer, 2]
+        act, offset = (act_e, 0) if start < free_e else (act_o, free_e)
+        if code == 0:
+            for i in range(start, stop):
+                act[n, i - offset] = s[n, i]
+                slope_of[n, i] = 1.0
+        elif code == 1:
+            for i in range(start, stop):
+                u = s[n, i]
+                sig = 1.0 / (1.0 + fast_exp(-u))
+                e = fast_exp(-0.2 * u * sig)
+                t = (1.0 - e) / (1.0 + e)
+                act[n, i - offset] = 10.0 * t
+                slope_of[n, i] = (1.0 - t * t) * sig * (1.0 + u * (1.0 - sig))
+        else:
+            for i in range(start, stop):
+                t = np.tanh(s[n, i])
+                act[n, i - offset] = t
+                slope_of[n, i] = 1.0 - t * t
+
+
+@njit(**_FLAGS)
+def activate(s, act_e, act_o, slope_of, layers, free_e):
+    """ρ(s) into the free columns of ``act_e``/``act_o``, ρ'(s) into ``slope_of``."""
+    for n in range(s.shape[0]):
+        _activate_row(n, s, act_e, act_o, slope_of, layers, free_e)
+
+
+@njit(inline="always", **_FLAGS)
+def _row_force(n, s, net_e, net_o, slope_of, unit, targets, nudge_targets, f):
+    """F of row ``n`` into ``f`` (free,); returns max |F| (NaN if any F is NaN)."""
+    free_e = net_e.shape[1]
+    for i in range(s.shape[1]):
+        net = net_e[n, i] if i < free_e else net_o[n, i - free_e]
+        value = s[n, i]
+        f[i] = (
+            (net + unit[BIAS, i]) * (unit[GAIN, i] + unit[SLOPE, i] * slope_of[n, i])
+            - unit[LEAK, i] * value
+            + unit[SPRING, i] * (targets[n, i] - value)
+            + unit[NUDGE, i] * (nudge_targets[n, i] - value)
+        )
+    worst = 0.0
+    for i in range(s.shape[1]):
+        worst = max(worst, abs(f[i]))
+        if f[i] != f[i]:
+            return np.nan
+    return worst
+
+
+@njit(**_FLAGS)
+def force(s, net_e, net_o, slope_of, unit, targets, nudge_targets, out, residual):
+    """``out`` = F(s) (batch, free); ``residual`` = max_i |F_i| per sample (batch,).
+
+    ``net_*`` and ``slope_of`` must belong to ``s`` (after :func:`activate` and the GEMMs).
+    """
+    for n in range(s.shape[0]):
+        residual[n] = _row_force(n, s, net_e, net_o, slope_of, unit, targets, nudge_targets, out[n])
+
+
+@njit(**_FLAGS)
+def gradient_step(
+    s,
+    net_e,
+    net_o,
+    act_e,
+    act_o,
+    slope_of,
+    unit,
+    layers,
+    targets,
+    nudge_targets,
+    step,
+    tol,
+    active,
+    residual,
+):
+    """One explicit step ``s += step·F(s)`` per active sample, then ρ(s) and ρ'(s).
+
+    ``residual`` gets max |F| of the state before the step; a sample at or below ``tol``
+    (or non-finite) is left unchanged and deactivated.
+    """
+    free_e = net_e.shape[1]
+    f = np.empty(s.shape[1], dtype=s.dtype)
+    for n in range(s.shape[0]):
+        if not active[n]:
+            continue
+        worst = _row_force(n, s, net_e, net_o, slope_of, unit, targets, nudge_targets, f)
+        residual[n] = worst
+        if not np.isfinite(worst) or worst <= tol:
+            active[n] = False
+            continue
+        for i in range(s.shape[1]):
+            s[n, i] += step * f[i]
+        _activate_row(n, s, act_e, act_o, slope_of, layers, free_e)
+
+
+@njit(**_FLAGS)
+def anderson_step(
+    s,
+    net_e,
+    net_o,
+    act_e,
+    act_o,
+    slope_of,
+    unit,
+    layers,
+    targets,
+    nudge_targets,
+    tol,
+    active,
+    residual,
+    d_f,
+    d_g,
+    gram,
+    f_prev,
+    g_prev,
+    count,
+    regularisation,
+):
+    """One Anderson-accelerated step of the preconditioned map g(s) = s + F(s)/D.
+
+    Per active sample: the residual max|F| of the current ``s`` is written to
+    ``residual``; a sample at or below ``tol`` (or non-finite) is left unchanged and
+    deactivated. Otherwise the differences of f = F/D and g are pushed into the ring
+    buffers ``d_f``, ``d_g`` (batch, m, free) with their Gram matrix ``gram`` (batch, m,
+    m) kept current, the mixing weights γ = argmin ‖f − ΔF γ‖ (Tikhonov-regularised)
+    are solved, ``s`` becomes ``g − ΔG γ``, and ρ(s), ρ'(s) are stored. ``count``
+    (batch,) counts pushes.
+    """
+    free = s.shape[1]
+    free_e = net_e.shape[1]
+    depth = d_f.shape[1]
+    f = np.empty(free, dtype=s.dtype)
+    scratch = np.empty((depth + 3, depth))  # see _mixing_weights
+    for n in range(s.shape[0]):
+        if not active[n]:
+            continue
+        worst = _row_force(n, s, net_e, net_o, slope_of, unit, targets, nudge_targets, f)
+        residual[n] = worst
+        if not np.isfinite(worst) or worst <= tol:
+            active[n] = False
+            continue
+        for i in range(free):
+            f[i] /= unit[DIAG, i]
+        k = count[n]
+        used = min(k, depth)
+        if k > 0:
+            slot = (k - 1) % depth
+            for i in range(free):
+                d_f[n, slot, i] = f[i] - f_prev[n, i]
+                d_g[n, slot, i] = s[n, i] + f[i] - g_prev[n, i]
+            for a in range(used):
+                value = _dot3(d_f, n, slot, a)
+                gram[n, slot, a] = value
+                gram[n, a, slot] = value
+        for i in range(free):
+            f_prev[n, i] = f[i]
+            g_prev[n, i] = s[n, i] + f[i]
+            s[n, i] += f[i]
+        count[n] = k + 1
+        if used > 0:
+            for a in range(used):
+                scratch[0, a] = _dot_f(d_f, n, a, f)
+            _mixing_weights(gram, n, used, regularisation, scratch)
+            for a in range(used):
+                gamma = scratch[1, a]
+                for i in range(free):
+                    s[n, i] -= gamma * d_g[n, a, i]
+        _activate_row(n, s, act_e, act_o, slope_of, layers, free_e)
+
+
+@njit(**_DOT_FLAGS)  # not inlined: inlining would compile it with the caller's flags
+def _dot3(x, n, a, b):
+    """x[n, a] · x[n, b] for a 3-d array (indices, not views: no reference counting)."""
+    acc = 0.0
+    for i in range(x.shape[2]):
+        acc += x[n, a, i] * x[n, b, i]
+    return acc
+
+
+@njit(**_DOT_FLAGS)
+def _dot_f(x, n, a, f):
+    """x[n, a] · f."""
+    acc = 0.0
+    for i in range(x.shape[2]):
+        acc += x[n, a, i] * f[i]
+    return acc
+
+
+@njit(inline="always", **_FLAGS)
+def _mixing_weights(gram, n, used, regularisation, scratch):
+    """Solve (H + μI) γ = ``scratch[0]`` for H = ``gram[n]`` (``used`` × ``used``).
+
+    Cholesky in float64; μ = ``regularisation`` × mean diagonal of H keeps the solve
+    defined when stored differences are nearly parallel. γ goes to ``scratch[1]``;
+    ``scratch[2]`` holds the forward substitution and ``scratch[3:]`` the factor.
+    """
+    trace = 0.0
+    for a in range(used):
+        trace += gram[n, a, a]
+    mu = regularisation * trace / used + 1e-300
+    for a in range(used):
+        for b in range(a + 1):
+            acc = gram[n, a, b] + (mu if a == b else 0.0)
+            for c in range(b):
+                acc -= scratch[3 + a, c] * scratch[3 + b, c]
+            if a == b:
+                scratch[3 + a, a] = np.sqrt(max(acc, 1e-300))
+            else:
+                scratch[3 + a, b] = acc / scratch[3 + b, b]
+    for a in range(used):
+        acc = scratch[0, a]
+        for c in range(a):
+            acc -= scratch[3 + a, c] * scratch[2, c]
+        scratch[2, a] = acc / scratch[3 + a, a]
+    for a in range(used - 1, -1, -1):
+        acc = scratch[2, a]
+        for c in range(a + 1, used):
+            acc -= scratch[3 + c, a] * scratch[1, c]
+        scratch[1, a] = acc / scratch[3 + a, a]

@@ -1,0 +1,342 @@
+"""Batched equilibria of a crossbar circuit: the state where every unit's KCL holds.
+
+A pass is one evaluation of the column currents for the whole batch: two dense products
+(``ρ(even) @ M_eo``, ``ρ(odd) @ M_oe``) and one fused Numba kernel. Methods:
+
+- ``"anderson"`` (default): Anderson acceleration (depth 5) of the Jacobi-preconditioned
+  map ``s ← s + F(s)/D``, ``D = leak + spring + nudge`` (each node's conductance to
+  ground in units of ``g_unit``). The least-squares mixing is solved per sample.
+- ``"gradient"``: the reference schedule, plain steps ``s ← s + η F(s)`` (η = 0.1 is
+  Euler at dt = 0.1 τ of the circuit's own dynamics).
+
+Stopping is on the physical residual: ``max_i |F_i|``, the net current into each unit
+node in units of ``vs·g_unit`` (so ``tolerance · vs · g_unit`` amperes). Each sample
+stops at the first pass where it is within tolerance and is then left alone; the result
+records per sample its passes, residual and convergence, and never hides a failure.
+The batch runs in tiles, several cores at once (:mod:`neurosim.engine.shards`); a
+sample's result does not depend on the other samples.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from neurosim.engine import kernels
+from neurosim.engine.shards import TILE_ROWS, run_tiles, tile_slices
+from neurosim.engine.sources import Sources
+from neurosim.errors import ConvergenceError
+from neurosim.lower.crossbar import Crossbar
+from neurosim.network.activations import get_activation
+
+METHODS = ("anderson", "gradient")
+DEFAULT_TOLERANCE = {np.dtype(np.float64): 1e-6, np.dtype(np.float32): 1e-4}
+DEFAULT_DEPTH = 5
+REGULARISATION = 1e-10
+
+
+@dataclass(frozen=True)
+class Equilibrium:
+    """Per-sample outcome of a batched relaxation.
+
+    ``state`` (batch, free) model units (flat order of :meth:`Crossbar.free_slices`);
+    ``residual`` (batch,) max |F| in model units (NaN if the iteration broke down);
+    ``passes`` (batch,) passes used; ``converged`` (batch,) residual ≤ ``tolerance``;
+    ``total_passes``: the most passes any tile of the batch ran.
+    """
+
+    state: np.ndarray
+    residual: np.ndarray
+    passes: np.ndarray
+    converged: np.ndarray
+    tolerance: float
+    total_passes: int
+    method: str
+
+    @property
+    def ok(self) -> bool:
+        """True if every sample converged."""
+        return bool(np.all(self.converged))
+
+    def summary(self) -> str:
+        """One line: how many converged, the worst residual, passes."""
+        batch = self.state.shape[0]
+        failed = np.flatnonzero(~self.converged)
+        finite = self.residual[np.isfinite(self.residual)]
+        text = (
+            f"{batch - failed.size}/{batch} converged (tolerance {self.tolerance:g}, "
+            f"worst residual {float(np.max(finite, initial=0.0)):.3g}, "
+            f"{self.total_passes} passes, {self.method})"
+        )
+        if failed.size:
+            text += f"; first failing sample {failed[0]}"
+            broken = int(np.sum(~np.isfinite(self.residual)))
+            if broken:
+                text += f", {broken} hit NaN/inf"
+        return text
+
+    def raise_if_failed(self) -> Equilibrium:
+        """Return self, or raise :class:`ConvergenceError` naming the failures."""
+        if not self.ok:
+            raise ConvergenceError(f"relaxation did not converge: {self.summary()}")
+        return self
+
+
+@dataclass(frozen=True)
+class Tables:
+    """What every tile shares: effective weights and per-unit rows in one dtype."""
+
+    m_eo: np.ndarray
+    m_oe: np.ndarray
+    unit: np.ndarray  # (kernels.UNIT_ROWS, free)
+    layers: np.ndarray  # (n_layers, 3) int64: start, stop, activation code
+    free_e: int
+
+    @classmethod
+    def build(cls, crossbar: Crossbar, nudge: np.ndarray, dtype) -> Tables:
+        cb = crossbar
+        nudge = np.asarray(nudge, dtype=float)
+        diag = cb.leak + cb.spring + nudge
+        if np.any(diag <= 0.0):
+            unit = int(np.flatnonzero(diag <= 0.0)[0])
+            raise ValueError(f"free unit {unit} has no positive conductance to ground")
+        unit = np.zeros((kernels.UNIT_ROWS, cb.free))
+        unit[kernels.BIAS] = cb.bias
+        unit[kernels.LEAK] = cb.leak
+        unit[kernels.SPRING] = cb.spring
+        unit[kernels.GAIN] = np.where(cb.slope == 1, 0.0, cb.inj_gain)
+        unit[kernels.SLOPE] = cb.slope
+        unit[kernels.NUDGE] = nudge
+        unit[kernels.DIAG] = diag
+        layers = [
+            (where.start, where.stop, int(cb.act_code[where.start]))
+            for where in cb.free_slices().values()
+        ]
+        return cls(
+            m_eo=np.ascontiguousarray(cb.m_eo, dtype=dtype),
+            m_oe=np.ascontiguousarray(cb.m_oe, dtype=dtype),
+            unit=np.ascontiguousarray(unit, dtype=dtype),
+            layers=np.array(sorted(layers), dtype=np.int64).reshape(-1, 3),
+            free_e=cb.even.free,
+        )
+
+
+class Workspace:
+    """The arrays of one tile of a batch, reused across its passes."""
+
+    def __init__(self, crossbar: Crossbar, tables: Tables, sources: Sources, rows: slice):
+        dtype = tables.m_eo.dtype
+        self.tables = tables
+        batch = rows.stop - rows.start
+        self.targets = np.ascontiguousarray(sources.targets[rows], dtype=dtype)
+        self.nudge_targets = np.ascontiguousarray(sources.nudge_targets[rows], dtype=dtype)
+        self.act_e = np.zeros((batch, crossbar.even.width), dtype=dtype)
+        self.act_o = np.zeros((batch, crossbar.odd.width), dtype=dtype)
+        self.net_e = np.zeros((batch, crossbar.even.free), dtype=dtype)
+        self.net_o = np.zeros((batch, crossbar.odd.free), dtype=dtype)
+        self.slope_of = np.zeros((batch, crossbar.free), dtype=dtype)
+        for name, where in crossbar.input_slices().items():
+            group, act = (
+                (crossbar.even, self.act_e)
+                if name in crossbar.even.slices
+                else (crossbar.odd, self.act_o)
+            )
+            rho = get_activation(crossbar.meta.layer(name).activation).rho
+            act[:, group.slices[name]] = rho(sources.inputs[rows, where])
+
+    def activate(self, s: np.ndarray) -> None:
+        """ρ(s) and ρ'(s) into the activation arrays."""
+        t = self.tables
+        kernels.activate(s, self.act_e, self.act_o, self.slope_of, t.layers, t.free_e)
+
+    def columns(self) -> None:
+        """The column inputs from the current activations (the two GEMMs)."""
+        np.matmul(self.act_o, self.tables.m_oe, out=self.net_e)
+        np.matmul(self.act_e, self.tables.m_eo, out=self.net_o)
+
+    def force(self, s: np.ndarray, out: np.ndarray, residual: np.ndarray) -> None:
+        """F(s) into ``out`` and max |F| per sample into ``residual`` (one full pass)."""
+        self.activate(s)
+        self.columns()
+        kernels.force(
+            s,
+            self.net_e,
+            self.net_o,
+            self.slope_of,
+            self.tables.unit,
+            self.targets,
+            self.nudge_targets,
+            out,
+            residual,
+        )
+
+
+def relax(
+    crossbar: Crossbar,
+    sources: Sources,
+    *,
+    tolerance: float | None = None,
+    method: str = "anderson",
+    max_passes: int = 1000,
+    start: np.ndarray | None = None,
+    dtype=np.float64,
+    step: float = 0.1,
+    depth: int = DEFAULT_DEPTH,
+    threads: int | None = None,
+    tile_rows: int = TILE_ROWS,
+    progress: Callable[[int, int], None] | None = None,
+) -> Equilibrium:
+    """Equilibria of ``crossbar`` for each setting in ``sources``.
+
+    ``start`` (batch, free) or (free,): initial state (default 0, as ngspice; pass the
+    free equilibrium to warm-start a nudged phase). ``tolerance``: on max |F| in model
+    units (default 1e-6 in float64, 1e-4 in float32). ``step``: η of ``"gradient"``.
+    ``threads`` (default: one per core) work on tiles of ``tile_rows`` samples.
+    ``progress(settled, batch)`` is called whenever samples stop.
+    """
+    dtype = np.dtype(dtype)
+    if dtype not in DEFAULT_TOLERANCE:
+        raise ValueError(f"dtype must be float64 or float32, not {dtype}")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
+    tol = DEFAULT_TOLERANCE[dtype] if tolerance is None else float(tolerance)
+    if not tol > 0:
+        raise ValueError(f"tolerance must be positive, not {tolerance!r}")
+    if not (isinstance(max_passes, int) and max_passes >= 1):
+        raise ValueError(f"max_passes must be a positive integer, not {max_passes!r}")
+    batch = sources.batch
+    tables = Tables.build(crossbar, sources.nudge, dtype)
+    s = np.zeros((batch, crossbar.free), dtype=dtype)
+    if start is not None:
+        s[:] = np.broadcast_to(np.asarray(start, dtype=dtype), s.shape)
+    if not np.all(np.isfinite(s)):
+        raise ValueError("the start state holds NaN or inf")
+    residual = np.full(batch, np.inf, dtype=np.float64)
+    passes = np.zeros(batch, dtype=np.int64)
+    report = _Progress(batch, progress)
+
+    def shard(rows: slice) -> int:
+        work = Workspace(crossbar, tables, sources, rows)
+        state = np.ascontiguousarray(s[rows])
+        work.activate(state)
+        loop = _anderson if method == "anderson" else _gradient
+        options = depth if method == "anderson" else step
+        used = loop(work, state, tol, max_passes, options, residual[rows], passes[rows], report)
+        s[rows] = state
+        return used
+
+    total = max(run_tiles(shard, tile_slices(batch, tile_rows), threads))
+    return Equilibrium(
+        state=s,
+        residual=residual,
+        passes=passes,
+        converged=residual <= tol,
+        tolerance=tol,
+        total_passes=total,
+        method=method,
+    )
+
+
+class _Progress:
+    """Thread-safe count of converged samples, forwarded to a callback."""
+
+    def __init__(self, batch: int, callback: Callable[[int, int], None] | None) -> None:
+        self.batch, self.callback, self.done = batch, callback, 0
+        self.lock = threading.Lock()
+
+    def add(self, newly_done: int) -> None:
+        if self.callback is None:
+            return
+        with self.lock:
+            self.done += newly_done
+            self.callback(self.done, self.batch)
+
+
+def _anderson(work, s, tol, max_passes, depth, residual, passes, report) -> int:
+    batch, free = s.shape
+    d_f = np.empty((batch, depth, free), dtype=s.dtype)
+    d_g = np.empty_like(d_f)
+    gram = np.zeros((batch, depth, depth))
+    f_prev = np.empty_like(s)
+    g_prev = np.empty_like(s)
+    count = np.zeros(batch, dtype=np.int64)
+    t = work.tables
+    return _loop(
+        work,
+        s,
+        max_passes,
+        passes,
+        report,
+        lambda active, shard_residual: kernels.anderson_step(
+            s,
+            work.net_e,
+            work.net_o,
+            work.act_e,
+            work.act_o,
+            work.slope_of,
+            t.unit,
+            t.layers,
+            work.targets,
+            work.nudge_targets,
+            tol,
+            active,
+            shard_residual,
+            d_f,
+            d_g,
+            gram,
+            f_prev,
+            g_prev,
+            count,
+            REGULARISATION,
+        ),
+        residual,
+    )
+
+
+def _gradient(work, s, tol, max_passes, step, residual, passes, report) -> int:
+    t = work.tables
+    return _loop(
+        work,
+        s,
+        max_passes,
+        passes,
+        report,
+        lambda active, shard_residual: kernels.gradient_step(
+            s,
+            work.net_e,
+            work.net_o,
+            work.act_e,
+            work.act_o,
+            work.slope_of,
+            t.unit,
+            t.layers,
+            work.targets,
+            work.nudge_targets,
+            step,
+            tol,
+            active,
+            shard_residual,
+        ),
+        residual,
+    )
+
+
+def _loop(work, s, max_passes, passes, report, step, residual) -> int:
+    """Run ``step`` (one kernel call) after each pass's GEMMs until all samples stop."""
+    active = np.ones(s.shape[0], dtype=np.bool_)
+    total = 0
+    while total < max_passes and active.any():
+        work.columns()
+        was_active = active.copy()
+        step(active, residual)
+        total += 1
+        passes[was_active] = total
+        report.add(int(np.sum(was_active & ~active)))
+    if active.any():  # out of passes: report the residual of the state actually returned
+        final = np.empty(s.shape[0])
+        work.force(s, np.empty_like(s), final)
+        residual[active] = final[active]
+    return total
