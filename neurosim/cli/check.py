@@ -59,8 +59,10 @@ def check(
     import numpy as np
 
     from neurosim.errors import NeurosimError
+    from neurosim.io.npy import load_rows
     from neurosim.netlist.parse import parse_netlist
-    from neurosim.verify.crosscheck import cross_check, input_width, settings_for_inputs
+    from neurosim.network.inputs import input_width
+    from neurosim.verify.crosscheck import cross_check, settings_for_inputs
 
     circuit = parse_netlist(netlist)
     if circuit.network is None:
@@ -72,7 +74,7 @@ def check(
             rng = np.random.default_rng(seed)
             inputs = rng.uniform(-1.0, 1.0, size=(count, input_width(circuit.network)))
         else:
-            inputs = _load_inputs(inputs_file)
+            inputs = load_rows(inputs_file)
         settings = settings_for_inputs(circuit.network, inputs)
     if as_json:  # stdout carries only the JSON object; no progress bar
         report = cross_check(circuit, settings, relative_tolerance=rtol, backend=backend)
@@ -89,20 +91,6 @@ def check(
             )
         _print_table(netlist, report)
     raise SystemExit(0 if report.ok else 1)
-
-
-def _load_inputs(path: Path):
-    import numpy as np
-
-    from neurosim.errors import NeurosimError
-
-    try:
-        inputs = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise NeurosimError(f"{path}: no such file") from None
-    except (ValueError, OSError):
-        raise NeurosimError(f"{path}: not a NumPy .npy file") from None
-    return inputs[None, :] if inputs.ndim == 1 else inputs
 
 
 def _print_table(netlist: Path, report) -> None:

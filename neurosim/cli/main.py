@@ -14,6 +14,7 @@ from neurosim import __version__
 from neurosim.cli.check import check
 from neurosim.cli.export import export
 from neurosim.cli.info import info
+from neurosim.cli.relax import relax
 from neurosim.errors import NeurosimError
 
 EXIT_USER_ERROR = 2
@@ -33,14 +34,16 @@ class _Group(click.Group):
 def cli() -> None:
     """neurosim: neuromorphic analog circuits that learn.
 
-    Networks are compiled to SPICE netlists whose equilibria neurosim computes and
-    cross-checks against ngspice. Run `neurosim COMMAND --help` for each command.
+    Networks are compiled to SPICE netlists whose equilibria neurosim computes (fast,
+    batched: `relax`) and cross-checks against ngspice (`check`). Run
+    `neurosim COMMAND --help` for each command.
     """
 
 
 cli.add_command(export)
 cli.add_command(check)
 cli.add_command(info)
+cli.add_command(relax)
 
 
 def main() -> None:

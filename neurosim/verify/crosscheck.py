@@ -23,12 +23,12 @@ from neurosim.engine.dc import solve_dc
 from neurosim.engine.readout import node_voltages
 from neurosim.engine.relax import relax
 from neurosim.engine.sources import sources_from_settings
-from neurosim.errors import CircuitError, NeurosimError
+from neurosim.errors import CircuitError
 from neurosim.lower.crossbar import lower_crossbar
 from neurosim.lower.mna import lower_dc
 from neurosim.netlist.write import netlist_text
 from neurosim.network.compile import drive_settings
-from neurosim.network.model import Drive
+from neurosim.network.inputs import drive_from_inputs
 
 DEFAULT_RELATIVE_TOLERANCE = 1e-6
 RESIDUAL_FLOOR = 1e-12  # model units; float64 round-off in F is ~1e-14
@@ -63,37 +63,9 @@ class CheckReport:
         return data
 
 
-def input_width(meta: NetworkMeta) -> int:
-    """Columns of an input array: clamped input layers, then visible spring targets."""
-    return sum(layer.size for layer in _input_layers(meta))
-
-
-def _input_layers(meta: NetworkMeta) -> list:
-    inputs = [layer for layer in meta.layers if layer.kind == "input"]
-    if meta.spring_lambda > 0:
-        inputs += [layer for layer in meta.layers if layer.kind == "visible"]
-    return inputs
-
-
 def settings_for_inputs(meta: NetworkMeta, inputs: np.ndarray) -> list[dict[str, float]]:
-    """Source values for each row of ``inputs`` (shape (n, input_width), model units)."""
-    inputs = np.asarray(inputs)
-    if not (np.issubdtype(inputs.dtype, np.integer) or np.issubdtype(inputs.dtype, np.floating)):
-        raise NeurosimError(f"inputs must be real numbers, got dtype {inputs.dtype}")
-    inputs = inputs.astype(float)
-    width = input_width(meta)
-    if inputs.ndim != 2 or inputs.shape[1] != width:
-        raise NeurosimError(f"inputs must have shape (n, {width}), got {inputs.shape}")
-    if inputs.shape[0] == 0:
-        raise NeurosimError("inputs hold no rows: give at least one input vector")
-    if not np.all(np.isfinite(inputs)):
-        raise NeurosimError("inputs hold NaN or inf")
-    clamped, targets, start = {}, {}, 0
-    for layer in _input_layers(meta):
-        block = inputs[:, start : start + layer.size]
-        (clamped if layer.kind == "input" else targets)[layer.name] = block
-        start += layer.size
-    return drive_settings(meta, Drive(inputs=clamped, targets=targets))
+    """Source values (SI) for each row of ``inputs`` (see :mod:`neurosim.network.inputs`)."""
+    return drive_settings(meta, drive_from_inputs(meta, inputs))
 
 
 def node_groups(circuit: Circuit, nodes: list[str]) -> dict[str, list[str]]:

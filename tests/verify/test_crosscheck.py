@@ -17,8 +17,9 @@ from neurosim.errors import CircuitError
 from neurosim.netlist.parse import parse_netlist
 from neurosim.netlist.write import write_netlist
 from neurosim.network.compile import compile_network
+from neurosim.network.inputs import input_width
 from neurosim.network.model import init_params
-from neurosim.verify.crosscheck import cross_check, input_width, settings_for_inputs
+from neurosim.verify.crosscheck import cross_check, settings_for_inputs
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests/netlist/fixtures"

@@ -1,0 +1,103 @@
+"""``neurosim relax``: batch equilibria of a crossbar netlist, written to HDF5."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.argument("netlist", type=click.Path(path_type=Path))
+@click.option(
+    "--inputs",
+    "inputs_file",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="NumPy .npy array (n, width), model units: clamped input layers, then visible "
+    "spring targets (as for `neurosim check`).",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="HDF5 file to write (atomically): states, unit-node voltages by layer, "
+    "residuals, passes, convergence flags, energy and power.",
+)
+@click.option(
+    "--tol",
+    "tolerance",
+    type=click.FloatRange(0, min_open=True),
+    help="Stop when every unit's KCL residual is below this, in model units "
+    "(x volts_per_unit x g_unit = amperes). Default 1e-6 (float64), 1e-4 (float32).",
+)
+@click.option(
+    "--method",
+    default="anderson",
+    show_default=True,
+    type=click.Choice(["anderson", "gradient"]),
+    help="anderson: accelerated fixed point (fast); gradient: plain steps of --step "
+    "(the reference schedule).",
+)
+@click.option("--step", default=0.1, show_default=True, type=click.FloatRange(0, min_open=True))
+@click.option(
+    "--dtype",
+    default="float64",
+    show_default=True,
+    type=click.Choice(["float64", "float32"]),
+    help="Arithmetic precision of the solver.",
+)
+@click.option(
+    "--max-passes", default=1000, show_default=True, type=click.IntRange(1), help="Pass limit."
+)
+@click.option("--threads", type=click.IntRange(1), help="Threads (default: one per core).")
+def relax(
+    netlist: Path,
+    inputs_file: Path,
+    out: Path,
+    tolerance: float | None,
+    method: str,
+    step: float,
+    dtype: str,
+    max_passes: int,
+    threads: int | None,
+) -> None:
+    """Settle NETLIST (a neurosim crossbar network) for every row of --inputs.
+
+    Exits 0 when every row converged, 1 when some did not (the file is still written,
+    with their `converged` flags false), 2 on bad input.
+    """
+    from neurosim.engine.batch import solve_inputs
+    from neurosim.io.npy import load_rows
+    from neurosim.netlist.parse import parse_netlist
+
+    circuit = parse_netlist(netlist)
+    inputs = load_rows(inputs_file)
+    options = dict(
+        tolerance=tolerance,
+        method=method,
+        step=step,
+        dtype=dtype,
+        max_passes=max_passes,
+        threads=threads,
+    )
+    batch = inputs.shape[0]
+    with click.progressbar(length=batch, label="settling", file=sys.stderr, show_pos=True) as bar:
+        state = {"done": 0}
+
+        def progress(done: int, total: int) -> None:
+            bar.update(done - state["done"])
+            state["done"] = done
+
+        result = solve_inputs(circuit, inputs, progress=progress, **options)
+    result.write(out, netlist=str(netlist))
+    click.echo(f"{out}: {result.equilibrium.summary()}")
+    if not result.equilibrium.ok:
+        click.echo(
+            f"neurosim: {batch - int(result.equilibrium.converged.sum())} of {batch} inputs "
+            "did not converge (flagged converged=false in the file); try a larger "
+            "--max-passes or --tol",
+            err=True,
+        )
+        raise SystemExit(1)

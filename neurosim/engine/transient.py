@@ -1,0 +1,190 @@
+"""Transient simulation of a crossbar circuit: ``τ ds/dt = F(s)`` in physical time.
+
+``τ = C/g_unit`` per unit comes from the netlist's capacitors, so times are seconds of
+the real circuit. Methods: ``"rk45"`` (Dormand–Prince 5(4), adaptive, error per step
+``max |err|/(atol + rtol·|s|) ≤ 1`` over a tile), ``"rk4"`` and ``"euler"`` (fixed
+``dt``; Euler at ``dt = 0.1 τ`` is the reference relaxation schedule). Steps are
+shortened to land exactly on every requested time. Alongside the state the heat
+dissipated since t = 0 is integrated (joules, :func:`neurosim.engine.energy.dissipated_power`).
+Tiles of the batch run on all cores, each with its own step size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from neurosim.engine.energy import dissipated_power
+from neurosim.engine.relax import Tables, Workspace
+from neurosim.engine.shards import TILE_ROWS, run_tiles, tile_slices
+from neurosim.engine.sources import Sources
+from neurosim.errors import ConvergenceError
+from neurosim.lower.crossbar import Crossbar
+
+METHODS = ("rk45", "rk4", "euler")
+MIN_STEP_FRACTION = 1e-12  # of the last output time; a smaller adaptive step fails
+
+# Dormand–Prince 5(4) tableau
+_C = (0.0, 1 / 5, 3 / 10, 4 / 5, 8 / 9, 1.0, 1.0)
+_A = (
+    (),
+    (1 / 5,),
+    (3 / 40, 9 / 40),
+    (44 / 45, -56 / 15, 32 / 9),
+    (19372 / 6561, -25360 / 2187, 64448 / 6561, -212 / 729),
+    (9017 / 3168, -355 / 33, 46732 / 5247, 49 / 176, -5103 / 18656),
+    (35 / 384, 0.0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84),
+)
+_B_ERR = (
+    35 / 384 - 5179 / 57600,
+    0.0,
+    500 / 1113 - 7571 / 16695,
+    125 / 192 - 393 / 640,
+    -2187 / 6784 + 92097 / 339200,
+    11 / 84 - 187 / 2100,
+    -1 / 40,
+)
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """States at the requested times.
+
+    ``times`` (n,) seconds; ``states`` (n, batch, free) model units; ``heat`` (n, batch)
+    joules dissipated since t = 0; ``steps`` (batch,) steps taken by each sample's tile.
+    """
+
+    times: np.ndarray
+    states: np.ndarray
+    heat: np.ndarray
+    steps: np.ndarray
+
+
+def transient(
+    crossbar: Crossbar,
+    sources: Sources,
+    times: np.ndarray,
+    *,
+    start: np.ndarray | None = None,
+    method: str = "rk45",
+    dt: float | None = None,
+    rtol: float = 1e-8,
+    atol: float = 1e-10,
+    threads: int | None = None,
+    tile_rows: int = TILE_ROWS,
+) -> Trajectory:
+    """Integrate from ``start`` (batch, free) or (free,) at t = 0 (default 0) to ``times``.
+
+    ``times``: increasing, ≥ 0, seconds. ``dt`` [s]: the step of ``"rk4"``/``"euler"``
+    (required for them), the first trial step of ``"rk45"``.
+    """
+    times = np.asarray(times, dtype=np.float64)
+    if times.ndim != 1 or times.size == 0 or not np.all(np.isfinite(times)):
+        raise ValueError("times must be a non-empty 1-d array of finite seconds")
+    if times[0] < 0 or np.any(np.diff(times) < 0):
+        raise ValueError("times must be non-negative and increasing")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
+    if method != "rk45" and not (dt is not None and dt > 0 and np.isfinite(dt)):
+        raise ValueError(f"method {method} needs a positive step dt (seconds)")
+    if not (rtol > 0 and atol > 0):
+        raise ValueError("rtol and atol must be positive")
+    batch = sources.batch
+    s0 = np.zeros((batch, crossbar.free))
+    if start is not None:
+        s0[:] = np.broadcast_to(np.asarray(start, dtype=np.float64), s0.shape)
+    if not np.all(np.isfinite(s0)):
+        raise ValueError("the start state holds NaN or inf")
+    tables = Tables.build(crossbar, sources.nudge, np.float64)
+    states = np.empty((times.size, batch, crossbar.free))
+    heat = np.empty((times.size, batch))
+    steps = np.zeros(batch, dtype=np.int64)
+    inv_tau = 1.0 / crossbar.tau
+
+    def tile(rows: slice) -> None:
+        """Integrate one tile; results go into ``states``, ``heat`` and ``steps``."""
+        work = Workspace(crossbar, tables, sources, rows)
+        part = _slice_sources(sources, rows)
+
+        def derivative(y: np.ndarray) -> np.ndarray:
+            """d/dt of [state, heat] for the augmented state y (rows, free + 1)."""
+            s = np.ascontiguousarray(y[:, :-1])
+            out = np.empty_like(y)
+            work.force(s, out[:, :-1], np.empty(s.shape[0]))
+            out[:, :-1] *= inv_tau
+            out[:, -1] = dissipated_power(crossbar, part, s)
+            return out
+
+        y = np.concatenate([s0[rows], np.zeros((s0[rows].shape[0], 1))], axis=1)
+        integrate = _rk45 if method == "rk45" else _fixed
+        taken = integrate(derivative, y, times, states, heat, rows, method, dt, rtol, atol)
+        steps[rows] = taken
+
+    run_tiles(tile, tile_slices(batch, tile_rows), threads)
+    return Trajectory(times=times, states=states, heat=heat, steps=steps)
+
+
+def _slice_sources(sources: Sources, rows: slice) -> Sources:
+    return Sources(
+        inputs=sources.inputs[rows],
+        targets=sources.targets[rows],
+        nudge_targets=sources.nudge_targets[rows],
+        nudge=sources.nudge,
+    )
+
+
+def _fixed(derivative, y, times, states, heat, rows, method, dt, rtol, atol) -> int:
+    t, taken = 0.0, 0
+    for k, t_out in enumerate(times):
+        while t < t_out:
+            h = min(dt, t_out - t)
+            if t_out - (t + h) < 1e-9 * dt:  # land exactly on the output time
+                h = t_out - t
+            if method == "euler":
+                y = y + h * derivative(y)
+            else:
+                k1 = derivative(y)
+                k2 = derivative(y + 0.5 * h * k1)
+                k3 = derivative(y + 0.5 * h * k2)
+                k4 = derivative(y + h * k3)
+                y = y + (h / 6.0) * (k1 + 2 * k2 + 2 * k3 + k4)
+            t = t_out if abs(t_out - (t + h)) < 1e-9 * dt else t + h
+            taken += 1
+        _store(y, states, heat, k, rows)
+    return taken
+
+
+def _rk45(derivative, y, times, states, heat, rows, method, dt, rtol, atol) -> int:
+    t, taken = 0.0, 0
+    scale = float(times[-1]) if times[-1] > 0 else 1.0
+    h = dt if dt is not None else 1e-3 * scale
+    k1 = derivative(y)
+    for k, t_out in enumerate(times):
+        while t < t_out:
+            step = min(h, t_out - t)
+            stages = [k1]
+            for i in range(1, 7):
+                increment = sum(a * stage for a, stage in zip(_A[i], stages, strict=False))
+                stages.append(derivative(y + step * increment))
+            y_new = y + step * sum(a * s for a, s in zip(_A[6], stages, strict=False))
+            error = step * sum(b * s for b, s in zip(_B_ERR, stages, strict=True))
+            tol = atol + rtol * np.maximum(np.abs(y), np.abs(y_new))
+            ratio = float(np.max(np.abs(error[:, :-1]) / tol[:, :-1]))
+            if not np.isfinite(ratio):
+                raise ConvergenceError(f"transient: the state became NaN/inf at t = {t:g} s")
+            if ratio <= 1.0:
+                t = t_out if step == t_out - t else t + step
+                y, k1 = y_new, stages[6]
+                taken += 1
+            factor = 0.9 * ratio ** (-0.2) if ratio > 0 else 5.0
+            h = step * min(5.0, max(0.2, factor))
+            if h < MIN_STEP_FRACTION * scale:
+                raise ConvergenceError(f"transient: step size underflow at t = {t:g} s")
+        _store(y, states, heat, k, rows)
+    return taken
+
+
+def _store(y, states, heat, k, rows) -> None:
+    states[k, rows] = y[:, :-1]
+    heat[k, rows] = y[:, -1]

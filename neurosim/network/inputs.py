@@ -1,0 +1,47 @@
+"""Input arrays a user gives on the command line: one row per setting, model units.
+
+Columns are the clamped input layers, then the visible layers' spring targets (when the
+network has springs), each in layer order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neurosim.circuit.meta import Layer, NetworkMeta
+from neurosim.errors import NeurosimError
+from neurosim.network.model import Drive
+
+
+def input_layers(meta: NetworkMeta) -> list[Layer]:
+    """The layers an input row sets, in column order."""
+    layers = [layer for layer in meta.layers if layer.kind == "input"]
+    if meta.spring_lambda > 0:
+        layers += [layer for layer in meta.layers if layer.kind == "visible"]
+    return layers
+
+
+def input_width(meta: NetworkMeta) -> int:
+    """Columns of an input array."""
+    return sum(layer.size for layer in input_layers(meta))
+
+
+def drive_from_inputs(meta: NetworkMeta, inputs: np.ndarray) -> Drive:
+    """The drive of each row of ``inputs`` (n, input_width); one-line errors on bad input."""
+    inputs = np.asarray(inputs)
+    if not (np.issubdtype(inputs.dtype, np.integer) or np.issubdtype(inputs.dtype, np.floating)):
+        raise NeurosimError(f"inputs must be real numbers, got dtype {inputs.dtype}")
+    inputs = inputs.astype(float)
+    width = input_width(meta)
+    if inputs.ndim != 2 or inputs.shape[1] != width:
+        raise NeurosimError(f"inputs must have shape (n, {width}), got {inputs.shape}")
+    if inputs.shape[0] == 0:
+        raise NeurosimError("inputs hold no rows: give at least one input vector")
+    if not np.all(np.isfinite(inputs)):
+        raise NeurosimError("inputs hold NaN or inf")
+    clamped, targets, start = {}, {}, 0
+    for layer in input_layers(meta):
+        block = inputs[:, start : start + layer.size]
+        (clamped if layer.kind == "input" else targets)[layer.name] = block
+        start += layer.size
+    return Drive(inputs=clamped, targets=targets)
