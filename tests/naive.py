@@ -21,8 +21,11 @@ def unflatten(meta: NetworkMeta, flat: np.ndarray) -> dict:
     return state
 
 
-def model_fixed_point(meta: NetworkMeta, params: dict, drive: Drive) -> dict:
-    """Zero of the model force for one sample (batch 1), found by MINPACK's hybrd."""
+def model_fixed_point(meta: NetworkMeta, params: dict, drive: Drive) -> dict | None:
+    """Zero of the model force for one sample (batch 1), found by MINPACK's hybrd from 0.
+
+    None when hybrd does not converge (it can stall on networks with several equilibria).
+    """
     size = sum(layer.size for layer in free_layers(meta))
 
     def residual(flat):
@@ -30,5 +33,6 @@ def model_fixed_point(meta: NetworkMeta, params: dict, drive: Drive) -> dict:
         return np.concatenate([f[layer.name][0] for layer in free_layers(meta)])
 
     solution = root(residual, np.zeros(size), method="hybr", tol=1e-15)
-    assert np.max(np.abs(residual(solution.x))) < 1e-12, solution.message
+    if np.max(np.abs(residual(solution.x))) >= 1e-12:
+        return None
     return {name: value[0] for name, value in unflatten(meta, solution.x).items()}

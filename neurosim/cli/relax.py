@@ -30,7 +30,7 @@ import click
     "tolerance",
     type=click.FloatRange(0, min_open=True),
     help="Stop when every unit's KCL residual is below this, in model units "
-    "(x volts_per_unit x g_unit = amperes). Default 1e-6 (float64), 1e-4 (float32).",
+    "(x volts_per_unit x g_unit = amperes). Default 1e-6 (float64), 3e-6 (float32).",
 )
 @click.option(
     "--method",

@@ -169,6 +169,50 @@ def gradient_step(
         _activate_row(n, s, act_e, act_o, slope_of, layers, free_e)
 
 
+# per-sample solver state of anderson_step, columns of ``progress`` (batch, 3)
+MERIT, BEST, SINCE_BEST = range(3)
+NO_ENERGY, SB_ENERGY, HOPFIELD_ENERGY = range(3)
+
+
+@njit(inline="always", **_FLAGS)
+def _row_energy(
+    n, s, act_e, act_o, net_e, net_o, input_e, input_o, unit, code, targets, nudge_targets, law
+):
+    """Energy E of row ``n`` (model units) from the current activations and column inputs.
+
+    ``input_*`` are the clamped inputs' constant share of ``net_*``; with them the coupling
+    energy is −½ Σ a·(net + input), each symmetric coupling counted once.
+    """
+    free_e = net_e.shape[1]
+    total = 0.0
+    for i in range(s.shape[1]):
+        value = s[n, i]
+        if i < free_e:
+            a, column = act_e[n, i], net_e[n, i] + input_e[n, i]
+        else:
+            a, column = act_o[n, i - free_e], net_o[n, i - free_e] + input_o[n, i - free_e]
+        t, nt = targets[n, i], nudge_targets[n, i]
+        if law == SB_ENERGY:
+            own = 0.5 * (
+                unit[LEAK, i] * value * value
+                + unit[SPRING, i] * (value - t) * (value - t)
+                + unit[NUDGE, i] * (value - nt) * (value - nt)
+            )
+        else:
+            if code[i] == 0:
+                lam = 0.5 * a * a
+            else:  # tanh: Λ(a) = u·a − log cosh u
+                magnitude = abs(value)
+                lam = value * a - (magnitude + np.log1p(np.exp(-2.0 * magnitude)) - np.log(2.0))
+            own = (
+                unit[LEAK, i] * lam
+                + unit[SPRING, i] * (lam - t * a + 0.5 * t * t)
+                + unit[NUDGE, i] * (lam - nt * a + 0.5 * nt * nt)
+            )
+        total += own - unit[BIAS, i] * a - 0.5 * a * column
+    return total
+
+
 @njit(**_FLAGS)
 def anderson_step(
     s,
@@ -190,17 +234,33 @@ def anderson_step(
     f_prev,
     g_prev,
     count,
+    progress,
+    law,
+    code,
+    input_e,
+    input_o,
     regularisation,
+    slack,
 ):
-    """One Anderson-accelerated step of the preconditioned map g(s) = s + F(s)/D.
+    """One safeguarded Anderson step of the preconditioned map g(s) = s + F(s)/D.
 
-    Per active sample: the residual max|F| of the current ``s`` is written to
-    ``residual``; a sample at or below ``tol`` (or non-finite) is left unchanged and
-    deactivated. Otherwise the differences of f = F/D and g are pushed into the ring
-    buffers ``d_f``, ``d_g`` (batch, m, free) with their Gram matrix ``gram`` (batch, m,
-    m) kept current, the mixing weights γ = argmin ‖f − ΔF γ‖ (Tikhonov-regularised)
-    are solved, ``s`` becomes ``g − ΔG γ``, and ρ(s), ρ'(s) are stored. ``count``
-    (batch,) counts pushes.
+    Per active sample: the residual max|F| of the current ``s`` goes to ``residual``; a
+    sample at or below ``tol`` (or non-finite) is left unchanged and deactivated.
+
+    Safeguard: the merit of ``s`` is its energy E (``law`` SB_ENERGY or HOPFIELD_ENERGY,
+    for circuits that have one) or else its residual. A step that raises E by more than
+    ``slack`` relative (round-off), or that raises the residual tenfold, is rejected: the history is
+    cleared and ``s`` goes back to half the previous plain step from the last accepted
+    point (halving again while rejected) — a backtracking line search along −D⁻¹∇E, so
+    accepted states descend the energy as the circuit itself does. A sample whose
+    residual has not improved for 2m passes restarts its history.
+
+    Otherwise the differences of f = F/D and g are pushed into the ring buffers ``d_f``,
+    ``d_g`` (batch, m, free) with their Gram matrix ``gram`` (batch, m, m) kept current,
+    the mixing weights γ = argmin ‖f − ΔF γ‖ (Tikhonov-regularised) are solved, ``s``
+    becomes ``g − ΔG γ``, and ρ(s), ρ'(s) are stored. ``count`` (batch,) counts pushes
+    since the last restart; ``progress`` (batch, 3) holds the accepted merit, the best
+    residual and the passes since it.
     """
     free = s.shape[1]
     free_e = net_e.shape[1]
@@ -215,6 +275,44 @@ def anderson_step(
         if not np.isfinite(worst) or worst <= tol:
             active[n] = False
             continue
+        if law == NO_ENERGY:
+            merit = worst
+            rejected = merit > 10.0 * progress[n, MERIT]
+        else:
+            merit = _row_energy(
+                n,
+                s,
+                act_e,
+                act_o,
+                net_e,
+                net_o,
+                input_e,
+                input_o,
+                unit,
+                code,
+                targets,
+                nudge_targets,
+                law,
+            )
+            accepted = progress[n, MERIT]
+            rejected = merit > accepted + slack * (1.0 + abs(accepted))  # beyond round-off
+        if rejected:
+            count[n] = 0
+            for i in range(free):
+                f_prev[n, i] *= 0.5  # the step from the accepted point, halved
+                s[n, i] = g_prev[n, i] - f_prev[n, i]
+                g_prev[n, i] = s[n, i]
+            _activate_row(n, s, act_e, act_o, slope_of, layers, free_e)
+            continue
+        progress[n, MERIT] = merit
+        if worst < progress[n, BEST]:
+            progress[n, BEST] = worst
+            progress[n, SINCE_BEST] = 0.0
+        else:
+            progress[n, SINCE_BEST] += 1.0
+            if progress[n, SINCE_BEST] > 2 * depth:  # stalled: restart the history
+                count[n] = 0
+                progress[n, SINCE_BEST] = 0.0
         for i in range(free):
             f[i] /= unit[DIAG, i]
         k = count[n]
@@ -231,7 +329,6 @@ def anderson_step(
         for i in range(free):
             f_prev[n, i] = f[i]
             g_prev[n, i] = s[n, i] + f[i]
-            s[n, i] += f[i]
         count[n] = k + 1
         if used > 0:
             for a in range(used):
@@ -240,7 +337,9 @@ def anderson_step(
             for a in range(used):
                 gamma = scratch[1, a]
                 for i in range(free):
-                    s[n, i] -= gamma * d_g[n, a, i]
+                    f[i] -= gamma * d_g[n, a, i]
+        for i in range(free):
+            s[n, i] += f[i]
         _activate_row(n, s, act_e, act_o, slope_of, layers, free_e)
 
 

@@ -5,7 +5,12 @@ A pass is one evaluation of the column currents for the whole batch: two dense p
 
 - ``"anderson"`` (default): Anderson acceleration (depth 5) of the Jacobi-preconditioned
   map ``s ← s + F(s)/D``, ``D = leak + spring + nudge`` (each node's conductance to
-  ground in units of ``g_unit``). The least-squares mixing is solved per sample.
+  ground in units of ``g_unit``), the least-squares mixing solved per sample. It is
+  safeguarded by the circuit's energy (when it has one): a step that raises E is
+  rejected and replaced by a backtracking plain step, so accepted states descend E as
+  the circuit does; a stalled sample restarts its history. Samples still unconverged
+  after a quarter of ``max_passes`` are restarted along the circuit's own dynamics
+  (plain steps) and accelerated again from there (:func:`_fall_back`).
 - ``"gradient"``: the reference schedule, plain steps ``s ← s + η F(s)`` (η = 0.1 is
   Euler at dt = 0.1 τ of the circuit's own dynamics).
 
@@ -29,13 +34,16 @@ from neurosim.engine import kernels
 from neurosim.engine.shards import TILE_ROWS, run_tiles, tile_slices
 from neurosim.engine.sources import Sources
 from neurosim.errors import ConvergenceError
-from neurosim.lower.crossbar import Crossbar
+from neurosim.lower.crossbar import ACTIVATION_CODES, Crossbar
 from neurosim.network.activations import get_activation
 
 METHODS = ("anderson", "gradient")
-DEFAULT_TOLERANCE = {np.dtype(np.float64): 1e-6, np.dtype(np.float32): 1e-4}
+DEFAULT_TOLERANCE = {np.dtype(np.float64): 1e-6, np.dtype(np.float32): 3e-6}
 DEFAULT_DEPTH = 5
+# relative energy rise Anderson treats as round-off, by precision
+ENERGY_SLACK = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-5}
 REGULARISATION = 1e-10
+FALLBACK_AFTER = 128  # below this many max_passes, Anderson gets them all
 
 
 @dataclass(frozen=True)
@@ -93,7 +101,9 @@ class Tables:
     m_oe: np.ndarray
     unit: np.ndarray  # (kernels.UNIT_ROWS, free)
     layers: np.ndarray  # (n_layers, 3) int64: start, stop, activation code
+    code: np.ndarray  # (free,) int64 activation code per unit
     free_e: int
+    energy_law: int  # kernels.NO_ENERGY / SB_ENERGY / HOPFIELD_ENERGY (the merit function)
 
     @classmethod
     def build(cls, crossbar: Crossbar, nudge: np.ndarray, dtype) -> Tables:
@@ -120,8 +130,23 @@ class Tables:
             m_oe=np.ascontiguousarray(cb.m_oe, dtype=dtype),
             unit=np.ascontiguousarray(unit, dtype=dtype),
             layers=np.array(sorted(layers), dtype=np.int64).reshape(-1, 3),
+            code=np.ascontiguousarray(cb.act_code, dtype=np.int64),
             free_e=cb.even.free,
+            energy_law=_energy_law(cb),
         )
+
+
+def _energy_law(crossbar: Crossbar) -> int:
+    """Which energy safeguards Anderson: none for a circuit that has no energy function."""
+    if not crossbar.symmetric():
+        return kernels.NO_ENERGY
+    if np.any(np.abs(crossbar.inj_gain[crossbar.slope == 0] - 1.0) > 1e-12):
+        return kernels.NO_ENERGY
+    if crossbar.meta.law == "scellier_bengio":
+        return kernels.SB_ENERGY
+    if np.any(crossbar.act_code == ACTIVATION_CODES["rho"]):
+        return kernels.NO_ENERGY  # the hopfield law has no energy for a non-monotone ρ
+    return kernels.HOPFIELD_ENERGY
 
 
 class Workspace:
@@ -146,6 +171,9 @@ class Workspace:
             )
             rho = get_activation(crossbar.meta.layer(name).activation).rho
             act[:, group.slices[name]] = rho(sources.inputs[rows, where])
+        # the clamped inputs' constant share of the column inputs (for the energy)
+        self.input_e = self.act_o[:, crossbar.odd.free :] @ tables.m_oe[crossbar.odd.free :]
+        self.input_o = self.act_e[:, crossbar.even.free :] @ tables.m_eo[crossbar.even.free :]
 
     def activate(self, s: np.ndarray) -> None:
         """ρ(s) and ρ'(s) into the activation arrays."""
@@ -193,7 +221,7 @@ def relax(
 
     ``start`` (batch, free) or (free,): initial state (default 0, as ngspice; pass the
     free equilibrium to warm-start a nudged phase). ``tolerance``: on max |F| in model
-    units (default 1e-6 in float64, 1e-4 in float32). ``step``: η of ``"gradient"``.
+    units (default 1e-6 in float64, 3e-6 in float32). ``step``: η of ``"gradient"``.
     ``threads`` (default: one per core) work on tiles of ``tile_rows`` samples.
     ``progress(settled, batch)`` is called whenever samples stop.
     """
@@ -208,36 +236,102 @@ def relax(
     if not (isinstance(max_passes, int) and max_passes >= 1):
         raise ValueError(f"max_passes must be a positive integer, not {max_passes!r}")
     batch = sources.batch
-    tables = Tables.build(crossbar, sources.nudge, dtype)
-    s = np.zeros((batch, crossbar.free), dtype=dtype)
+    s0 = np.zeros((batch, crossbar.free), dtype=dtype)
     if start is not None:
-        s[:] = np.broadcast_to(np.asarray(start, dtype=dtype), s.shape)
-    if not np.all(np.isfinite(s)):
+        s0[:] = np.broadcast_to(np.asarray(start, dtype=dtype), s0.shape)
+    if not np.all(np.isfinite(s0)):
         raise ValueError("the start state holds NaN or inf")
-    residual = np.full(batch, np.inf, dtype=np.float64)
-    passes = np.zeros(batch, dtype=np.int64)
-    report = _Progress(batch, progress)
-
-    def shard(rows: slice) -> int:
-        work = Workspace(crossbar, tables, sources, rows)
-        state = np.ascontiguousarray(s[rows])
-        work.activate(state)
-        loop = _anderson if method == "anderson" else _gradient
-        options = depth if method == "anderson" else step
-        used = loop(work, state, tol, max_passes, options, residual[rows], passes[rows], report)
-        s[rows] = state
-        return used
-
-    total = max(run_tiles(shard, tile_slices(batch, tile_rows), threads))
+    tables = Tables.build(crossbar, sources.nudge, dtype)
+    run = _Runner(crossbar, tables, tol, threads, tile_rows, _Progress(batch, progress))
+    if method == "gradient":
+        state, residual, passes = run(sources, s0, "gradient", max_passes, step)
+    else:
+        first = max_passes if max_passes < FALLBACK_AFTER else max_passes // 4
+        state, residual, passes = run(sources, s0, "anderson", first, depth)
+        _fall_back(run, sources, s0, state, residual, passes, max_passes, depth)
     return Equilibrium(
-        state=s,
+        state=state,
         residual=residual,
         passes=passes,
         converged=residual <= tol,
         tolerance=tol,
-        total_passes=total,
+        total_passes=int(passes.max(initial=0)),
         method=method,
     )
+
+
+def residual(crossbar: Crossbar, sources: Sources, state: np.ndarray) -> np.ndarray:
+    """max_i |F_i| of each state (batch, free), model units, in float64: one pass."""
+    state = np.ascontiguousarray(state, dtype=np.float64)
+    tables = Tables.build(crossbar, sources.nudge, np.float64)
+    work = Workspace(crossbar, tables, sources, slice(0, sources.batch))
+    out = np.empty(sources.batch)
+    work.force(state, np.empty_like(state), out)
+    return out
+
+
+def _fall_back(run, sources, s0, state, residual, passes, max_passes, depth) -> None:
+    """Settle the samples Anderson left unconverged (in place).
+
+    Anderson can wander off between several equilibria and stall. Each round restarts
+    those samples from ``s0`` along the circuit's own dynamics (gradient steps small
+    enough to be stable, η = min(0.1, 1/max D)), for 32, 128, 512, ... passes, then
+    accelerates again from there, until the pass budget is spent.
+    """
+    step = min(0.1, 1.0 / float(np.max(run.tables.unit[kernels.DIAG])))
+    warm = 32
+    while True:
+        pending = np.flatnonzero((residual > run.tol) & np.isfinite(residual))
+        if pending.size == 0:
+            return
+        left = max_passes - int(passes[pending].max())
+        if warm >= left:
+            return
+        part = _rows(sources, pending)
+        g_state, g_residual, g_passes = run(part, s0[pending], "gradient", warm, step)
+        passes[pending] += g_passes
+        state[pending], residual[pending] = g_state, g_residual
+        going = np.flatnonzero(g_residual > run.tol)
+        if going.size:
+            rows = pending[going]
+            a = run(_rows(part, going), g_state[going], "anderson", left - warm, depth)
+            state[rows], residual[rows] = a[0], a[1]
+            passes[rows] += a[2]
+        warm *= 4
+
+
+def _rows(sources: Sources, index: np.ndarray) -> Sources:
+    return Sources(
+        inputs=sources.inputs[index],
+        targets=sources.targets[index],
+        nudge_targets=sources.nudge_targets[index],
+        nudge=sources.nudge,
+    )
+
+
+class _Runner:
+    """Runs one method on a batch in tiles on all cores; returns state, residual, passes."""
+
+    def __init__(self, crossbar, tables, tol, threads, tile_rows, report) -> None:
+        self.crossbar, self.tables, self.tol = crossbar, tables, tol
+        self.threads, self.tile_rows, self.report = threads, tile_rows, report
+
+    def __call__(self, sources: Sources, start: np.ndarray, method: str, budget: int, option):
+        batch = sources.batch
+        state = np.array(start, copy=True)
+        residual = np.full(batch, np.inf, dtype=np.float64)
+        passes = np.zeros(batch, dtype=np.int64)
+
+        def tile(rows: slice) -> None:
+            work = Workspace(self.crossbar, self.tables, sources, rows)
+            part = np.ascontiguousarray(state[rows])
+            work.activate(part)
+            loop = _anderson if method == "anderson" else _gradient
+            loop(work, part, self.tol, budget, option, residual[rows], passes[rows], self.report)
+            state[rows] = part
+
+        run_tiles(tile, tile_slices(batch, self.tile_rows), self.threads)
+        return state, residual, passes
 
 
 class _Progress:
@@ -263,6 +357,9 @@ def _anderson(work, s, tol, max_passes, depth, residual, passes, report) -> int:
     f_prev = np.empty_like(s)
     g_prev = np.empty_like(s)
     count = np.zeros(batch, dtype=np.int64)
+    progress = np.zeros((batch, 3))
+    progress[:, kernels.MERIT] = np.inf
+    progress[:, kernels.BEST] = np.inf
     t = work.tables
     return _loop(
         work,
@@ -290,7 +387,13 @@ def _anderson(work, s, tol, max_passes, depth, residual, passes, report) -> int:
             f_prev,
             g_prev,
             count,
+            progress,
+            t.energy_law,
+            t.code,
+            work.input_e,
+            work.input_o,
             REGULARISATION,
+            ENERGY_SLACK[s.dtype],
         ),
         residual,
     )
@@ -329,7 +432,8 @@ def _loop(work, s, max_passes, passes, report, step, residual) -> int:
     active = np.ones(s.shape[0], dtype=np.bool_)
     total = 0
     while total < max_passes and active.any():
-        work.columns()
+        with np.errstate(all="ignore"):  # NaN/inf end up in the status, not in warnings
+            work.columns()
         was_active = active.copy()
         step(active, residual)
         total += 1

@@ -24,13 +24,14 @@ pass is two dense products, ``ρ(even) @ M_eo`` and ``ρ(odd) @ M_oe``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from neurosim.circuit.expr import to_text
 from neurosim.circuit.ir import Circuit
-from neurosim.circuit.meta import NetworkMeta
+from neurosim.circuit.meta import NetworkMeta, Scaling
 from neurosim.errors import CircuitError
 from neurosim.network.activations import get_activation
 
@@ -126,6 +127,8 @@ class Crossbar:
         """True if every coupling is the same matrix in both directions."""
         eo = self.m_eo[: self.even.free]
         oe = self.m_oe[: self.odd.free]
+        if not (np.all(np.isfinite(eo)) and np.all(np.isfinite(oe))):
+            return False
         scale = max(float(np.max(np.abs(eo), initial=0.0)), 1e-300)
         return bool(np.allclose(eo, oe.T, rtol=0.0, atol=rtol * scale))
 
@@ -153,10 +156,62 @@ def lower_crossbar(circuit: Circuit) -> Crossbar:
         raise CircuitError("the circuit carries no neurosim network metadata")
     if meta.family != "crossbar":
         raise CircuitError(f"the engine's fast path handles crossbar networks, not {meta.family}")
+    crossbar = _empty(meta)
+    crossbar.layout = _check_topology(circuit, meta, crossbar.even, crossbar.odd)
+    _fill(crossbar, crossbar.layout, circuit)
+    return crossbar
+
+
+def ideal_crossbar(meta: NetworkMeta, params: Mapping[str, np.ndarray]) -> Crossbar:
+    """The arrays :func:`lower_crossbar` gives for ``compile_network(meta, params)``.
+
+    Built from the model directly (no circuit of 10⁵–10⁶ elements to build and read):
+    ideal drivers and injections, devices ``G± = g_min + max(±W, 0)·g_unit``, sources
+    at zero. It has no element layout, so it cannot :meth:`Crossbar.refresh`.
+    """
+    scaling, vs = meta.scaling, meta.scaling.volts_per_unit
+    crossbar = _empty(meta)
+    slices = crossbar.free_slices()
+    for name, where in slices.items():
+        layer = meta.layer(name)
+        crossbar.act_code[where] = ACTIVATION_CODES[layer.activation]
+        crossbar.slope[where] = meta.law == "scellier_bengio" and layer.activation != "linear"
+        crossbar.inj_gain[where] = 1.0
+        crossbar.leak[where] = 1.0
+        crossbar.tau[where] = scaling.tau
+        if layer.kind == "visible":
+            crossbar.spring[where] = meta.spring_lambda
+        g_p, g_n = _pair(params[f"b_{name}"], scaling)
+        crossbar.bias[where] = (g_p * vs - g_n * vs) / (vs * scaling.g_unit)
+        crossbar.bias_power += float(np.sum((g_p + g_n) * vs**2))
+    for k, (a, b) in enumerate(meta.couplings):
+        g_p, g_n = _pair(params[f"w{k}"], scaling)
+        _place(crossbar, a, b, (g_p - g_n) / scaling.g_unit, (g_p + g_n).sum(1))
+        if meta.layer(a).kind != "input":
+            _place(crossbar, b, a, (g_p - g_n).T / scaling.g_unit, (g_p + g_n).sum(0))
+    crossbar.defaults = {
+        "inputs": np.zeros(crossbar.input_width),
+        "targets": np.zeros(crossbar.free),
+        "nudge_targets": np.zeros(crossbar.free),
+        "nudge": np.zeros(crossbar.free),
+    }
+    crossbar.rails = np.array([vs, -vs])
+    return crossbar
+
+
+def _pair(values: np.ndarray, scaling: Scaling) -> tuple[np.ndarray, np.ndarray]:
+    """Device conductances of signed model values (the compiler's encoding)."""
+    values = np.asarray(values, dtype=float)
+    return (
+        scaling.g_min + np.maximum(values, 0.0) * scaling.g_unit,
+        scaling.g_min + np.maximum(-values, 0.0) * scaling.g_unit,
+    )
+
+
+def _empty(meta: NetworkMeta) -> Crossbar:
     even, odd = _groups(meta)
-    layout = _check_topology(circuit, meta, even, odd)
     n_free = even.free + odd.free
-    crossbar = Crossbar(
+    return Crossbar(
         meta=meta,
         even=even,
         odd=odd,
@@ -172,10 +227,19 @@ def lower_crossbar(circuit: Circuit) -> Crossbar:
         defaults={},
         row_conductance_even=np.zeros(even.width),
         row_conductance_odd=np.zeros(odd.width),
-        layout=layout,
     )
-    _fill(crossbar, layout, circuit)
-    return crossbar
+
+
+def _place(crossbar: Crossbar, rows: str, cols: str, weights, row_conductance) -> None:
+    """Put the effective weights from layer ``rows`` onto layer ``cols`` in their block."""
+    if rows in crossbar.even.slices:
+        matrix, row_g = crossbar.m_eo, crossbar.row_conductance_even
+        r_slice, c_slice = crossbar.even.slices[rows], crossbar.odd.slices[cols]
+    else:
+        matrix, row_g = crossbar.m_oe, crossbar.row_conductance_odd
+        r_slice, c_slice = crossbar.odd.slices[rows], crossbar.even.slices[cols]
+    matrix[r_slice, c_slice] = weights
+    row_g[r_slice] += row_conductance
 
 
 def _groups(meta: NetworkMeta) -> tuple[Group, Group]:
@@ -384,11 +448,4 @@ def _fill(crossbar: Crossbar, layout: Layout, circuit: Circuit) -> None:
         k_p = np.array([gain_p[f"{rows}_{r}"] for r in range(n_rows)])
         k_n = np.array([gain_n[f"{rows}_{r}"] for r in range(n_rows)])
         weights = k_p[:, None] * (g_p + k_n[:, None] * g_n) / g_unit
-        if rows in crossbar.even.slices:
-            matrix, row_g = crossbar.m_eo, crossbar.row_conductance_even
-            r_slice, c_slice = crossbar.even.slices[rows], crossbar.odd.slices[cols]
-        else:
-            matrix, row_g = crossbar.m_oe, crossbar.row_conductance_odd
-            r_slice, c_slice = crossbar.odd.slices[rows], crossbar.even.slices[cols]
-        matrix[r_slice, c_slice] = weights
-        row_g[r_slice] += k_p**2 * (g_p.sum(1) + k_n**2 * g_n.sum(1))
+        _place(crossbar, rows, cols, weights, k_p**2 * (g_p.sum(1) + k_n**2 * g_n.sum(1)))
