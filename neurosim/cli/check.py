@@ -99,6 +99,11 @@ def _print_table(netlist: Path, report) -> None:
     for name, group in report.groups.items():
         click.echo(f"  {name:<12}{group.nodes:>8}{group.max_abs_diff_v:>16.3e}")
     verdict = "OK" if report.ok else "MISMATCH"
+    if report.nodeset_retries:
+        click.echo(
+            f"  {report.nodeset_retries} operating point(s): ngspice's Newton from 0 V found "
+            "another equilibrium; compared after .nodeset at neurosim's"
+        )
     click.echo(
         f"  max |dV| = {report.max_abs_diff_v:.3e} V, tolerance {report.tolerance_v:.1e} V "
         f"(signal scale {report.signal_scale_v:g} V): {verdict}"

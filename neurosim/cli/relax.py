@@ -68,12 +68,11 @@ def relax(
     Exits 0 when every row converged, 1 when some did not (the file is still written,
     with their `converged` flags false), 2 on bad input.
     """
-    from neurosim.engine.batch import solve_inputs
+    from neurosim.engine.batch import prepare_inputs
     from neurosim.io.npy import load_rows
     from neurosim.netlist.parse import parse_netlist
 
-    circuit = parse_netlist(netlist)
-    inputs = load_rows(inputs_file)
+    batch_of_inputs = prepare_inputs(parse_netlist(netlist), load_rows(inputs_file))
     options = dict(
         tolerance=tolerance,
         method=method,
@@ -82,7 +81,7 @@ def relax(
         max_passes=max_passes,
         threads=threads,
     )
-    batch = inputs.shape[0]
+    batch = batch_of_inputs.sources.batch
     with click.progressbar(length=batch, label="settling", file=sys.stderr, show_pos=True) as bar:
         state = {"done": 0}
 
@@ -90,7 +89,7 @@ def relax(
             bar.update(done - state["done"])
             state["done"] = done
 
-        result = solve_inputs(circuit, inputs, progress=progress, **options)
+        result = batch_of_inputs.settle(progress=progress, **options)
     result.write(out, netlist=str(netlist))
     click.echo(f"{out}: {result.equilibrium.summary()}")
     if not result.equilibrium.ok:

@@ -71,23 +71,34 @@ class InputEquilibria:
         write_equilibria(path, cb.meta, attrs, datasets, groups)
 
 
-def solve_inputs(
-    circuit: Circuit,
-    inputs: np.ndarray,
-    *,
-    progress: Callable[[int, int], None] | None = None,
-    dtype: str = "float64",
-    **options,
-) -> InputEquilibria:
-    """Lower ``circuit``, build the sources of each input row, relax the batch.
+@dataclass(frozen=True)
+class InputBatch:
+    """A lowered crossbar and the sources of each input row, ready to settle."""
 
-    ``options`` go to :func:`neurosim.engine.relax.relax`.
-    """
+    crossbar: Crossbar
+    inputs: np.ndarray
+    sources: Sources
+
+    def settle(
+        self,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+        dtype: str = "float64",
+        **options,
+    ) -> InputEquilibria:
+        """Relax the batch; ``options`` go to :func:`neurosim.engine.relax.relax`."""
+        equilibrium = relax(
+            self.crossbar, self.sources, dtype=np.dtype(dtype), progress=progress, **options
+        )
+        return InputEquilibria(self.crossbar, self.inputs, self.sources, equilibrium, dtype)
+
+
+def prepare_inputs(circuit: Circuit, inputs: np.ndarray) -> InputBatch:
+    """Lower ``circuit`` and build the sources of each row of ``inputs`` (checked)."""
     if circuit.network is None:
         raise CircuitError("relax needs a neurosim network netlist (its *@neurosim metadata)")
     crossbar = lower_crossbar(circuit)
     rows = np.asarray(inputs)
     drive = drive_from_inputs(circuit.network, rows)
     sources = sources_from_drive(crossbar, drive, batch=rows.shape[0])
-    equilibrium = relax(crossbar, sources, dtype=np.dtype(dtype), progress=progress, **options)
-    return InputEquilibria(crossbar, rows.astype(np.float64), sources, equilibrium, dtype)
+    return InputBatch(crossbar, rows.astype(np.float64), sources)

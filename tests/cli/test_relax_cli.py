@@ -1,0 +1,75 @@
+"""``neurosim relax``: batch equilibria to HDF5, statuses and exit codes."""
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+from click.testing import CliRunner
+
+from neurosim.cli.main import cli
+from neurosim.engine.relax import relax
+from neurosim.engine.sources import default_sources
+from neurosim.lower.crossbar import lower_crossbar
+from neurosim.netlist.parse import parse_netlist
+
+ROOT = Path(__file__).resolve().parents[2]
+XOR = ROOT / "netlists/xor.cir"
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def test_relax_writes_states_voltages_and_statuses(tmp_path):
+    inputs = np.random.default_rng(0).uniform(-1, 1, (7, 2))
+    np.save(tmp_path / "in.npy", inputs)
+    out = tmp_path / "eq.h5"
+    result = run("relax", XOR, "--inputs", tmp_path / "in.npy", "--out", out, "--tol", "1e-10")
+    assert result.exit_code == 0, result.output
+    assert "7/7 converged" in result.output
+    crossbar = lower_crossbar(parse_netlist(XOR))
+    sources = default_sources(crossbar, 7)
+    sources.inputs[:] = inputs
+    expected = relax(crossbar, sources, tolerance=1e-10)
+    with h5py.File(out) as f:
+        assert f.attrs["schema"] == "neurosim-equilibria/1"
+        assert f.attrs["converged"] == 7 and f.attrs["total"] == 7
+        np.testing.assert_array_equal(f["inputs"][()], inputs)
+        for name, where in crossbar.free_slices().items():
+            np.testing.assert_allclose(f[f"state/{name}"][()], expected.state[:, where])
+            np.testing.assert_allclose(f[f"voltages/{name}"][()], expected.state[:, where] * 0.1)
+        np.testing.assert_allclose(f["voltages/in"][()], inputs * 0.1)
+        assert np.all(f["converged"][()]) and np.all(f["residual"][()] <= 1e-10)
+        assert f["energy"].shape == (7,) and np.all(f["power_w"][()] > 0)
+
+
+def test_unconverged_rows_are_flagged_and_exit_1(tmp_path):
+    np.save(tmp_path / "in.npy", np.array([[0.3, -0.9], [1.0, 1.0]]))
+    out = tmp_path / "eq.h5"
+    result = run("relax", XOR, "--inputs", tmp_path / "in.npy", "--out", out, "--max-passes", "2")
+    assert result.exit_code == 1
+    assert "2 of 2 inputs did not converge" in result.output
+    with h5py.File(out) as f:  # written anyway, nothing lost
+        assert not np.any(f["converged"][()]) and f.attrs["converged"] == 0
+
+
+def test_bad_input_is_one_line_and_destroys_nothing(tmp_path):
+    out = tmp_path / "eq.h5"
+    out.write_bytes(b"precious")
+    cases = {
+        "wrong width": np.zeros((3, 5)),
+        "nan": np.array([[np.nan, 0.0]]),
+        "text": np.array([["a", "b"]]),
+    }
+    for label, array in cases.items():
+        np.save(tmp_path / f"{label}.npy", array)
+        result = run("relax", XOR, "--inputs", tmp_path / f"{label}.npy", "--out", out)
+        assert result.exit_code == 2, (label, result.output)
+        assert result.output.startswith("neurosim: error: inputs"), result.output
+        assert len(result.output.strip().splitlines()) == 1
+    assert run("relax", XOR, "--inputs", tmp_path / "missing.npy", "--out", out).exit_code == 2
+    general = ROOT / "tests/netlist/fixtures/divider.cir"
+    np.save(tmp_path / "ok.npy", np.zeros((1, 2)))
+    result = run("relax", general, "--inputs", tmp_path / "ok.npy", "--out", out)
+    assert result.exit_code == 2 and "neurosim network netlist" in result.output
+    assert out.read_bytes() == b"precious"
