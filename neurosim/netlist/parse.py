@@ -92,6 +92,13 @@ class _Scope:
         return _Scope(dict(self.params), dict(self.funcs))
 
 
+# "rNAME NODE NODE NUMBER" with a plain decimal number (no suffix, no expression)
+_PLAIN_RESISTOR = re.compile(
+    r"(r[^\s{}()=\"',]*)\s+([^\s{}()=\"',]+)\s+([^\s{}()=\"',]+)\s+"
+    r"([+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)\s*"
+)
+
+
 def _is_value(token: str) -> bool:
     return token[0] == "{" or is_number(token)
 
@@ -292,6 +299,12 @@ class _Builder:
 
     def element(self, line: Line, scope: _Scope, inst: Instance) -> None:
         text = line.text.lower()
+        plain = _PLAIN_RESISTOR.fullmatch(text)
+        if plain is not None and math.isfinite(float(plain[4])):
+            # the common case, read without tokenising (same result as the general path)
+            nodes = (inst.node(plain[2]), inst.node(plain[3]))
+            self.add(Element(inst.element(plain[1]), nodes, float(plain[4])), line)
+            return
         name = line.word
         kind = name[0]
         if not "a" <= kind <= "z":
