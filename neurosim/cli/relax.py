@@ -13,11 +13,18 @@ import click
 @click.option(
     "--inputs",
     "inputs_file",
-    required=True,
     type=click.Path(path_type=Path),
     help="NumPy .npy array (n, width), model units: clamped input layers, then visible "
-    "spring targets (as for `neurosim check`).",
+    "spring targets (as for `neurosim check`). Default: --count random rows.",
 )
+@click.option(
+    "--count",
+    default=16,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Random input rows, uniform in [-1, 1], when --inputs is not given.",
+)
+@click.option("--seed", default=0, show_default=True, help="Seed of the random rows.")
 @click.option(
     "--out",
     required=True,
@@ -40,7 +47,13 @@ import click
     help="anderson: accelerated fixed point (fast); gradient: plain steps of --step "
     "(the reference schedule).",
 )
-@click.option("--step", default=0.1, show_default=True, type=click.FloatRange(0, min_open=True))
+@click.option(
+    "--step",
+    default=0.1,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="Step of --method gradient, in units of the circuit's time constant.",
+)
 @click.option(
     "--dtype",
     default="float64",
@@ -54,7 +67,9 @@ import click
 @click.option("--threads", type=click.IntRange(1), help="Threads (default: one per core).")
 def relax(
     netlist: Path,
-    inputs_file: Path,
+    inputs_file: Path | None,
+    count: int,
+    seed: int,
     out: Path,
     tolerance: float | None,
     method: str,
@@ -68,11 +83,23 @@ def relax(
     Exits 0 when every row converged, 1 when some did not (the file is still written,
     with their `converged` flags false), 2 on bad input.
     """
+    import numpy as np
+
     from neurosim.engine.batch import prepare_inputs
+    from neurosim.errors import CircuitError
     from neurosim.io.npy import load_rows
     from neurosim.netlist.parse import parse_netlist
+    from neurosim.network.inputs import input_width
 
-    batch_of_inputs = prepare_inputs(parse_netlist(netlist), load_rows(inputs_file))
+    circuit = parse_netlist(netlist)
+    if circuit.network is None:
+        raise CircuitError(f"{netlist}: relax needs a neurosim network netlist")
+    if inputs_file is None:
+        width = input_width(circuit.network)
+        inputs = np.random.default_rng(seed).uniform(-1.0, 1.0, size=(count, width))
+    else:
+        inputs = load_rows(inputs_file)
+    batch_of_inputs = prepare_inputs(circuit, inputs)
     options = dict(
         tolerance=tolerance,
         method=method,

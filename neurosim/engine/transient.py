@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from neurosim.engine.energy import dissipated_power
-from neurosim.engine.relax import Tables, Workspace
+from neurosim.engine.relax import Tables, Workspace, residual
 from neurosim.engine.shards import TILE_ROWS, run_tiles, tile_slices
 from neurosim.engine.sources import Sources
 from neurosim.errors import ConvergenceError
@@ -188,3 +188,17 @@ def _rk45(derivative, y, times, states, heat, rows, method, dt, rtol, atol) -> i
 def _store(y, states, heat, k, rows) -> None:
     states[k, rows] = y[:, :-1]
     heat[k, rows] = y[:, -1]
+
+
+def settling_times(
+    crossbar: Crossbar, sources: Sources, trajectory: Trajectory, tolerance: float = 1e-3
+) -> np.ndarray:
+    """Per sample, the first output time [s] from which the KCL residual (max |F|, model
+    units) stays ≤ ``tolerance`` at every later output time; NaN if not settled by the
+    last one. Resolution is that of ``trajectory.times``."""
+    settled = np.stack(
+        [residual(crossbar, sources, state) <= tolerance for state in trajectory.states]
+    )  # (n_times, batch)
+    stays = np.flip(np.logical_and.accumulate(np.flip(settled, 0), 0), 0)
+    first = np.argmax(stays, axis=0)
+    return np.where(stays[first, np.arange(stays.shape[1])], trajectory.times[first], np.nan)

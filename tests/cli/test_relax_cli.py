@@ -73,3 +73,13 @@ def test_bad_input_is_one_line_and_destroys_nothing(tmp_path):
     result = run("relax", general, "--inputs", tmp_path / "ok.npy", "--out", out)
     assert result.exit_code == 2 and "neurosim network netlist" in result.output
     assert out.read_bytes() == b"precious"
+
+
+def test_relax_defaults_to_seeded_random_rows(tmp_path):
+    first, second = tmp_path / "a.h5", tmp_path / "b.h5"
+    assert run("relax", XOR, "--count", "5", "--seed", "3", "--out", first).exit_code == 0
+    assert run("relax", XOR, "--count", "5", "--seed", "3", "--out", second).exit_code == 0
+    with h5py.File(first) as a, h5py.File(second) as b:
+        assert a["inputs"].shape == (5, 2)
+        np.testing.assert_array_equal(a["inputs"][()], b["inputs"][()])
+        np.testing.assert_array_equal(a["state/h"][()], b["state/h"][()])
