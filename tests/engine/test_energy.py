@@ -126,7 +126,7 @@ def test_energy_is_the_model_energy(law, hidden, spring, nudge, topology):
     expected = model.energy(meta, params, state_dict(crossbar, state), drive)
     got = energy(crossbar, sources, state)
     assert got.shape == (BATCH,)
-    # measured ≤ 1.6e-16 relative
+    # measured ≤ 9.2e-16 relative
     np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-13 * np.max(np.abs(expected)))
     assert np.ptp(got) > 0.1  # the states really differ
 
@@ -169,7 +169,7 @@ def test_energy_never_increases_along_the_circuit_dynamics(
     trajectory = transient(crossbar, sources, times, start=start, method=method, dt=dt)
     energies = np.array([energy(crossbar, sources, s) for s in trajectory.states])
     rises = np.diff(energies, axis=0) / np.abs(energies[:-1])
-    # measured: the largest relative step up is 7e-16 (round-off at a flat end)
+    # measured: the largest relative step up is 5.5e-16 (round-off at a flat end)
     assert np.max(rises) <= 1e-12
     assert np.all(energies[-1] < energies[0] - 1.0)  # it really descended
 
@@ -177,10 +177,11 @@ def test_energy_never_increases_along_the_circuit_dynamics(
 def test_a_mismatched_circuit_has_no_energy():
     meta, params, drive, rng = case("scellier_bengio", "rho", 2.0, 0.3)
     circuit = compile_network(meta, params)
-    sources = sources_from_drive(lower_crossbar(circuit), drive)
-    state = rng.normal(0, 0.8, (BATCH, sources.targets.shape[1]))
-    assert lower_crossbar(circuit).symmetric()
-    assert np.all(np.isfinite(energy(lower_crossbar(circuit), sources, state)))
+    ideal = lower_crossbar(circuit)
+    sources = sources_from_drive(ideal, drive)
+    state = rng.normal(0, 0.8, (BATCH, ideal.free))
+    assert ideal.symmetric()
+    assert np.all(np.isfinite(energy(ideal, sources, state)))
 
     mismatched = replace(circuit, elements=dict(circuit.elements))
     mismatched.set_value("rw1b_0_0p", circuit.elements["rw1b_0_0p"].value * 1.01)
@@ -195,7 +196,7 @@ def test_a_mismatched_circuit_has_no_energy():
     assert crossbar.symmetric()
     with pytest.raises(CircuitError, match="injection gain"):
         energy(crossbar, sources, state)
-    assert circuit.elements["rw1b_0_0p"] == lower_crossbar(circuit).layout and False or True
+    assert lower_crossbar(circuit).symmetric()  # the edits went to copies
 
 
 def test_a_symmetric_edit_keeps_an_energy_of_the_edited_parameters():
@@ -289,6 +290,6 @@ def test_dissipated_power_is_the_sum_over_resistors(law, hidden, edited):
     sources = sources_from_settings(crossbar, drive_settings(meta, drive))
     state = rng.normal(0, 0.8, (BATCH, crossbar.free))
     expected = resistor_power(circuit, node_voltages(crossbar, sources, state))
-    # measured ≤ 1.4e-15 relative
+    # measured ≤ 2e-15 relative
     np.testing.assert_allclose(dissipated_power(crossbar, sources, state), expected, rtol=1e-12)
     assert np.ptp(expected) > 0.1 * np.min(expected)  # depends on the state

@@ -248,6 +248,17 @@ def test_fixed_step_methods_converge_to_rk45_with_their_order(law, hidden, metho
     assert errors[1] < (1e-6 if method == "rk4" else 1e-2)
 
 
+def test_fixed_steps_land_on_every_requested_time():
+    """Output times that are not multiples of dt: the last step before each is shortened."""
+    crossbar, sources, start = case("hopfield", "tanh", 5)
+    times = np.array([0.33, 0.33, 1.01, 2.5]) * TAU
+    reference = transient(crossbar, sources, times, start=start, rtol=1e-12, atol=1e-14)
+    fixed = transient(crossbar, sources, times, start=start, method="rk4", dt=TAU / 40)
+    assert np.all(fixed.steps == 14 + 28 + 60)  # ceil(0.33/0.025), ceil(0.68/0.025), ...
+    # measured 1.8e-7; a step overshooting a time by up to dt would be off by ~1e-2
+    assert np.max(np.abs(fixed.states - reference.states)) <= 2e-6
+
+
 def test_default_rk45_is_accurate():
     crossbar, sources, start = case("scellier_bengio", "rho", 2)
     times = np.arange(1, 9) * 0.5 * TAU
