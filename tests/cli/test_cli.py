@@ -87,7 +87,7 @@ def test_console_script_error_is_one_line(tmp_path):
     bad = tmp_path / "bad.cir"
     bad.write_text("title\nr1 a 0 -5\nr2 a 0 1k\n.end\n")
     result = subprocess.run(
-        [sys.executable, "-m", "neurosim.cli", "info", str(bad)], capture_output=True, text=True
+        [sys.executable, "-m", "neurosim", "info", str(bad)], capture_output=True, text=True
     )
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()

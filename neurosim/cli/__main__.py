@@ -1,5 +1,0 @@
-"""``python -m neurosim.cli``: the same as the ``neurosim`` command."""
-
-from neurosim.cli.main import main
-
-main()
