@@ -321,8 +321,17 @@ def anderson_step(
                 count[n] = 0
                 progress[n, SINCE_BEST] = 0.0
         _update(
-            s[n], f, unit[DIAG], d_f[n], d_g[n], gram[n], f_prev[n], g_prev[n], count[n],
-            regularisation, scratch,
+            s[n],
+            f,
+            unit[DIAG],
+            d_f[n],
+            d_g[n],
+            gram[n],
+            f_prev[n],
+            g_prev[n],
+            count[n],
+            regularisation,
+            scratch,
         )
         count[n] += 1
         _activate_row(n, s, act_e, act_o, slope_of, layers, free_e)
