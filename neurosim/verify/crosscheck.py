@@ -1,8 +1,8 @@
 """Cross-check neurosim's DC solution of a netlist against ngspice's ``.op``.
 
 neurosim solves crossbar networks with the batched engine (:mod:`neurosim.engine.relax`,
-to a residual 1000x below the voltage tolerance, at least 1e-12) and any other circuit
-with the general MNA Newton solver. Both start from all unknowns zero, as ngspice does.
+to a KCL residual of 1e-12 model units, near round-off) and any other circuit with the
+general MNA Newton solver. Both start from all unknowns zero, as ngspice does.
 A circuit with several equilibria can send ngspice's Newton and neurosim's relaxation to
 different ones; for such an operating point ngspice is run again with ``.nodeset`` at
 neurosim's unit-node voltages, so that agreement tests the equations, not which basin
@@ -33,7 +33,7 @@ from neurosim.network.compile import drive_settings
 from neurosim.network.inputs import drive_from_inputs
 
 DEFAULT_RELATIVE_TOLERANCE = 1e-6
-RESIDUAL_FLOOR = 1e-12  # model units; float64 round-off in F is ~1e-14
+ENGINE_TOLERANCE = 1e-12  # model units: near float64 round-off in F (~1e-14)
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ def cross_check(
     require_ngspice()
     circuit, settings = _fix_element_values(circuit, settings)
     start = time.perf_counter()
-    ours, solver = neurosim_voltages(circuit, settings, relative_tolerance, progress)
+    ours, solver = neurosim_voltages(circuit, settings, progress)
     neurosim_seconds = time.perf_counter() - start
     start = time.perf_counter()
     text = netlist_text(replace(circuit, controls=()))
@@ -194,7 +194,6 @@ def _fix_element_values(
 def neurosim_voltages(
     circuit: Circuit,
     settings: list[dict[str, float]],
-    relative_tolerance: float = DEFAULT_RELATIVE_TOLERANCE,
     progress: Callable[[], None] | None = None,
 ) -> tuple[list[dict[str, float]], str]:
     """neurosim's node voltages for each setting, and the name of the solver used."""
@@ -212,8 +211,7 @@ def neurosim_voltages(
             progress()
         return ours, "general MNA Newton"
     sources = sources_from_settings(crossbar, settings)
-    tolerance = min(1e-9, max(relative_tolerance * 1e-3, RESIDUAL_FLOOR))
-    equilibrium = relax(crossbar, sources, tolerance=tolerance).raise_if_failed()
+    equilibrium = relax(crossbar, sources, tolerance=ENGINE_TOLERANCE).raise_if_failed()
     volts = node_voltages(crossbar, sources, equilibrium.state)
     for _ in settings:
         progress()
