@@ -99,10 +99,10 @@ def _print_table(netlist: Path, report) -> None:
     for name, group in report.groups.items():
         click.echo(f"  {name:<12}{group.nodes:>8}{group.max_abs_diff_v:>16.3e}")
     verdict = "OK" if report.ok else "MISMATCH"
-    if report.nodeset_retries:
+    if report.settled_retries:
         click.echo(
-            f"  {report.nodeset_retries} operating point(s): ngspice's Newton from 0 V found "
-            "another equilibrium; compared after .nodeset at neurosim's"
+            f"  {report.settled_retries} operating point(s): ngspice's .op found another "
+            "equilibrium; compared with where ngspice's transient from rest settles"
         )
     click.echo(
         f"  max |dV| = {report.max_abs_diff_v:.3e} V, tolerance {report.tolerance_v:.1e} V "

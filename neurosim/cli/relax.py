@@ -41,11 +41,12 @@ import click
 )
 @click.option(
     "--method",
-    default="anderson",
+    default="auto",
     show_default=True,
-    type=click.Choice(["anderson", "gradient"]),
-    help="anderson: accelerated fixed point (fast); gradient: plain steps of --step "
-    "(the reference schedule).",
+    type=click.Choice(["auto", "anderson", "gradient"]),
+    help="anderson: energy-safeguarded accelerated fixed point (fast); gradient: plain "
+    "steps of --step along the circuit's own dynamics (the reference schedule); auto: "
+    "anderson when the circuit has an energy function, else gradient.",
 )
 @click.option(
     "--step",

@@ -33,7 +33,7 @@ def energy(crossbar: Crossbar, sources: Sources, state: np.ndarray) -> np.ndarra
         spring = 0.5 * cb.spring * (s - sources.targets) ** 2
         nudge = 0.5 * sources.nudge * (s - sources.nudge_targets) ** 2
     else:
-        lam = _lambda(cb, a)
+        lam = _lambda(cb, s, a)
         own = cb.leak * lam
         spring = cb.spring * (lam - sources.targets * a + 0.5 * sources.targets**2)
         nudge = sources.nudge * (lam - sources.nudge_targets * a + 0.5 * sources.nudge_targets**2)
@@ -80,8 +80,11 @@ def _activations(cb: Crossbar, sources: Sources, s: np.ndarray):
     return act_e, act_o
 
 
-def _lambda(cb: Crossbar, a: np.ndarray) -> np.ndarray:
-    """Λ(a) = ∫₀^a ρ⁻¹ per free unit (Hopfield law; monotone activations only)."""
+def _lambda(cb: Crossbar, s: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """Λ(a) = ∫₀^a ρ⁻¹ per free unit (Hopfield law; monotone activations only).
+
+    For tanh it is computed from u = s as u·a − log cosh u, finite even where a = ±1.
+    """
     out = np.empty_like(a)
     for name, where in cb.free_slices().items():
         activation = cb.meta.layer(name).activation
@@ -89,7 +92,9 @@ def _lambda(cb: Crossbar, a: np.ndarray) -> np.ndarray:
         if activation == "linear":
             out[:, where] = 0.5 * values**2
         elif activation == "tanh":
-            out[:, where] = values * np.arctanh(values) + 0.5 * np.log1p(-(values**2))
+            u = np.abs(s[:, where])
+            log_cosh = u + np.log1p(np.exp(-2.0 * u)) - np.log(2.0)
+            out[:, where] = s[:, where] * values - log_cosh
         else:
             raise CircuitError(f"layer {name}: the hopfield law has no energy for {activation}")
     return out

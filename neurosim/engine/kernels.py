@@ -251,16 +251,16 @@ def anderson_step(
 ):
     """One safeguarded Anderson step of the preconditioned map g(s) = s + F(s)/D.
 
-    Per active sample: the residual max|F| of the current ``s`` goes to ``residual``; a
-    sample at or below ``tol`` (or non-finite) is left unchanged and deactivated.
-
-    Safeguard: the merit of ``s`` is its energy E (``law`` SB_ENERGY or HOPFIELD_ENERGY,
-    for circuits that have one) or else its residual. A step that raises E by more than
-    ``slack`` relative (round-off), or that raises the residual tenfold, is rejected: the history is
+    Safeguard, checked first: the merit of ``s`` is its energy E (``law`` SB_ENERGY or
+    HOPFIELD_ENERGY, for circuits that have one) or else its residual. A state that
+    raises E by more than ``slack`` relative (round-off), raises the residual tenfold, or
+    is not finite is rejected (the last step included): the history is
     cleared and ``s`` goes back to half the previous plain step from the last accepted
     point (halving again while rejected) — a backtracking line search along −D⁻¹∇E, so
     accepted states descend the energy as the circuit itself does. A sample whose
-    residual has not improved for 2m passes restarts its history.
+    residual has not improved for 2m passes restarts its history. An accepted state's
+    residual max|F| goes to ``residual``; at or below ``tol`` (or non-finite with nothing
+    accepted yet) the sample is left unchanged and deactivated.
 
     Otherwise the differences of f = F/D and g are pushed into the ring buffers ``d_f``,
     ``d_g`` (batch, m, free) with their Gram matrix ``gram`` (batch, m, m) kept current,
@@ -278,13 +278,11 @@ def anderson_step(
         if not active[n]:
             continue
         worst = _row_force(n, s, net_e, net_o, slope_of, unit, targets, nudge_targets, f)
-        residual[n] = worst
-        if not np.isfinite(worst) or worst <= tol:
-            active[n] = False
-            continue
-        if law == NO_ENERGY:
+        accepted = progress[n, MERIT]
+        if not np.isfinite(worst):
+            merit = np.nan
+        elif law == NO_ENERGY:
             merit = worst
-            rejected = merit > 10.0 * progress[n, MERIT]
         else:
             merit = _row_energy(
                 n,
@@ -301,15 +299,21 @@ def anderson_step(
                 nudge_targets,
                 law,
             )
-            accepted = progress[n, MERIT]
-            rejected = merit > accepted + slack * (1.0 + abs(accepted))  # beyond round-off
-        if rejected:
+        if law == NO_ENERGY:
+            rejected = not merit <= 10.0 * accepted
+        else:  # a rise beyond round-off
+            rejected = not merit <= accepted + slack * (1.0 + abs(accepted))
+        if rejected and np.isfinite(accepted):
             count[n] = 0
             for i in range(free):
                 f_prev[n, i] *= 0.5  # the step from the accepted point, halved
                 s[n, i] = g_prev[n, i] - f_prev[n, i]
                 g_prev[n, i] = s[n, i]
             _activate_row(n, s, act_e, act_o, slope_of, layers, free_e)
+            continue
+        residual[n] = worst
+        if not np.isfinite(worst) or worst <= tol:
+            active[n] = False
             continue
         progress[n, MERIT] = merit
         if worst < progress[n, BEST]:

@@ -3,16 +3,21 @@
 A pass is one evaluation of the column currents for the whole batch: two dense products
 (``ρ(even) @ M_eo``, ``ρ(odd) @ M_oe``) and one fused Numba kernel. Methods:
 
-- ``"anderson"`` (default): Anderson acceleration (depth 5) of the Jacobi-preconditioned
-  map ``s ← s + F(s)/D``, ``D = leak + spring + nudge`` (each node's conductance to
-  ground in units of ``g_unit``), the least-squares mixing solved per sample. It is
-  safeguarded by the circuit's energy (when it has one): a step that raises E is
+- ``"anderson"``: Anderson acceleration (depth 5) of the Jacobi-preconditioned map
+  ``s ← s + F(s)/D``, ``D = leak + spring + nudge`` (each node's conductance to ground
+  in units of ``g_unit``), the least-squares mixing solved per sample. It is
+  safeguarded by the circuit's energy: a step that raises E (or is not finite) is
   rejected and replaced by a backtracking plain step, so accepted states descend E as
   the circuit does; a stalled sample restarts its history. Samples still unconverged
   after a quarter of ``max_passes`` are restarted along the circuit's own dynamics
   (plain steps) and accelerated again from there (:func:`_fall_back`).
 - ``"gradient"``: the reference schedule, plain steps ``s ← s + η F(s)`` (η = 0.1 is
   Euler at dt = 0.1 τ of the circuit's own dynamics).
+- ``"auto"`` (default): ``"anderson"`` for a circuit with an energy function,
+  ``"gradient"`` (with a step stable on every node) for one without — forward and
+  backward arrays that differ, injection gains ≠ 1. Without an energy to follow,
+  Anderson is a bare root finder and lands on unstable equilibria the circuit never
+  settles into (measured on mismatched random chains: up to 97% of samples).
 
 Stopping is on the physical residual: ``max_i |F_i|``, the net current into each unit
 node in units of ``vs·g_unit`` (so ``tolerance · vs · g_unit`` amperes). Each sample
@@ -33,11 +38,11 @@ import numpy as np
 from neurosim.engine import kernels
 from neurosim.engine.shards import TILE_ROWS, run_tiles, tile_slices
 from neurosim.engine.sources import Sources
-from neurosim.errors import ConvergenceError
+from neurosim.errors import CircuitError, ConvergenceError
 from neurosim.lower.crossbar import ACTIVATION_CODES, Crossbar
 from neurosim.network.activations import get_activation
 
-METHODS = ("anderson", "gradient")
+METHODS = ("auto", "anderson", "gradient")
 DEFAULT_TOLERANCE = {np.dtype(np.float64): 1e-6, np.dtype(np.float32): 3e-6}
 DEFAULT_DEPTH = 5
 # relative energy rise Anderson treats as round-off, by precision
@@ -111,8 +116,12 @@ class Tables:
         nudge = np.asarray(nudge, dtype=float)
         diag = cb.leak + cb.spring + nudge
         if np.any(diag <= 0.0):
-            unit = int(np.flatnonzero(diag <= 0.0)[0])
-            raise ValueError(f"free unit {unit} has no positive conductance to ground")
+            index = int(np.flatnonzero(diag <= 0.0)[0])
+            unit = cb.layout.units[index] if cb.layout else f"#{index}"
+            raise CircuitError(
+                f"unit {unit}: leak + spring + nudge conductance is not positive "
+                f"({diag[index]:g} g_unit); the engine cannot settle it"
+            )
         unit = np.zeros((kernels.UNIT_ROWS, cb.free))
         unit[kernels.BIAS] = cb.bias
         unit[kernels.LEAK] = cb.leak
@@ -207,7 +216,7 @@ def relax(
     sources: Sources,
     *,
     tolerance: float | None = None,
-    method: str = "anderson",
+    method: str = "auto",
     max_passes: int = 1000,
     start: np.ndarray | None = None,
     dtype=np.float64,
@@ -221,7 +230,8 @@ def relax(
 
     ``start`` (batch, free) or (free,): initial state (default 0, as ngspice; pass the
     free equilibrium to warm-start a nudged phase). ``tolerance``: on max |F| in model
-    units (default 1e-6 in float64, 3e-6 in float32). ``step``: η of ``"gradient"``.
+    units (default 1e-6 in float64, 3e-6 in float32). ``step``: η of ``"gradient"``
+    (capped at a step stable on every node when ``"auto"`` picks it).
     ``threads`` (default: one per core) work on tiles of ``tile_rows`` samples.
     ``progress(settled, batch)`` is called whenever samples stop.
     """
@@ -243,6 +253,9 @@ def relax(
         raise ValueError("the start state holds NaN or inf")
     tables = Tables.build(crossbar, sources.nudge, dtype)
     run = _Runner(crossbar, tables, tol, threads, tile_rows, _Progress(batch, progress))
+    if method == "auto":
+        method = "anderson" if tables.energy_law != kernels.NO_ENERGY else "gradient"
+        step = min(step, _safe_step(run))
     if method == "gradient":
         state, residual, passes = run(sources, s0, "gradient", max_passes, step)
     else:
@@ -270,18 +283,23 @@ def residual(crossbar: Crossbar, sources: Sources, state: np.ndarray) -> np.ndar
     return out
 
 
+def _safe_step(run) -> float:
+    """A plain step small enough to be stable on each node: min(0.1, 1/max D)."""
+    return min(0.1, 1.0 / float(np.max(run.tables.unit[kernels.DIAG])))
+
+
 def _fall_back(run, sources, s0, state, residual, passes, max_passes, depth) -> None:
-    """Settle the samples Anderson left unconverged (in place).
+    """Settle the samples Anderson left unconverged or broke (in place).
 
     Anderson can wander off between several equilibria and stall. Each round restarts
-    those samples from ``s0`` along the circuit's own dynamics (gradient steps small
-    enough to be stable, η = min(0.1, 1/max D)), for 32, 128, 512, ... passes, then
-    accelerates again from there, until the pass budget is spent.
+    those samples from ``s0`` along the circuit's own dynamics (plain steps of
+    :func:`_safe_step`) for 32, 128, 512, ... passes, then accelerates again from there
+    for at most four times as many, until the pass budget is spent.
     """
-    step = min(0.1, 1.0 / float(np.max(run.tables.unit[kernels.DIAG])))
+    step = _safe_step(run)
     warm = 32
     while True:
-        pending = np.flatnonzero((residual > run.tol) & np.isfinite(residual))
+        pending = np.flatnonzero(~(residual <= run.tol))
         if pending.size == 0:
             return
         left = max_passes - int(passes[pending].max())
@@ -291,10 +309,11 @@ def _fall_back(run, sources, s0, state, residual, passes, max_passes, depth) -> 
         g_state, g_residual, g_passes = run(part, s0[pending], "gradient", warm, step)
         passes[pending] += g_passes
         state[pending], residual[pending] = g_state, g_residual
-        going = np.flatnonzero(g_residual > run.tol)
+        going = np.flatnonzero(~(g_residual <= run.tol))
         if going.size:
             rows = pending[going]
-            a = run(_rows(part, going), g_state[going], "anderson", left - warm, depth)
+            budget = min(left - warm, 4 * warm)
+            a = run(_rows(part, going), g_state[going], "anderson", budget, depth)
             state[rows], residual[rows] = a[0], a[1]
             passes[rows] += a[2]
         warm *= 4
@@ -316,7 +335,11 @@ class _Runner:
         self.crossbar, self.tables, self.tol = crossbar, tables, tol
         self.threads, self.tile_rows, self.report = threads, tile_rows, report
 
-    def __call__(self, sources: Sources, start: np.ndarray, method: str, budget: int, option):
+    def __call__(self, sources, start, method, budget, option, *, tol=None, quiet=False):
+        """``method`` on ``sources`` from ``start`` for at most ``budget`` passes; ``tol``
+        overrides the tolerance; ``quiet`` keeps the passes out of the progress count."""
+        tol = self.tol if tol is None else tol
+        report = _Progress(sources.batch, None) if quiet else self.report
         batch = sources.batch
         state = np.array(start, copy=True)
         residual = np.full(batch, np.inf, dtype=np.float64)
@@ -327,7 +350,7 @@ class _Runner:
             part = np.ascontiguousarray(state[rows])
             work.activate(part)
             loop = _anderson if method == "anderson" else _gradient
-            loop(work, part, self.tol, budget, option, residual[rows], passes[rows], self.report)
+            loop(work, part, tol, budget, option, residual[rows], passes[rows], report)
             state[rows] = part
 
         run_tiles(tile, tile_slices(batch, self.tile_rows), self.threads)

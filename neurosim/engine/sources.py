@@ -46,20 +46,28 @@ def sources_from_drive(crossbar: Crossbar, drive: Drive, batch: int | None = Non
     """Model-unit sources realising ``drive`` (layer name -> (batch, size) arrays).
 
     Layers ``drive`` does not name keep the netlist's values; ``nudge_strength`` applies
-    to the layers in ``drive.nudge_targets``.
+    to the layers in ``drive.nudge_targets``. Spring targets go to visible layers (they
+    act only where the netlist has springs) and nudges only to layers with nudge
+    elements; anything else raises ``ValueError``.
     """
     sizes = [np.atleast_2d(v).shape[0] for group in _groups(drive) for v in group.values()]
     n = batch or max(sizes, default=1)
     sources = default_sources(crossbar, n)
     free, inputs = crossbar.free_slices(), crossbar.input_slices()
-    for values, where, array in (
-        (drive.inputs, inputs, sources.inputs),
-        (drive.targets, free, sources.targets),
-        (drive.nudge_targets, free, sources.nudge_targets),
+    visible = {n for n in free if crossbar.meta.layer(n).kind == "visible"}
+    nudges = (
+        {n for n in free if crossbar.meta.layer(n).kind in ("visible", "output")}
+        if crossbar.meta.nudge
+        else set()
+    )
+    for values, where, array, allowed in (
+        (drive.inputs, inputs, sources.inputs, set(inputs)),
+        (drive.targets, free, sources.targets, visible),
+        (drive.nudge_targets, free, sources.nudge_targets, nudges),
     ):
         for name, value in values.items():
-            if name not in where:
-                raise ValueError(f"layer {name!r} cannot take this source")
+            if name not in allowed:
+                raise ValueError(f"layer {name!r} has no element for this source")
             array[:, where[name]] = _batch_array(value, n, where[name], name)
     for name in drive.nudge_targets:
         sources.nudge[free[name]] = drive.nudge_strength

@@ -74,7 +74,9 @@ def transient(
     threads: int | None = None,
     tile_rows: int = TILE_ROWS,
 ) -> Trajectory:
-    """Integrate from ``start`` (batch, free) or (free,) at t = 0 (default 0) to ``times``.
+    """Integrate from ``start`` (batch, free) or (free,) at t = 0 to ``times``.
+
+    The default start is the netlist's capacitor initial conditions (``ic=``, else 0 V).
 
     ``times``: increasing, ≥ 0, seconds. ``dt`` [s]: the step of ``"rk4"``/``"euler"``
     (required for them), the first trial step of ``"rk45"``.
@@ -91,7 +93,7 @@ def transient(
     if not (rtol > 0 and atol > 0):
         raise ValueError("rtol and atol must be positive")
     batch = sources.batch
-    s0 = np.zeros((batch, crossbar.free))
+    s0 = np.tile(crossbar.defaults["start"], (batch, 1))
     if start is not None:
         s0[:] = np.broadcast_to(np.asarray(start, dtype=np.float64), s0.shape)
     if not np.all(np.isfinite(s0)):
@@ -173,12 +175,14 @@ def _rk45(derivative, y, times, states, heat, rows, method, dt, rtol, atol) -> i
             ratio = float(np.max(np.abs(error[:, :-1]) / tol[:, :-1]))
             if not np.isfinite(ratio):
                 raise ConvergenceError(f"transient: the state became NaN/inf at t = {t:g} s")
+            clipped = step < h
             if ratio <= 1.0:
                 t = t_out if step == t_out - t else t + step
                 y, k1 = y_new, stages[6]
                 taken += 1
-            factor = 0.9 * ratio ** (-0.2) if ratio > 0 else 5.0
-            h = step * min(5.0, max(0.2, factor))
+            factor = min(5.0, max(0.2, 0.9 * ratio ** (-0.2) if ratio > 0 else 5.0))
+            if not (clipped and ratio <= 1.0):  # a step cut short to land says nothing of h
+                h = step * factor
             if h < MIN_STEP_FRACTION * scale:
                 raise ConvergenceError(f"transient: step size underflow at t = {t:g} s")
         _store(y, states, heat, k, rows)

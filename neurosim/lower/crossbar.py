@@ -62,7 +62,8 @@ class Crossbar:
     (1 where the injection is ρ'(s)·i, else 0). ``m_eo`` (width_even × free_odd) and
     ``m_oe`` (width_odd × free_even) hold the effective weights. ``defaults``: the
     circuit's own source values in model units (``inputs`` per input unit, ``targets``,
-    ``nudge_targets`` and ``nudge`` per free unit). For the dissipated power:
+    ``nudge_targets``, ``nudge`` and the capacitors' ``start`` (``ic``) per free unit).
+    For the dissipated power:
     ``row_conductance_*`` [S] per unit of a group, ``Σ k_p²(G⁺ + k_n² G⁻)`` over the
     devices its row lines drive (so those devices dissipate ``Σ (ρ·vs)² · it``), and
     ``bias_power`` [W], the constant dissipation of the bias devices.
@@ -121,6 +122,8 @@ class Crossbar:
         """Re-read every element value of ``circuit`` (same topology) into the arrays."""
         if self.layout is None:
             raise CircuitError("this crossbar was not lowered from a circuit")
+        if len(circuit.elements) != self.layout.element_count:
+            raise CircuitError("the circuit's elements changed since lowering; lower it again")
         _fill(self, self.layout, circuit)
 
     def symmetric(self, rtol: float = 1e-12) -> bool:
@@ -147,6 +150,7 @@ class Layout:
     arrays: list[tuple[str, str, str, str]]  # (prefix, row layer, column layer, kind)
     springs: frozenset[str] = frozenset()  # units with a spring to a target source
     nudges: frozenset[str] = frozenset()  # units with a nudge element
+    element_count: int = 0
 
 
 def lower_crossbar(circuit: Circuit) -> Crossbar:
@@ -190,6 +194,7 @@ def ideal_crossbar(meta: NetworkMeta, params: Mapping[str, np.ndarray]) -> Cross
         if meta.layer(a).kind != "input":
             _place(crossbar, b, a, (g_p - g_n).T / scaling.g_unit, (g_p + g_n).sum(0))
     crossbar.defaults = {
+        "start": np.zeros(crossbar.free),
         "inputs": np.zeros(crossbar.input_width),
         "targets": np.zeros(crossbar.free),
         "nudge_targets": np.zeros(crossbar.free),
@@ -328,6 +333,12 @@ def _expected_elements(meta: NetworkMeta, layout: Layout) -> dict[str, tuple[str
 
 
 def _check_topology(circuit: Circuit, meta: NetworkMeta, even: Group, odd: Group) -> Layout:
+    for a, b in meta.couplings:
+        if meta.layer(b).kind == "input":
+            raise CircuitError(
+                f"coupling {a}-{b} has the clamped input layer {b} as its column layer; "
+                f"write it as {b}-{a}"
+            )
     arrays, driven = [], set()
     for k, (a, b) in enumerate(meta.couplings):
         arrays.append((f"rw{k}f", a, b, "forward"))
@@ -342,6 +353,7 @@ def _check_topology(circuit: Circuit, meta: NetworkMeta, even: Group, odd: Group
     expected = _expected_elements(meta, layout)
     layout.springs = frozenset(u for u in units if f"rs_{u}" in expected)
     layout.nudges = frozenset(u for u in units if f"gn_{u}" in expected)
+    layout.element_count = len(expected)
     for name, element in circuit.elements.items():
         nodes = expected.get(name)
         if nodes is None:
@@ -354,6 +366,11 @@ def _check_topology(circuit: Circuit, meta: NetworkMeta, even: Group, odd: Group
     missing = sorted(set(expected) - set(circuit.elements))
     if missing:
         raise CircuitError(f"the crossbar lacks {len(missing)} elements, e.g. {missing[0]}")
+    for name, element in circuit.elements.items():
+        if element.extra:
+            raise CircuitError(
+                f"source {name} has a waveform or AC part; the engine drives DC sources only"
+            )
     _check_behavioural(circuit, meta, layout)
     return layout
 
@@ -420,7 +437,9 @@ def _fill(crossbar: Crossbar, layout: Layout, circuit: Circuit) -> None:
             nudge[n] = elements[f"gn_{u}"].value / g_unit
             nudge_targets[n] = elements[f"vnt_{u}"].value / vs
     crossbar.spring[:] = spring
+    caps = [elements[f"cu_{u}"] for u in units]
     crossbar.defaults = {
+        "start": np.array([0.0 if c.ic is None else c.ic for c in caps]) / vs,
         "inputs": _values(circuit, [f"vin_{u}" for u in layout.inputs]) / vs,
         "targets": targets,
         "nudge_targets": nudge_targets,
