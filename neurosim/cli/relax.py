@@ -87,11 +87,15 @@ def relax(
     import numpy as np
 
     from neurosim.engine.batch import prepare_inputs
-    from neurosim.errors import CircuitError
+    from neurosim.errors import CircuitError, NeurosimError
     from neurosim.io.npy import load_rows
     from neurosim.netlist.parse import parse_netlist
     from neurosim.network.inputs import input_width
 
+    if out.parent.exists() and not out.parent.is_dir():
+        raise NeurosimError(f"{out}: {out.parent} is not a directory")
+    if out.is_dir():
+        raise NeurosimError(f"{out}: is a directory")
     circuit = parse_netlist(netlist)
     if circuit.network is None:
         raise CircuitError(f"{netlist}: relax needs a neurosim network netlist")
@@ -118,7 +122,10 @@ def relax(
             state["done"] = done
 
         result = batch_of_inputs.settle(progress=progress, **options)
-    result.write(out, netlist=str(netlist))
+    try:
+        result.write(out, netlist=str(netlist))
+    except OSError as exc:
+        raise NeurosimError(f"{out}: cannot write ({exc.strerror or exc})") from None
     click.echo(f"{out}: {result.equilibrium.summary()}")
     if not result.equilibrium.ok:
         click.echo(

@@ -15,7 +15,7 @@ def node_voltages(crossbar: Crossbar, sources: Sources, state: np.ndarray) -> di
     Unit nodes are ``s·vs``; row lines ``k_p·vs·ρ(s)`` and ``k_n`` times that; columns
     sit at 0 V; source nodes (inputs, targets, nudge targets, rails) at their settings.
     """
-    meta, layout = crossbar.meta, crossbar.layout
+    meta, layout = crossbar.meta, crossbar.require_layout()
     vs = meta.scaling.volts_per_unit
     state = np.asarray(state, dtype=np.float64)
     units = {u: state[:, i] for i, u in enumerate(layout.units)}

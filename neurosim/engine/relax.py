@@ -58,7 +58,7 @@ class Equilibrium:
     ``state`` (batch, free) model units (flat order of :meth:`Crossbar.free_slices`);
     ``residual`` (batch,) max |F| in model units (NaN if the iteration broke down);
     ``passes`` (batch,) passes used; ``converged`` (batch,) residual ≤ ``tolerance``;
-    ``total_passes``: the most passes any tile of the batch ran.
+    ``total_passes``: the most passes any sample used.
     """
 
     state: np.ndarray
@@ -111,7 +111,8 @@ class Tables:
     energy_law: int  # kernels.NO_ENERGY / SB_ENERGY / HOPFIELD_ENERGY (the merit function)
 
     @classmethod
-    def build(cls, crossbar: Crossbar, nudge: np.ndarray, dtype) -> Tables:
+    def build(cls, crossbar: Crossbar, nudge: np.ndarray, dtype: np.dtype) -> Tables:
+        """The tables of ``crossbar`` with nudge conductances ``nudge`` (free,), in ``dtype``."""
         cb = crossbar
         nudge = np.asarray(nudge, dtype=float)
         diag = cb.leak + cb.spring + nudge
@@ -219,7 +220,7 @@ def relax(
     method: str = "auto",
     max_passes: int = 1000,
     start: np.ndarray | None = None,
-    dtype=np.float64,
+    dtype: np.dtype | type = np.float64,
     step: float = 0.1,
     depth: int = DEFAULT_DEPTH,
     threads: int | None = None,
@@ -230,7 +231,10 @@ def relax(
 
     ``start`` (batch, free) or (free,): initial state (default 0, as ngspice; pass the
     free equilibrium to warm-start a nudged phase). ``tolerance``: on max |F| in model
-    units (default 1e-6 in float64, 3e-6 in float32). ``step``: η of ``"gradient"``
+    units (default 1e-6 in float64, 3e-6 in float32); the state is then within about
+    tolerance / (slowest decay rate) of the exact equilibrium — on the digits network
+    1e-6 gives 2e-6 model units, so tighten it for cross-checks (``check`` uses 1e-12).
+    ``step``: η of ``"gradient"``
     (capped at a step stable on every node when ``"auto"`` picks it).
     ``threads`` (default: one per core) work on tiles of ``tile_rows`` samples.
     ``progress(settled, batch)`` is called whenever samples stop.

@@ -83,7 +83,7 @@ def sources_from_settings(crossbar: Crossbar, settings: Sequence[Mapping[str, fl
     scaling = crossbar.meta.scaling
     vs, g_unit = scaling.volts_per_unit, scaling.g_unit
     sources = default_sources(crossbar, len(settings))
-    layout = crossbar.layout
+    layout = crossbar.require_layout()
     columns = {f"vin_{u}": (sources.inputs, i, vs) for i, u in enumerate(layout.inputs)}
     for i, u in enumerate(layout.units):
         columns[f"vt_{u}"] = (sources.targets, i, vs)

@@ -118,11 +118,17 @@ class Crossbar:
                 offset += size
         return out
 
+    def require_layout(self) -> Layout:
+        """The element layout; :class:`CircuitError` for an :func:`ideal_crossbar`."""
+        if self.layout is None:
+            raise CircuitError(
+                "this crossbar was built from parameters, not lowered from a circuit"
+            )
+        return self.layout
+
     def refresh(self, circuit: Circuit) -> None:
         """Re-read every element value of ``circuit`` (same topology) into the arrays."""
-        if self.layout is None:
-            raise CircuitError("this crossbar was not lowered from a circuit")
-        if len(circuit.elements) != self.layout.element_count:
+        if len(circuit.elements) != self.require_layout().element_count:
             raise CircuitError("the circuit's elements changed since lowering; lower it again")
         _fill(self, self.layout, circuit)
 
@@ -147,7 +153,7 @@ class Layout:
     units: list[str]  # free unit node names, flat order
     inputs: list[str]  # input unit node names, flat input order
     rows: list[str]  # row-driving unit names (free and input) that have row drivers
-    arrays: list[tuple[str, str, str, str]]  # (prefix, row layer, column layer, kind)
+    arrays: list[tuple[str, str, str]]  # (element prefix, row layer, column layer)
     springs: frozenset[str] = frozenset()  # units with a spring to a target source
     nudges: frozenset[str] = frozenset()  # units with a nudge element
     element_count: int = 0
@@ -321,7 +327,7 @@ def _expected_elements(meta: NetworkMeta, layout: Layout) -> dict[str, tuple[str
             (f"{u}_p", "0", u, "0") if linear else (f"{u}_p", "0")
         )
         expected[f"en_{u}"] = (f"{u}_n", "0", f"{u}_p", "0")
-    for prefix, rows, cols, _ in layout.arrays:
+    for prefix, rows, cols in layout.arrays:
         k_rows, k_cols = meta.layer(rows).size, meta.layer(cols).size
         transpose = prefix.endswith("b")
         for r in range(k_rows):
@@ -341,10 +347,10 @@ def _check_topology(circuit: Circuit, meta: NetworkMeta, even: Group, odd: Group
             )
     arrays, driven = [], set()
     for k, (a, b) in enumerate(meta.couplings):
-        arrays.append((f"rw{k}f", a, b, "forward"))
+        arrays.append((f"rw{k}f", a, b))
         driven.add(a)
         if meta.layer(a).kind != "input":
-            arrays.append((f"rw{k}b", b, a, "backward"))
+            arrays.append((f"rw{k}b", b, a))
             driven.add(b)
     units = _unit_names(meta, even, inputs=False) + _unit_names(meta, odd, inputs=False)
     inputs = _unit_names(meta, even, inputs=True) + _unit_names(meta, odd, inputs=True)
@@ -457,7 +463,7 @@ def _fill(crossbar: Crossbar, layout: Layout, circuit: Circuit) -> None:
     crossbar.m_oe[:] = 0.0
     crossbar.row_conductance_even[:] = 0.0
     crossbar.row_conductance_odd[:] = 0.0
-    for prefix, rows, cols, _ in layout.arrays:
+    for prefix, rows, cols in layout.arrays:
         n_rows, n_cols = meta.layer(rows).size, meta.layer(cols).size
         transpose = prefix.endswith("b")
         idx = [(c, r) if transpose else (r, c) for r in range(n_rows) for c in range(n_cols)]

@@ -83,3 +83,11 @@ def test_relax_defaults_to_seeded_random_rows(tmp_path):
         assert a["inputs"].shape == (5, 2)
         np.testing.assert_array_equal(a["inputs"][()], b["inputs"][()])
         np.testing.assert_array_equal(a["state/h"][()], b["state/h"][()])
+
+
+def test_an_unwritable_output_is_one_line_before_any_work(tmp_path):
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    result = run("relax", XOR, "--count", "2", "--out", blocker / "eq.h5")
+    assert result.exit_code == 2 and "is not a directory" in result.output
+    assert len(result.output.strip().splitlines()) == 1
