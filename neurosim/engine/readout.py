@@ -39,3 +39,21 @@ def node_voltages(crossbar: Crossbar, sources: Sources, state: np.ndarray) -> di
         volts[f"{u}_p"] = row
         volts[f"{u}_n"] = k_n * row
     return volts
+
+
+def activations(crossbar: Crossbar, sources: Sources, state: np.ndarray) -> dict[str, np.ndarray]:
+    """ρ of every layer's units, layer -> (batch, size): what the row lines carry (÷ vs).
+
+    Free layers from ``state`` (batch, free); clamped inputs from ``sources``.
+    """
+    free, inputs = crossbar.free_slices(), crossbar.input_slices()
+    state = np.asarray(state, dtype=np.float64)
+    out = {}
+    for layer in crossbar.meta.layers:
+        values = (
+            state[:, free[layer.name]]
+            if layer.name in free
+            else sources.inputs[:, inputs[layer.name]]
+        )
+        out[layer.name] = get_activation(layer.activation).rho(values)
+    return out

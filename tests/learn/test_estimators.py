@@ -1,0 +1,168 @@
+"""EP and GradEP estimates against the exact gradient of the loss at the free equilibrium.
+
+The exact gradient comes from central finite differences of the loss over every
+parameter, each loss from a free phase settled to 1e-13 (the equilibrium is
+differentiable, so this is the implicit-differentiation gradient to ~1e-7).
+"""
+
+import numpy as np
+import pytest
+
+from neurosim.circuit.meta import Layer, NetworkMeta, Scaling
+from neurosim.engine.relax import relax
+from neurosim.engine.sources import default_sources
+from neurosim.learn.estimators import energy_gradients, ep_estimate, gradep_estimate, velocity
+from neurosim.lower.crossbar import ideal_crossbar
+from neurosim.network.model import Drive, energy, init_params
+
+TOL = 1e-13
+ALPHA = 2.0
+
+
+def random_params(meta, seed):
+    rng = np.random.default_rng(seed)
+    params = init_params(meta, rng, gain=0.8)
+    for name in params:
+        if name.startswith("b_"):
+            params[name] = rng.normal(0, 0.3, params[name].shape)
+    return params
+
+
+def classifier(law: str) -> NetworkMeta:
+    hidden = "rho" if law == "scellier_bengio" else "tanh"
+    layers = (
+        Layer("in", 3, "input", "linear"),
+        Layer("h", 5, "hidden", hidden),
+        Layer("out", 2, "output", "tanh"),
+    )
+    return NetworkMeta("crossbar", law, layers, (("in", "h"), ("h", "out")), Scaling())
+
+
+def flow_net() -> NetworkMeta:
+    layers = (
+        Layer("x", 4, "visible", "linear"),
+        Layer("h1", 5, "hidden", "rho"),
+        Layer("h2", 3, "hidden", "rho"),
+    )
+    couplings = (("x", "h1"), ("h1", "h2"))
+    return NetworkMeta("crossbar", "scellier_bengio", layers, couplings, Scaling(), 15.0)
+
+
+def exact_gradient(meta, params, loss, h=1e-6):
+    """Central differences of ``loss(params)`` over every parameter entry."""
+    grads = {}
+    for name, value in params.items():
+        grad = np.zeros_like(value)
+        for index in np.ndindex(value.shape):
+            shifted = {k: v.copy() for k, v in params.items()}
+            shifted[name][index] = value[index] + h
+            up = loss(shifted)
+            shifted[name][index] = value[index] - h
+            grad[index] = (up - loss(shifted)) / (2 * h)
+        grads[name] = grad
+    return grads
+
+
+def flat(grads):
+    return np.concatenate([grads[k].ravel() for k in sorted(grads)])
+
+
+def compare(estimate, exact):
+    a, b = flat(estimate), flat(exact)
+    cosine = a @ b / np.linalg.norm(a) / np.linalg.norm(b)
+    return cosine, np.linalg.norm(a - b) / np.linalg.norm(b)
+
+
+def test_local_energy_gradients_are_the_model_energy_gradient():
+    meta = classifier("scellier_bengio")
+    params = random_params(meta, 0)
+    crossbar = ideal_crossbar(meta, params)
+    rng = np.random.default_rng(1)
+    sources = default_sources(crossbar, 4)
+    sources.inputs[:] = rng.uniform(-1, 1, (4, 3))
+    state = rng.normal(0, 0.7, (4, crossbar.free))
+    drive = Drive(inputs={"in": sources.inputs})
+    layers = {n: state[:, w] for n, w in crossbar.free_slices().items()}
+
+    def mean_energy(p):
+        return float(np.mean(energy(meta, p, layers, drive)))
+
+    expected = exact_gradient(meta, params, mean_energy)
+    got = energy_gradients(crossbar, sources, state)
+    for name in expected:
+        np.testing.assert_allclose(got[name], expected[name], atol=1e-8)
+
+
+def classify_case(law, seed=3, batch=8):
+    meta = classifier(law)
+    params = random_params(meta, seed)
+    rng = np.random.default_rng(seed + 1)
+    inputs = rng.uniform(-1, 1, (batch, 3))
+    targets = rng.uniform(-0.8, 0.8, (batch, 2))
+
+    def settle(p):
+        crossbar = ideal_crossbar(meta, p)
+        sources = default_sources(crossbar, batch)
+        sources.inputs[:] = inputs
+        return crossbar, sources, relax(crossbar, sources, tolerance=TOL).raise_if_failed()
+
+    return meta, params, targets, settle
+
+
+def output_cost(crossbar, law, state, targets):
+    """The nudge element's energy per unit conductance (the cost EP differentiates)."""
+    s = state[:, crossbar.free_slices()["out"]]
+    if law == "scellier_bengio":
+        return 0.5 * np.sum((s - targets) ** 2, axis=1)
+    a = np.tanh(s)
+    lam = s * a - np.log(np.cosh(s))
+    return np.sum(lam - targets * a + 0.5 * targets**2, axis=1)
+
+
+@pytest.mark.parametrize("law", ["scellier_bengio", "hopfield"])
+def test_ep_estimate_matches_the_exact_gradient(law):
+    meta, params, targets, settle = classify_case(law)
+
+    def loss(p):
+        crossbar, _, eq = settle(p)
+        return float(np.mean(output_cost(crossbar, law, eq.state, targets)))
+
+    exact = exact_gradient(meta, params, loss)
+    crossbar, sources, free = settle(params)
+    errors = []
+    for beta in (1e-2, 5e-3):
+        est = ep_estimate(crossbar, sources, free.state, "out", targets, beta, tolerance=TOL)
+        cosine, relative = compare(est.gradients, exact)
+        assert cosine >= 0.999 and relative <= 1e-2, (beta, cosine, relative)
+        errors.append(relative)
+    assert 3.0 <= errors[0] / errors[1] <= 5.0  # symmetric nudging: error ~ beta^2
+
+
+def test_gradep_estimate_matches_the_exact_velocity_loss_gradient():
+    meta = flow_net()
+    params = random_params(meta, 5)
+    rng = np.random.default_rng(6)
+    batch = 8
+    x_t = rng.uniform(-1, 1, (batch, 4))
+    u = rng.normal(0, 1, (batch, 4))
+
+    def settle(p):
+        crossbar = ideal_crossbar(meta, p)
+        sources = default_sources(crossbar, batch)
+        sources.targets[:, crossbar.free_slices()["x"]] = x_t
+        return crossbar, sources, relax(crossbar, sources, tolerance=TOL).raise_if_failed()
+
+    def loss(p):
+        crossbar, sources, eq = settle(p)
+        v = velocity(crossbar, sources, eq.state, ALPHA)
+        return float(np.mean(0.5 * np.sum((v - u) ** 2, axis=1)))
+
+    exact = exact_gradient(meta, params, loss)
+    crossbar, sources, free = settle(params)
+    errors = []
+    for beta in (1e-3, 5e-4):  # the nudge conductance is beta·(alpha·lambda)^2 = 900 beta
+        est = gradep_estimate(crossbar, sources, free.state, u, ALPHA, beta, tolerance=TOL)
+        cosine, relative = compare(est.gradients, exact)
+        assert cosine >= 0.999 and relative <= 1e-2, (beta, cosine, relative)
+        errors.append(relative)
+    assert 3.0 <= errors[0] / errors[1] <= 5.0
