@@ -8,9 +8,7 @@ A pass is one evaluation of the column currents for the whole batch: two dense p
   in units of ``g_unit``), the least-squares mixing solved per sample. It is
   safeguarded by the circuit's energy: a step that raises E (or is not finite) is
   rejected and replaced by a backtracking plain step, so accepted states descend E as
-  the circuit does; a stalled sample restarts its history. Samples still unconverged
-  after a quarter of ``max_passes`` are restarted along the circuit's own dynamics
-  (plain steps) and accelerated again from there (:func:`_fall_back`).
+  the circuit does; a stalled sample restarts its history.
 - ``"gradient"``: the reference schedule, plain steps ``s ← s + η F(s)`` (η = 0.1 is
   Euler at dt = 0.1 τ of the circuit's own dynamics).
 - ``"auto"`` (default): ``"anderson"`` for a circuit with an energy function,
@@ -48,7 +46,6 @@ DEFAULT_DEPTH = 5
 # relative energy rise Anderson treats as round-off, by precision
 ENERGY_SLACK = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-5}
 REGULARISATION = 1e-10
-FALLBACK_AFTER = 128  # below this many max_passes, Anderson gets them all
 
 
 @dataclass(frozen=True)
@@ -263,9 +260,7 @@ def relax(
     if method == "gradient":
         state, residual, passes = run(sources, s0, "gradient", max_passes, step)
     else:
-        first = max_passes if max_passes < FALLBACK_AFTER else max_passes // 4
-        state, residual, passes = run(sources, s0, "anderson", first, depth)
-        _fall_back(run, sources, s0, state, residual, passes, max_passes, depth)
+        state, residual, passes = run(sources, s0, "anderson", max_passes, depth)
     return Equilibrium(
         state=state,
         residual=residual,
@@ -292,46 +287,6 @@ def _safe_step(run) -> float:
     return min(0.1, 1.0 / float(np.max(run.tables.unit[kernels.DIAG])))
 
 
-def _fall_back(run, sources, s0, state, residual, passes, max_passes, depth) -> None:
-    """Settle the samples Anderson left unconverged or broke (in place).
-
-    Anderson can wander off between several equilibria and stall. Each round restarts
-    those samples from ``s0`` along the circuit's own dynamics (plain steps of
-    :func:`_safe_step`) for 32, 128, 512, ... passes, then accelerates again from there
-    for at most four times as many, until the pass budget is spent.
-    """
-    step = _safe_step(run)
-    warm = 32
-    while True:
-        pending = np.flatnonzero(~(residual <= run.tol))
-        if pending.size == 0:
-            return
-        left = max_passes - int(passes[pending].max())
-        if warm >= left:
-            return
-        part = _rows(sources, pending)
-        g_state, g_residual, g_passes = run(part, s0[pending], "gradient", warm, step)
-        passes[pending] += g_passes
-        state[pending], residual[pending] = g_state, g_residual
-        going = np.flatnonzero(~(g_residual <= run.tol))
-        if going.size:
-            rows = pending[going]
-            budget = min(left - warm, 4 * warm)
-            a = run(_rows(part, going), g_state[going], "anderson", budget, depth)
-            state[rows], residual[rows] = a[0], a[1]
-            passes[rows] += a[2]
-        warm *= 4
-
-
-def _rows(sources: Sources, index: np.ndarray) -> Sources:
-    return Sources(
-        inputs=sources.inputs[index],
-        targets=sources.targets[index],
-        nudge_targets=sources.nudge_targets[index],
-        nudge=sources.nudge,
-    )
-
-
 class _Runner:
     """Runs one method on a batch in tiles on all cores; returns state, residual, passes."""
 
@@ -339,11 +294,9 @@ class _Runner:
         self.crossbar, self.tables, self.tol = crossbar, tables, tol
         self.threads, self.tile_rows, self.report = threads, tile_rows, report
 
-    def __call__(self, sources, start, method, budget, option, *, tol=None, quiet=False):
-        """``method`` on ``sources`` from ``start`` for at most ``budget`` passes; ``tol``
-        overrides the tolerance; ``quiet`` keeps the passes out of the progress count."""
-        tol = self.tol if tol is None else tol
-        report = _Progress(sources.batch, None) if quiet else self.report
+    def __call__(self, sources, start, method, budget, option):
+        """``method`` on ``sources`` from ``start`` for at most ``budget`` passes."""
+        tol, report = self.tol, self.report
         batch = sources.batch
         state = np.array(start, copy=True)
         residual = np.full(batch, np.inf, dtype=np.float64)

@@ -1,0 +1,66 @@
+"""Optimisers the host applies to the device parameters: SGD with momentum and Adam.
+
+State is a plain dict of arrays (and a step count), so a checkpoint can store it. The
+update follows the usual definitions (Adam: Kingma & Ba with bias correction, the form
+PyTorch implements; SGD momentum: v ← μv + g, θ ← θ − lr·v).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+def clip_by_global_norm(grads: Mapping[str, np.ndarray], max_norm: float | None):
+    """``grads`` scaled so their joint L2 norm is at most ``max_norm``; and that norm."""
+    norm = float(np.sqrt(sum(float(np.sum(g * g)) for g in grads.values())))
+    if max_norm is None or norm <= max_norm or norm == 0.0:
+        return dict(grads), norm
+    scale = max_norm / norm
+    return {name: g * scale for name, g in grads.items()}, norm
+
+
+@dataclass
+class Adam:
+    """Adam with betas ``(beta1, beta2)``; ``state`` holds m, v per parameter and ``step``."""
+
+    lr: float = 1e-3
+    beta1: float = 0.9
+    beta2: float = 0.95
+    eps: float = 1e-8
+    state: dict = field(default_factory=dict)
+
+    def update(self, params: dict[str, np.ndarray], grads: Mapping[str, np.ndarray]) -> None:
+        """One step, in place on ``params``."""
+        step = self.state.get("step", 0) + 1
+        self.state["step"] = step
+        for name, g in grads.items():
+            m = self.state.setdefault(f"m/{name}", np.zeros_like(g))
+            v = self.state.setdefault(f"v/{name}", np.zeros_like(g))
+            m *= self.beta1
+            m += (1 - self.beta1) * g
+            v *= self.beta2
+            v += (1 - self.beta2) * g * g
+            m_hat = m / (1 - self.beta1**step)
+            v_hat = v / (1 - self.beta2**step)
+            params[name] -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+
+
+@dataclass
+class SGD:
+    """SGD with momentum ``momentum``; ``state`` holds the velocity per parameter."""
+
+    lr: float = 1e-2
+    momentum: float = 0.9
+    state: dict = field(default_factory=dict)
+
+    def update(self, params: dict[str, np.ndarray], grads: Mapping[str, np.ndarray]) -> None:
+        """One step, in place on ``params``."""
+        self.state["step"] = self.state.get("step", 0) + 1
+        for name, g in grads.items():
+            velocity = self.state.setdefault(f"v/{name}", np.zeros_like(g))
+            velocity *= self.momentum
+            velocity += g
+            params[name] -= self.lr * velocity

@@ -1,0 +1,78 @@
+"""Optimisers, the OT pairing and the GradEP flow step on the shipped digits."""
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+
+from neurosim.data.digits import load_digits
+from neurosim.learn.flow import flow_batch, ot_pairing
+from neurosim.learn.optim import SGD, Adam, clip_by_global_norm
+from neurosim.learn.train_step import flow_step
+from neurosim.network.model import init_params
+from neurosim.network.spec import load_spec
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_adam_first_step_is_lr_times_sign_and_it_minimises_a_quadratic():
+    params = {"w": np.array([1.0, -2.0, 3.0])}
+    adam = Adam(lr=0.1, beta1=0.9, beta2=0.95)
+    adam.update(params, {"w": np.array([4.0, -0.5, 1e-3])})
+    np.testing.assert_allclose(params["w"], [0.9, -1.9, 2.9], atol=1e-5)
+    for _ in range(500):
+        adam.update(params, {"w": 2 * params["w"]})
+    assert np.max(np.abs(params["w"])) < 1e-2 and adam.state["step"] == 501
+
+
+def test_sgd_momentum_accumulates_velocity():
+    params = {"w": np.array([0.0])}
+    sgd = SGD(lr=0.1, momentum=0.5)
+    for _ in range(3):
+        sgd.update(params, {"w": np.array([1.0])})
+    # velocities 1, 1.5, 1.75
+    np.testing.assert_allclose(params["w"], [-0.1 * (1 + 1.5 + 1.75)])
+
+
+def test_clipping_scales_to_the_global_norm_only_when_above():
+    grads = {"a": np.array([3.0]), "b": np.array([4.0])}
+    clipped, norm = clip_by_global_norm(grads, 1.0)
+    assert norm == 5.0
+    np.testing.assert_allclose([clipped["a"][0], clipped["b"][0]], [0.6, 0.8])
+    same, _ = clip_by_global_norm(grads, 10.0)
+    assert same["a"][0] == 3.0
+
+
+def test_ot_pairing_is_the_exact_minimum():
+    rng = np.random.default_rng(0)
+    noise, data = rng.standard_normal((6, 3)), rng.standard_normal((6, 3))
+
+    def cost(order):
+        return float(np.sum((noise[list(order)] - data) ** 2))
+
+    best = min(itertools.permutations(range(6)), key=cost)
+    assert cost(ot_pairing(noise, data)) == cost(best)
+
+
+def test_flow_batches_are_seeded_and_interpolate():
+    data = np.random.default_rng(1).uniform(-1, 1, (10, 4))
+    one, two = (
+        flow_batch(data, np.random.default_rng(7)),
+        flow_batch(data, np.random.default_rng(7)),
+    )
+    np.testing.assert_array_equal(one.x_t, two.x_t)
+    np.testing.assert_allclose(one.x_t + (1 - one.t) * one.u, data)
+
+
+def test_gradep_steps_lower_the_flow_loss_on_digits():
+    """Twenty full-batch GradEP steps (reference hyper-parameters, lr 1e-2 to see it in
+    a test) on 256 digits lower the per-pixel flow MSE."""
+    spec = load_spec(ROOT / "circuits/digits_flow.toml")
+    params = init_params(spec.meta, np.random.default_rng(spec.seed), spec.weight_gain)
+    x, _ = load_digits()
+    data = x[:256]
+    adam = Adam(lr=1e-2, beta1=0.9, beta2=0.95)
+    rng = np.random.default_rng(0)
+    reports = [flow_step(spec.meta, params, adam, data, rng) for _ in range(20)]
+    first, last = np.mean([r.mse for r in reports[:3]]), np.mean([r.mse for r in reports[-3:]])
+    assert last < 0.5 * first, (first, last)  # measured 2.3 -> 0.60
