@@ -15,6 +15,7 @@ from neurosim.cli.check import check
 from neurosim.cli.export import export
 from neurosim.cli.info import info
 from neurosim.cli.relax import relax
+from neurosim.cli.train import train
 from neurosim.errors import NeurosimError
 
 EXIT_USER_ERROR = 2
@@ -44,6 +45,7 @@ cli.add_command(export)
 cli.add_command(check)
 cli.add_command(info)
 cli.add_command(relax)
+cli.add_command(train)
 
 
 def main() -> None:

@@ -63,7 +63,11 @@ import click
     help="Arithmetic precision of the solver.",
 )
 @click.option(
-    "--max-passes", default=1000, show_default=True, type=click.IntRange(1), help="Pass limit."
+    "--max-passes",
+    default=5000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Pass limit per sample (typical: 10-30; slow, nearly flat directions need more).",
 )
 @click.option("--threads", type=click.IntRange(1), help="Threads (default: one per core).")
 def relax(

@@ -215,7 +215,7 @@ def relax(
     *,
     tolerance: float | None = None,
     method: str = "auto",
-    max_passes: int = 1000,
+    max_passes: int = 5000,
     start: np.ndarray | None = None,
     dtype: np.dtype | type = np.float64,
     step: float = 0.1,

@@ -24,7 +24,7 @@ def run(*args):
 def test_help_and_version():
     result = run("--help")
     assert result.exit_code == 0
-    for command in ("export", "check", "info", "relax"):
+    for command in ("export", "check", "info", "relax", "train"):
         assert command in result.output
         assert run(command, "--help").exit_code == 0
     assert __version__ in run("--version").output

@@ -1,0 +1,52 @@
+"""``neurosim train``: checkpoints, exact resume, the trained netlist, bad input."""
+
+from pathlib import Path
+
+import numpy as np
+from click.testing import CliRunner
+
+from neurosim.cli.main import cli
+from neurosim.io.checkpoint_h5 import read_checkpoint
+from neurosim.netlist.parse import parse_netlist
+from neurosim.network.compile import params_from_circuit
+
+ROOT = Path(__file__).resolve().parents[2]
+NETLIST = ROOT / "netlists/digits_flow.cir"
+
+
+def train(run_dir, *extra):
+    args = ["train", "--netlist", NETLIST, "--out", run_dir, "--limit", "32", *extra]
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def test_resume_gives_the_same_result_as_an_uninterrupted_run(tmp_path):
+    straight = train(tmp_path / "a", "--epochs", "4", "--checkpoint-every", "2")
+    assert straight.exit_code == 0, straight.output
+    first = train(tmp_path / "b", "--epochs", "2", "--checkpoint-every", "2")
+    assert first.exit_code == 0, first.output
+    resumed = train(tmp_path / "b", "--epochs", "4", "--checkpoint-every", "2", "--resume")
+    assert resumed.exit_code == 0, resumed.output
+    a = read_checkpoint(tmp_path / "a/checkpoint.h5")
+    b = read_checkpoint(tmp_path / "b/checkpoint.h5")
+    assert a.epoch == b.epoch == 4
+    for name in a.params:
+        np.testing.assert_array_equal(a.params[name], b.params[name])
+    np.testing.assert_array_equal(a.history["mse"], b.history["mse"])
+    assert a.optimizer["step"] == b.optimizer["step"] == 4
+    # the trained netlist holds the trained parameters and parses back
+    back = params_from_circuit(parse_netlist(tmp_path / "b/trained.cir"))
+    for name in a.params:
+        np.testing.assert_allclose(back[name], a.params[name], rtol=0, atol=1e-12)
+    assert (tmp_path / "b/loss.png").stat().st_size > 1000
+
+
+def test_resume_refuses_changed_settings_and_bad_input_is_one_line(tmp_path):
+    assert train(tmp_path / "r", "--epochs", "1").exit_code == 0
+    changed = train(tmp_path / "r", "--epochs", "2", "--lr", "0.01", "--resume")
+    assert changed.exit_code == 2 and "different settings: lr" in changed.output
+    missing = train(tmp_path / "nothing", "--epochs", "1", "--resume")
+    assert missing.exit_code == 2 and "no such checkpoint" in missing.output
+    xor = CliRunner().invoke(
+        cli, ["train", "--netlist", str(ROOT / "netlists/xor.cir"), "--out", str(tmp_path / "x")]
+    )
+    assert xor.exit_code == 2 and "needs a network netlist with springs" in xor.output
