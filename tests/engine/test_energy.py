@@ -10,7 +10,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from neurosim.circuit.meta import Layer, NetworkMeta, Scaling
+from neurosim.circuit.meta import NetworkMeta
 from neurosim.engine.energy import co_content_watts, dissipated_power, energy
 from neurosim.engine.readout import node_voltages
 from neurosim.engine.relax import Tables, Workspace
@@ -21,46 +21,21 @@ from neurosim.lower.crossbar import lower_crossbar
 from neurosim.network import model
 from neurosim.network.activations import get_activation
 from neurosim.network.compile import compile_network, drive_settings, params_from_circuit
-from neurosim.network.model import Drive, init_params
+from neurosim.network.model import Drive
+from tests.networks import SCALING, random_params, small_network
 
-SCALING = Scaling(volts_per_unit=0.2, g_unit=5e-5, g_min=2e-6, tau=1e-6)
 BATCH = 6
 
 
 def network(law: str, hidden: str, spring: float, topology: str = "layered") -> NetworkMeta:
-    """``layered``: in -> h <- x, h -> out (the input layer in the even group).
-
-    ``deep``: x - h1 - h2 - out with the input layer on h2 (two layers per group, the
-    input layer in the odd group: the other branch of the energy's clamped-input term).
-    """
-    if topology == "layered":
-        layers = (
-            Layer("in", 3, "input", "linear"),
-            Layer("x", 4, "visible", "linear"),
-            Layer("h", 6, "hidden", hidden),
-            Layer("out", 2, "output", "tanh"),
-        )
-        couplings = (("in", "h"), ("x", "h"), ("h", "out"))
-    else:
-        layers = (
-            Layer("x", 4, "visible", "linear"),
-            Layer("h1", 5, "hidden", hidden),
-            Layer("h2", 3, "hidden", hidden),
-            Layer("out", 2, "output", "tanh"),
-            Layer("in", 3, "input", "linear"),
-        )
-        couplings = (("x", "h1"), ("h1", "h2"), ("h2", "out"), ("in", "h2"))
-    return NetworkMeta("crossbar", law, layers, couplings, SCALING, spring_lambda=spring)
+    return small_network(law, hidden, spring=spring, topology=topology)
 
 
 def case(law, hidden, spring, nudge, topology="layered", seed=1):
     """Meta, random parameters (biases too), a drive with springs and nudges, an RNG."""
     meta = network(law, hidden, spring, topology)
     rng = np.random.default_rng(seed)
-    params = init_params(meta, rng, gain=0.9)
-    for name in params:
-        if name.startswith("b_"):
-            params[name] = rng.normal(0, 0.3, params[name].shape)
+    params = random_params(meta, rng, gain=0.9)
     drive = Drive(
         inputs={"in": rng.uniform(-1, 1, (BATCH, 3))},
         targets={"x": rng.uniform(-1, 1, (BATCH, 4))},

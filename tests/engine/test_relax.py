@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from neurosim.circuit.meta import Layer, NetworkMeta, Scaling
+from neurosim.circuit.meta import NetworkMeta
 from neurosim.engine.dc import solve_dc
 from neurosim.engine.readout import node_voltages
 from neurosim.engine.relax import relax, residual
@@ -16,22 +16,15 @@ from neurosim.lower.crossbar import ideal_crossbar, lower_crossbar
 from neurosim.lower.mna import lower_dc
 from neurosim.netlist.parse import parse_netlist
 from neurosim.network.compile import compile_network, drive_settings
-from neurosim.network.model import Drive, force, init_params
+from neurosim.network.model import Drive, force
 from tests.naive import model_fixed_point
+from tests.networks import random_params, small_network
 
 ROOT = Path(__file__).resolve().parents[2]
-SCALING = Scaling(volts_per_unit=0.2, g_unit=5e-5, g_min=2e-6, tau=1e-6)
 
 
 def network(law: str, hidden: str) -> NetworkMeta:
-    layers = (
-        Layer("in", 3, "input", "linear"),
-        Layer("x", 4, "visible", "linear"),
-        Layer("h", 6, "hidden", hidden),
-        Layer("out", 2, "output", "tanh"),
-    )
-    couplings = (("in", "h"), ("x", "h"), ("h", "out"))
-    return NetworkMeta("crossbar", law, layers, couplings, SCALING, spring_lambda=2.0)
+    return small_network(law, hidden, spring=2.0)
 
 
 def case(law: str, hidden: str, seed: int, batch: int = 5, nudge: float = 0.0, gain=0.9):
@@ -39,10 +32,7 @@ def case(law: str, hidden: str, seed: int, batch: int = 5, nudge: float = 0.0, g
     equilibria, 0.5 (the FlowEqProp initialisation) gives one per input in practice."""
     meta = network(law, hidden)
     rng = np.random.default_rng(seed)
-    params = init_params(meta, rng, gain=gain)
-    for name in params:
-        if name.startswith("b_"):
-            params[name] = rng.normal(0, 0.3, params[name].shape)
+    params = random_params(meta, rng, gain=gain)
     drive = Drive(
         inputs={"in": rng.uniform(-1, 1, (batch, 3))},
         targets={"x": rng.uniform(-1, 1, (batch, 4))},

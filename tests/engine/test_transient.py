@@ -20,45 +20,24 @@ from neurosim.netlist.parse import parse_netlist
 from neurosim.netlist.write import netlist_text, write_netlist
 from neurosim.network.compile import compile_network
 from neurosim.network.inputs import input_width
-from neurosim.network.model import Drive, init_params
+from neurosim.network.model import Drive
 from neurosim.spice.ngspice import transients
 from neurosim.verify.crosscheck import settings_for_inputs
+from tests.networks import SCALING, random_params, small_network
 
 ROOT = Path(__file__).resolve().parents[2]
-SCALING = Scaling(volts_per_unit=0.2, g_unit=5e-5, g_min=2e-6, tau=1e-6)
 TAU = SCALING.tau
 
 
 def network(law: str, hidden: str, topology: str = "layered") -> NetworkMeta:
-    """A layered net (input layer in the even group) or a deeper one (input layer odd)."""
-    if topology == "layered":
-        layers = (
-            Layer("in", 3, "input", "linear"),
-            Layer("x", 4, "visible", "linear"),
-            Layer("h", 6, "hidden", hidden),
-            Layer("out", 2, "output", "tanh"),
-        )
-        couplings = (("in", "h"), ("x", "h"), ("h", "out"))
-    else:
-        layers = (
-            Layer("x", 4, "visible", "linear"),
-            Layer("h1", 5, "hidden", hidden),
-            Layer("h2", 3, "hidden", hidden),
-            Layer("out", 2, "output", "tanh"),
-            Layer("in", 3, "input", "linear"),
-        )
-        couplings = (("x", "h1"), ("h1", "h2"), ("h2", "out"), ("in", "h2"))
-    return NetworkMeta("crossbar", law, layers, couplings, SCALING, spring_lambda=1.5)
+    return small_network(law, hidden, spring=1.5, topology=topology)
 
 
 def case(law: str, hidden: str, seed: int, topology: str = "layered", batch: int = 6):
     """An ideal compiled crossbar, its sources (springs and a nudge) and random starts."""
     meta = network(law, hidden, topology)
     rng = np.random.default_rng(seed)
-    params = init_params(meta, rng, gain=0.9)
-    for name in params:
-        if name.startswith("b_"):
-            params[name] = rng.normal(0, 0.3, params[name].shape)
+    params = random_params(meta, rng, gain=0.9)
     drive = Drive(
         inputs={"in": rng.uniform(-1, 1, (batch, 3))},
         targets={"x": rng.uniform(-1, 1, (batch, 4))},
@@ -123,10 +102,7 @@ def ngspice_case(tmp_path: Path, name: str):
         circuit = parse_netlist(ROOT / "netlists/xor.cir")
     else:
         meta = random_network(law, hidden, seed)
-        params = init_params(meta, rng, gain=0.9)
-        for key in params:
-            if key.startswith("b_"):
-                params[key] = rng.normal(0, 0.3, params[key].shape)
+        params = random_params(meta, rng, gain=0.9)
         compiled = compile_network(meta, params)
         if with_ic:  # non-zero capacitor voltages, written into the netlist file
             vs = meta.scaling.volts_per_unit

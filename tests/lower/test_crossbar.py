@@ -14,29 +14,19 @@ from neurosim.lower.crossbar import ideal_crossbar, lower_crossbar
 from neurosim.netlist.parse import parse_netlist
 from neurosim.network.compile import compile_network
 from neurosim.network.model import init_params
+from tests.networks import random_params, small_network
 
 ROOT = Path(__file__).resolve().parents[2]
 SCALING = Scaling(volts_per_unit=0.2, g_unit=5e-5, g_min=2e-6, tau=3e-6)
 
 
 def network(law: str = "scellier_bengio", hidden: str = "rho") -> NetworkMeta:
-    layers = (
-        Layer("in", 3, "input", "linear"),
-        Layer("x", 4, "visible", "linear"),
-        Layer("h", 6, "hidden", hidden),
-        Layer("out", 2, "output", "tanh"),
-    )
-    couplings = (("in", "h"), ("x", "h"), ("h", "out"))
-    return NetworkMeta("crossbar", law, layers, couplings, SCALING, spring_lambda=1.5)
+    return small_network(law, hidden, spring=1.5, scaling=SCALING)
 
 
 def compiled(law: str = "scellier_bengio", hidden: str = "rho", seed: int = 0):
     meta = network(law, hidden)
-    rng = np.random.default_rng(seed)
-    params = init_params(meta, rng, gain=0.8)
-    for name in params:
-        if name.startswith("b_"):
-            params[name] = rng.normal(0, 0.3, params[name].shape)
+    params = random_params(meta, np.random.default_rng(seed), gain=0.8)
     return meta, params, compile_network(meta, params)
 
 

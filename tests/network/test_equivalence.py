@@ -3,33 +3,22 @@
 import numpy as np
 import pytest
 
-from neurosim.circuit.meta import Layer, NetworkMeta, Scaling
+from neurosim.circuit.meta import NetworkMeta
 from neurosim.engine.dc import solve_dc
 from neurosim.lower.mna import lower_dc
 from neurosim.network.compile import compile_network, drive_settings, state_from_voltages
-from neurosim.network.model import Drive, energy, force, init_params
+from neurosim.network.model import Drive, energy, force
 from tests.naive import model_fixed_point, unflatten
-
-SCALING = Scaling(volts_per_unit=0.2, g_unit=5e-5, g_min=2e-6, tau=1e-6)
+from tests.networks import random_params, small_network
 
 
 def network(law: str, hidden: str, spring: float) -> NetworkMeta:
-    layers = (
-        Layer("in", 3, "input", "linear"),
-        Layer("x", 4, "visible", "linear"),
-        Layer("h", 6, "hidden", hidden),
-        Layer("out", 2, "output", "tanh"),
-    )
-    couplings = (("in", "h"), ("x", "h"), ("h", "out"))
-    return NetworkMeta("crossbar", law, layers, couplings, SCALING, spring_lambda=spring)
+    return small_network(law, hidden, spring=spring)
 
 
 def random_case(meta: NetworkMeta, seed: int, nudge: float):
     rng = np.random.default_rng(seed)
-    params = init_params(meta, rng, gain=0.5)
-    for name in params:
-        if name.startswith("b_"):
-            params[name] = rng.normal(0, 0.3, params[name].shape)
+    params = random_params(meta, rng, gain=0.5)
     drive = Drive(
         inputs={"in": rng.uniform(-1, 1, (1, 3))},
         targets={"x": rng.uniform(-1, 1, (1, 4))},

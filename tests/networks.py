@@ -1,0 +1,53 @@
+"""Small random crossbar networks shared by the tests (one definition, many checks)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neurosim.circuit.meta import Layer, NetworkMeta, Scaling
+
+SCALING = Scaling(volts_per_unit=0.2, g_unit=5e-5, g_min=2e-6, tau=1e-6)
+
+
+def small_network(
+    law: str,
+    hidden: str,
+    *,
+    spring: float,
+    topology: str = "layered",
+    scaling: Scaling = SCALING,
+) -> NetworkMeta:
+    """``layered``: in(3) → h(6) ← x(4), h → out(2); the input layer in the even group.
+
+    ``deep``: x(4) – h1(5) – h2(3) – out(2) with in(3) on h2: two layers per group and
+    the input layer in the odd group.
+    """
+    if topology == "layered":
+        layers = (
+            Layer("in", 3, "input", "linear"),
+            Layer("x", 4, "visible", "linear"),
+            Layer("h", 6, "hidden", hidden),
+            Layer("out", 2, "output", "tanh"),
+        )
+        couplings = (("in", "h"), ("x", "h"), ("h", "out"))
+    else:
+        layers = (
+            Layer("x", 4, "visible", "linear"),
+            Layer("h1", 5, "hidden", hidden),
+            Layer("h2", 3, "hidden", hidden),
+            Layer("out", 2, "output", "tanh"),
+            Layer("in", 3, "input", "linear"),
+        )
+        couplings = (("x", "h1"), ("h1", "h2"), ("h2", "out"), ("in", "h2"))
+    return NetworkMeta("crossbar", law, layers, couplings, scaling, spring_lambda=spring)
+
+
+def random_params(meta: NetworkMeta, rng: np.random.Generator, gain: float) -> dict:
+    """Xavier-normal weights of ``gain``, then N(0, 0.3) biases, drawn from ``rng``."""
+    from neurosim.network.model import init_params
+
+    params = init_params(meta, rng, gain=gain)
+    for name in params:
+        if name.startswith("b_"):
+            params[name] = rng.normal(0, 0.3, params[name].shape)
+    return params
