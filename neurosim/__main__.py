@@ -2,4 +2,5 @@
 
 from neurosim.cli.main import main
 
-main()
+if __name__ == "__main__":  # the guard lets worker processes (spawn) import this module
+    main()

@@ -14,7 +14,9 @@ from neurosim import __version__
 from neurosim.cli.check import check
 from neurosim.cli.export import export
 from neurosim.cli.info import info
+from neurosim.cli.metrics import metrics
 from neurosim.cli.relax import relax
+from neurosim.cli.sample import sample
 from neurosim.cli.train import train
 from neurosim.errors import NeurosimError
 
@@ -44,7 +46,9 @@ def cli() -> None:
 cli.add_command(export)
 cli.add_command(check)
 cli.add_command(info)
+cli.add_command(metrics)
 cli.add_command(relax)
+cli.add_command(sample)
 cli.add_command(train)
 
 

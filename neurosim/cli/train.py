@@ -1,4 +1,4 @@
-"""``neurosim train``: GradEP flow matching on a crossbar netlist, with checkpoints."""
+"""``neurosim train``: train a crossbar netlist's devices with local rules (no backprop)."""
 
 from __future__ import annotations
 
@@ -7,128 +7,153 @@ from pathlib import Path
 
 import click
 
+from neurosim.cli.options import positive_float
+
 
 @click.command()
 @click.option(
     "--netlist",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="A neurosim crossbar netlist (e.g. netlists/digits_flow.cir or a trained.cir).",
+    help="A neurosim crossbar netlist: netlists/digits_flow.cir (flow), "
+    "netlists/digits_classify.cir (classify), or a RUN_DIR/trained.cir to continue from.",
 )
 @click.option(
     "--objective",
     default="flow",
     show_default=True,
-    type=click.Choice(["flow"]),
-    help="Training objective (flow matching; classification is not implemented yet).",
+    type=click.Choice(["flow", "classify"]),
+    help="flow: GradEP flow matching (the network's visible springs learn a velocity "
+    "field); classify: EP with a squared-error cost on the output layer.",
 )
-@click.option("--data", default="digits", show_default=True, type=click.Choice(["digits"]))
-@click.option("--out", "run_dir", required=True, type=click.Path(path_type=Path), help="RUN_DIR.")
-@click.option("--epochs", default=2000, show_default=True, type=click.IntRange(1))
-@click.option("--seed", default=0, show_default=True, type=int)
-@click.option("--lr", default=1e-3, show_default=True, type=click.FloatRange(0, min_open=True))
+@click.option(
+    "--data",
+    default="digits",
+    show_default=True,
+    type=click.Choice(["digits"]),
+    help="Dataset: the 1,797 8x8 digits shipped in data/.",
+)
+@click.option(
+    "--out",
+    "run_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="RUN_DIR: checkpoint.h5, trained.cir, loss.png (and metrics.json for classify).",
+)
+@click.option(
+    "--epochs",
+    type=click.IntRange(1),
+    help="Epochs in all (with --resume: up to this many)  [default: 2000 flow, 30 classify].",
+)
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of every draw.")
+@click.option("--optimizer", default="adam", show_default=True, type=click.Choice(["adam", "sgd"]))
+@click.option("--lr", default=1e-3, show_default=True, type=positive_float, help="Learning rate.")
 @click.option("--beta1", default=0.9, show_default=True, type=click.FloatRange(0, 1, max_open=True))
 @click.option(
     "--beta2", default=0.95, show_default=True, type=click.FloatRange(0, 1, max_open=True)
 )
-@click.option("--clip", default=1.0, show_default=True, type=click.FloatRange(0, min_open=True))
+@click.option(
+    "--momentum",
+    default=0.9,
+    show_default=True,
+    type=click.FloatRange(0, 1, max_open=True),
+    help="Momentum of --optimizer sgd.",
+)
+@click.option(
+    "--clip",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Bound on the gradient's global L2 norm (0: no clipping).",
+)
 @click.option(
     "--alpha",
     default=2.0,
     show_default=True,
-    type=click.FloatRange(0, min_open=True),
-    help="Output scale α of the velocity readout v = αλ(x* − x_t).",
+    type=positive_float,
+    help="flow: output scale α of the velocity readout v = αλ(x* − x_t).",
 )
 @click.option(
     "--beta",
-    default=1.25e-3,
-    show_default=True,
-    type=click.FloatRange(0, min_open=True),
-    help="Nudge β (symmetric ±β phases).",
+    default=None,
+    type=positive_float,
+    help="Nudge β of the symmetric ±β phases  [default: 1.25e-3 flow, 0.25 classify].",
 )
-@click.option("--tol", default=1e-6, show_default=True, type=click.FloatRange(0, min_open=True))
+@click.option(
+    "--batch-size",
+    default=32,
+    show_default=True,
+    type=click.IntRange(1),
+    help="classify: mini-batch size (flow uses the full batch, as the reference).",
+)
+@click.option(
+    "--test-fraction",
+    default=0.2,
+    show_default=True,
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    help="classify: held-out share of the digits (stratified, seeded by --seed).",
+)
+@click.option(
+    "--tol",
+    default=1e-6,
+    show_default=True,
+    type=positive_float,
+    help="Relaxation tolerance: max KCL residual per unit, model units.",
+)
+@click.option(
+    "--max-passes",
+    default=5000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Pass budget per phase and sample.",
+)
 @click.option("--limit", type=click.IntRange(1), help="Train on the first N images only.")
-@click.option("--checkpoint-every", default=10, show_default=True, type=click.IntRange(1))
+@click.option(
+    "--checkpoint-every",
+    default=10,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Epochs between checkpoints (a killed run loses at most this many).",
+)
 @click.option("--resume", is_flag=True, help="Continue from RUN_DIR/checkpoint.h5.")
-def train(
-    netlist: Path,
-    objective: str,
-    data: str,
-    run_dir: Path,
-    epochs: int,
-    seed: int,
-    lr: float,
-    beta1: float,
-    beta2: float,
-    clip: float,
-    alpha: float,
-    beta: float,
-    tol: float,
-    limit: int | None,
-    checkpoint_every: int,
-    resume: bool,
-) -> None:
-    """Train NETLIST's devices with GradEP (no backprop) to match the digits' flow.
+def train(run_dir: Path, netlist: Path, resume: bool, **options) -> None:
+    """Train NETLIST's devices with EP/GradEP: only local rules, no backprop.
 
-    Writes RUN_DIR/checkpoint.h5 (atomically, every --checkpoint-every epochs),
-    RUN_DIR/trained.cir (valid ngspice) and RUN_DIR/loss.png. Defaults are the
-    FlowEqProp reference hyper-parameters; λ comes from the netlist's springs.
+    Each epoch the host sets sources, lets the circuit settle, reads node voltages and
+    spring currents and programs each device with its local update. Writes
+    RUN_DIR/checkpoint.h5 (atomically, every --checkpoint-every epochs; --resume
+    continues it bit for bit), RUN_DIR/trained.cir (valid ngspice; train on from it
+    with --netlist) and RUN_DIR/loss.png. Defaults are the FlowEqProp reference
+    hyper-parameters (DESIGN.md §4.4); λ comes from the netlist's springs.
     """
-    from neurosim.data.digits import load_digits
+    from neurosim.cli.train_run import TrainRun
     from neurosim.errors import NeurosimError
     from neurosim.io.checkpoint_h5 import read_checkpoint
-    from neurosim.learn.trainer import CHECKPOINT, FlowConfig, train_flow
+    from neurosim.learn.loop import CHECKPOINT
     from neurosim.netlist.parse import parse_netlist
-    from neurosim.netlist.write import write_netlist
-    from neurosim.network.compile import compile_network, params_from_circuit
 
     if run_dir.exists() and not run_dir.is_dir():
         raise NeurosimError(f"{run_dir}: not a directory")
     circuit = parse_netlist(netlist)
-    if circuit.network is None or circuit.network.spring_lambda <= 0:
-        raise NeurosimError(f"{netlist}: flow training needs a network netlist with springs")
-    config = FlowConfig(epochs, lr, beta1, beta2, clip, alpha, beta, tol, seed, checkpoint_every)
+    run = TrainRun.from_options(circuit, netlist, options)
     checkpoint = read_checkpoint(run_dir / CHECKPOINT) if resume else None
     if checkpoint is not None:
-        saved = {k: v for k, v in checkpoint.config.items() if k != "epochs"}
-        given = {k: v for k, v in config.__dict__.items() if k != "epochs"}
-        if saved != given:
-            changed = sorted(k for k in given if saved.get(k) != given[k])
-            raise NeurosimError(f"--resume with different settings: {', '.join(changed)}")
-    images, _ = load_digits()
-    images = images[:limit] if limit else images
+        run.check_resumable(checkpoint)
     run_dir.mkdir(parents=True, exist_ok=True)
-    label = f"training {checkpoint.epoch if checkpoint else 0}->{epochs} epochs"
-    with click.progressbar(length=epochs, label=label, file=sys.stderr, show_eta=True) as bar:
-        if checkpoint is not None:
-            bar.update(checkpoint.epoch)
-        done = train_flow(
-            circuit.network,
-            params_from_circuit(circuit),
-            images,
-            config,
+    epochs = run.config["epochs"]
+    first = checkpoint.epoch if checkpoint else 0
+    label = f"{run.config['objective']} {first}->{epochs} epochs"
+    with click.progressbar(
+        length=epochs,
+        label=label,
+        file=sys.stderr,
+        show_eta=True,
+        item_show_func=lambda text: text,
+    ) as bar:
+        bar.update(first)
+        done = run.train(
             run_dir,
             resume=checkpoint,
-            progress=lambda epoch, mse: bar.update(1),
+            progress=lambda epoch, metrics: bar.update(1, run.describe(metrics)),
         )
-    trained = compile_network(circuit.network, done.params, title=circuit.title)
-    write_netlist(trained, run_dir / "trained.cir")
-    _plot_loss(done.history["mse"], run_dir / "loss.png")
-    click.echo(f"{run_dir}: {done.epoch} epochs, flow MSE {done.history['mse'][-1]:.4f}")
-
-
-def _plot_loss(mse: list[float], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from neurosim.io.atomic import atomic_path
-
-    figure, axes = plt.subplots(figsize=(5, 3.2))
-    axes.plot(range(1, len(mse) + 1), mse)
-    axes.set(xlabel="epoch", ylabel="per-pixel flow MSE", yscale="log", title="GradEP training")
-    figure.tight_layout()
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, format="png", dpi=120)
-    plt.close(figure)
+    click.echo(run.finish(done, run_dir))

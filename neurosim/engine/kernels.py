@@ -176,8 +176,8 @@ def gradient_step(
         _activate_row(n, s, act_e, act_o, slope_of, layers, free_e)
 
 
-# per-sample solver state of anderson_step, columns of ``progress`` (batch, 3)
-MERIT, BEST, SINCE_BEST = range(3)
+# per-sample solver state of anderson_step, columns of ``progress`` (batch, 4)
+MERIT, BEST, SINCE_BEST, DAMPING = range(4)
 NO_ENERGY, SB_ENERGY, HOPFIELD_ENERGY = range(3)
 
 
@@ -258,7 +258,10 @@ def anderson_step(
     cleared and ``s`` goes back to half the previous plain step from the last accepted
     point (halving again while rejected) — a backtracking line search along −D⁻¹∇E, so
     accepted states descend the energy as the circuit itself does. A sample whose
-    residual has not improved for 2m passes restarts its history. An accepted state's
+    residual has not improved for 2m passes restarts its history. Each rejection and
+    each restart also halves the sample's damping ω (the map becomes s + ωF/D): where
+    the couplings make −D⁻¹J's spectrum reach past 2 (trained networks: measured up to
+    6.3) the undamped map is unstable and Anderson on it stalls. An accepted state's
     residual max|F| goes to ``residual``; at or below ``tol`` (or non-finite with nothing
     accepted yet) the sample is left unchanged and deactivated.
 
@@ -266,8 +269,8 @@ def anderson_step(
     ``d_g`` (batch, m, free) with their Gram matrix ``gram`` (batch, m, m) kept current,
     the mixing weights γ = argmin ‖f − ΔF γ‖ (Tikhonov-regularised) are solved, ``s``
     becomes ``g − ΔG γ``, and ρ(s), ρ'(s) are stored. ``count`` (batch,) counts pushes
-    since the last restart; ``progress`` (batch, 3) holds the accepted merit, the best
-    residual and the passes since it.
+    since the last restart; ``progress`` (batch, 4) holds the accepted merit, the best
+    residual, the passes since it and the damping ω (1 at the start).
     """
     free = s.shape[1]
     free_e = net_e.shape[1]
@@ -305,6 +308,7 @@ def anderson_step(
             rejected = not merit <= accepted + slack * (1.0 + abs(accepted))
         if rejected and np.isfinite(accepted):
             count[n] = 0
+            progress[n, DAMPING] *= 0.5
             for i in range(free):
                 f_prev[n, i] *= 0.5  # the step from the accepted point, halved
                 s[n, i] = g_prev[n, i] - f_prev[n, i]
@@ -316,6 +320,7 @@ def anderson_step(
             active[n] = False
             continue
         progress[n, MERIT] = merit
+        progress[n, DAMPING] = min(1.0, 2.0 * progress[n, DAMPING])
         if worst < progress[n, BEST]:
             progress[n, BEST] = worst
             progress[n, SINCE_BEST] = 0.0
@@ -328,6 +333,7 @@ def anderson_step(
             s[n],
             f,
             unit[DIAG],
+            progress[n, DAMPING],
             d_f[n],
             d_g[n],
             gram[n],
@@ -342,16 +348,17 @@ def anderson_step(
 
 
 @njit(**_DOT_FLAGS)
-def _update(s, f, diag, d_f, d_g, gram, f_prev, g_prev, pushes, regularisation, scratch):
+def _update(s, f, diag, damping, d_f, d_g, gram, f_prev, g_prev, pushes, regularisation, scratch):
     """The Anderson update of one sample (1-d rows, 0-based loops that vectorise).
 
-    ``f`` holds F on entry; ``pushes`` is the number of earlier pushes since a restart.
+    ``f`` holds F on entry; the map is s + ``damping``·F/D; ``pushes`` is the number of
+    earlier pushes since a restart.
     Dot products may be reassociated (``_DOT_FLAGS``); the residual is not computed here.
     """
     free = s.shape[0]
     depth = d_f.shape[0]
     for i in range(free):
-        f[i] /= diag[i]
+        f[i] *= damping / diag[i]
     used = min(pushes, depth)
     if pushes > 0:
         slot = (pushes - 1) % depth

@@ -187,10 +187,20 @@ class Workspace:
         t = self.tables
         kernels.activate(s, self.act_e, self.act_o, self.slope_of, t.layers, t.free_e)
 
-    def columns(self) -> None:
-        """The column inputs from the current activations (the two GEMMs)."""
-        np.matmul(self.act_o, self.tables.m_oe, out=self.net_e)
-        np.matmul(self.act_e, self.tables.m_eo, out=self.net_o)
+    def columns(self, active: np.ndarray | None = None) -> None:
+        """The column inputs from the current activations (the two GEMMs).
+
+        With ``active`` (batch,) bool, only those rows when they are under half the
+        tile: a few slow samples then no longer pay for the whole tile's products.
+        """
+        t = self.tables
+        rows = None if active is None else np.flatnonzero(active)
+        if rows is None or 2 * rows.size >= active.size:
+            np.matmul(self.act_o, t.m_oe, out=self.net_e)
+            np.matmul(self.act_e, t.m_eo, out=self.net_o)
+        elif rows.size:
+            self.net_e[rows] = self.act_o[rows] @ t.m_oe
+            self.net_o[rows] = self.act_e[rows] @ t.m_eo
 
     def force(self, s: np.ndarray, out: np.ndarray, residual: np.ndarray) -> None:
         """F(s) into ``out`` and max |F| per sample into ``residual`` (one full pass)."""
@@ -337,9 +347,10 @@ def _anderson(work, s, tol, max_passes, depth, residual, passes, report) -> int:
     f_prev = np.empty_like(s)
     g_prev = np.empty_like(s)
     count = np.zeros(batch, dtype=np.int64)
-    progress = np.zeros((batch, 3))
+    progress = np.zeros((batch, 4))
     progress[:, kernels.MERIT] = np.inf
     progress[:, kernels.BEST] = np.inf
+    progress[:, kernels.DAMPING] = 1.0
     t = work.tables
     return _loop(
         work,
@@ -413,7 +424,7 @@ def _loop(work, s, max_passes, passes, report, step, residual) -> int:
     total = 0
     while total < max_passes and active.any():
         with np.errstate(all="ignore"):  # NaN/inf end up in the status, not in warnings
-            work.columns()
+            work.columns(active)
         was_active = active.copy()
         step(active, residual)
         total += 1

@@ -1,12 +1,14 @@
-"""Training checkpoints in HDF5 (schema ``neurosim-checkpoint/1``), written atomically.
+"""Training checkpoints in HDF5 (schema ``neurosim-checkpoint/2``), written atomically.
 
 Layout::
 
-    /              attrs: schema, network (JSON), config (JSON), rng (JSON of the
-                   generator's bit_generator.state), epoch (epochs done)
+    /              attrs: schema, network (JSON), config (JSON), rng (JSON: how each
+                   epoch's generator is made, and the next epoch's bit_generator
+                   state), epoch (epochs done)
     /params/...    model parameters (the same group as ``neurosim-params/1``)
     /optimizer/... optimiser state arrays; attrs: step
-    /history/...   one value per finished epoch: loss, mse, seconds, passes
+    /history/...   one value per finished epoch: seconds, and the objective's
+                   metrics (flow: loss, mse, grad_norm, passes, unsettled)
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from neurosim.circuit.meta import NetworkMeta
 from neurosim.errors import NeurosimError
 from neurosim.io.atomic import atomic_path
 
-SCHEMA = "neurosim-checkpoint/1"
+SCHEMA = "neurosim-checkpoint/2"
 
 
 @dataclass
@@ -38,7 +40,8 @@ class Checkpoint:
 
     @property
     def epoch(self) -> int:
-        return len(self.history.get("loss", []))
+        """Epochs done (every epoch records its ``seconds``)."""
+        return len(self.history.get("seconds", []))
 
 
 def write_checkpoint(path: str | os.PathLike, checkpoint: Checkpoint) -> None:

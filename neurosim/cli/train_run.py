@@ -1,0 +1,223 @@
+"""What ``neurosim train`` runs: options -> objective and optimiser -> loop -> outputs.
+
+The flow objective trains a network with visible springs by GradEP; the classify
+objective trains a network with an input and an output layer by EP. Outputs, each
+written atomically: RUN_DIR/checkpoint.h5 (by the loop), trained.cir, loss.png and,
+for classify, metrics.json.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from neurosim.circuit.ir import Circuit
+from neurosim.errors import NeurosimError
+from neurosim.io.checkpoint_h5 import Checkpoint
+
+DEFAULT_BETA = {"flow": 1.25e-3, "classify": 0.25}
+DEFAULT_EPOCHS = {"flow": 2000, "classify": 30}
+# settings that may change on --resume (they do not change what an epoch computes)
+RESUMABLE_CHANGES = ("epochs", "checkpoint_every", "netlist")
+PREFETCH_ROWS = 256  # below this many rows the OT assignment is cheap: no worker process
+
+
+@dataclass
+class TrainRun:
+    """One training run: the circuit it starts from and its config (all options)."""
+
+    circuit: Circuit
+    config: dict
+
+    @classmethod
+    def from_options(cls, circuit: Circuit, netlist: Path, options: dict) -> TrainRun:
+        """Validate ``circuit`` for ``options["objective"]`` and build the config."""
+        meta = circuit.network
+        objective = options["objective"]
+        if meta is None or meta.family != "crossbar":
+            raise NeurosimError(f"{netlist}: training needs a neurosim crossbar network netlist")
+        if objective == "flow":
+            _check_flow_network(meta, netlist)
+        if objective == "classify":
+            _check_classifier(meta, netlist)
+        config = dict(options)
+        config["beta"] = options["beta"] or DEFAULT_BETA[objective]
+        config["epochs"] = options["epochs"] or DEFAULT_EPOCHS[objective]
+        if objective == "classify" and config["beta"] >= 1.0:
+            raise NeurosimError(
+                f"--beta {config['beta']:g}: classify needs β < 1 (the −β phase takes β "
+                "from each output node's leak conductance of 1 g_unit)"
+            )
+        config["netlist"] = str(netlist)
+        return cls(circuit, config)
+
+    def check_resumable(self, checkpoint: Checkpoint) -> None:
+        """Refuse to resume a checkpoint made with other settings (or another network)."""
+        saved = {k: v for k, v in checkpoint.config.items() if k not in RESUMABLE_CHANGES}
+        given = {k: v for k, v in self.config.items() if k not in RESUMABLE_CHANGES}
+        if saved != given:
+            changed = sorted(k for k in given.keys() | saved.keys() if saved.get(k) != given.get(k))
+            raise NeurosimError(f"--resume with different settings: {', '.join(changed)}")
+        if checkpoint.meta.to_dict() != self.circuit.network.to_dict():
+            raise NeurosimError("--resume with a different network than the checkpoint's")
+        if checkpoint.epoch >= self.config["epochs"]:
+            raise NeurosimError(
+                f"the checkpoint has {checkpoint.epoch} epochs already; ask for more --epochs"
+            )
+
+    def train(
+        self,
+        run_dir: Path,
+        *,
+        resume: Checkpoint | None = None,
+        progress: Callable[[int, dict[str, float]], None] | None = None,
+    ) -> Checkpoint:
+        """Run the loop; returns the final checkpoint (also written to RUN_DIR)."""
+        from neurosim.learn.loop import train
+        from neurosim.network.compile import params_from_circuit
+
+        c = self.config
+        meta = self.circuit.network
+        with self._objective() as objective:
+            return train(
+                objective,
+                meta,
+                params_from_circuit(self.circuit),
+                self._optimizer(),
+                c,
+                run_dir,
+                epochs=c["epochs"],
+                seed=c["seed"],
+                checkpoint_every=c["checkpoint_every"],
+                resume=resume,
+                progress=progress,
+            )
+
+    def describe(self, metrics: dict[str, float]) -> str:
+        """A few words on the last epoch, for the progress bar."""
+        if self.config["objective"] == "flow":
+            return f"flow MSE {metrics['mse']:.4f}"
+        return f"loss {metrics['loss']:.4f}, test {metrics['test_accuracy']:.1%}"
+
+    def finish(self, done: Checkpoint, run_dir: Path) -> str:
+        """Write trained.cir, loss.png (and metrics.json); return a summary line."""
+        from neurosim.netlist.write import write_netlist
+        from neurosim.network.compile import compile_network
+        from neurosim.plot.curves import plot_history
+
+        trained = compile_network(done.meta, done.params, title=self.circuit.title)
+        write_netlist(trained, run_dir / "trained.cir")
+        history = done.history
+        if self.config["objective"] == "flow":
+            plot_history(history, ["mse"], run_dir / "loss.png", ylabel="per-pixel flow MSE")
+            return f"{run_dir}: {done.epoch} epochs, flow MSE {history['mse'][-1]:.4f}"
+        plot_history(
+            history,
+            ["loss", "train_accuracy", "test_accuracy"],
+            run_dir / "loss.png",
+            ylabel="cost / accuracy",
+        )
+        metrics = {
+            "objective": "classify",
+            "epochs": done.epoch,
+            "test_accuracy": history["test_accuracy"][-1],
+            "train_accuracy": history["train_accuracy"][-1],
+            "best_test_accuracy": max(history["test_accuracy"]),
+        }
+        _write_json(run_dir / "metrics.json", metrics)
+        return f"{run_dir}: {done.epoch} epochs, test accuracy {metrics['test_accuracy']:.2%}"
+
+    def _optimizer(self):
+        from neurosim.learn.optim import SGD, Adam
+
+        c = self.config
+        if c["optimizer"] == "sgd":
+            return SGD(lr=c["lr"], momentum=c["momentum"])
+        return Adam(lr=c["lr"], beta1=c["beta1"], beta2=c["beta2"])
+
+    def _objective(self):
+        """The objective, as a context manager (the flow's OT worker must end)."""
+        from contextlib import nullcontext
+
+        from neurosim.data.digits import load_digits
+
+        c = self.config
+        meta = self.circuit.network
+        x, labels = load_digits()
+        if c["limit"]:
+            x, labels = x[: c["limit"]], labels[: c["limit"]]
+        if c["objective"] == "flow":
+            from neurosim.learn.flow import FlowBatches
+            from neurosim.learn.flow_objective import FlowObjective, FlowSettings
+
+            settings = FlowSettings(
+                alpha=c["alpha"],
+                beta=c["beta"],
+                clip=c["clip"] or None,
+                tolerance=c["tol"],
+                max_passes=c["max_passes"],
+                layer=_visible(meta),
+            )
+            batches = FlowBatches(x, c["seed"], ahead=x.shape[0] >= PREFETCH_ROWS)
+            return _Closing(FlowObjective(meta, batches, settings), batches)
+        from neurosim.learn.classify_objective import ClassifyObjective, ClassifySettings
+
+        settings = ClassifySettings(
+            beta=c["beta"],
+            batch_size=c["batch_size"],
+            clip=c["clip"] or None,
+            tolerance=c["tol"],
+            max_passes=c["max_passes"],
+        )
+        try:
+            objective = ClassifyObjective(meta, x, labels, settings, c["test_fraction"], c["seed"])
+        except ValueError as exc:
+            raise NeurosimError(f"classify: {exc}") from None
+        return nullcontext(objective)
+
+
+class _Closing:
+    """Context manager yielding ``value`` and closing ``resource`` on exit."""
+
+    def __init__(self, value, resource) -> None:
+        self.value, self.resource = value, resource
+
+    def __enter__(self):
+        return self.value
+
+    def __exit__(self, *exc) -> None:
+        self.resource.close()
+
+
+def _visible(meta) -> str:
+    return next(layer.name for layer in meta.layers if layer.kind == "visible")
+
+
+def _check_flow_network(meta, netlist: Path) -> None:
+    visible = [layer for layer in meta.layers if layer.kind == "visible"]
+    if meta.spring_lambda <= 0 or not visible:
+        raise NeurosimError(f"{netlist}: flow training needs a network netlist with springs")
+    if len(visible) != 1 or visible[0].size != 64:
+        raise NeurosimError(f"{netlist}: flow on digits needs one visible layer of 64 units")
+    if not meta.nudge:
+        raise NeurosimError(f"{netlist}: flow training needs nudge elements on the visible layer")
+
+
+def _check_classifier(meta, netlist: Path) -> None:
+    kinds = {layer.kind: layer for layer in meta.layers}
+    if "input" not in kinds or "output" not in kinds:
+        raise NeurosimError(f"{netlist}: classify needs a network with input and output layers")
+    if sum(layer.size for layer in meta.layers if layer.kind == "input") != 64:
+        raise NeurosimError(f"{netlist}: classify on digits needs 64 input units")
+    if sum(layer.size for layer in meta.layers if layer.kind == "output") != 10:
+        raise NeurosimError(f"{netlist}: classify on digits needs 10 output units")
+    if not meta.nudge:
+        raise NeurosimError(f"{netlist}: classify needs nudge elements on the output layer")
+
+
+def _write_json(path: Path, data: dict) -> None:
+    from neurosim.io.atomic import write_text_atomic
+
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")

@@ -1,0 +1,93 @@
+"""The training loop every objective shares: epochs, checkpoints, exact resume.
+
+An objective is one small object with ``run_epoch(params, optimizer, epoch) -> metrics``
+(a dict of floats); the loop only composes it with the optimiser and the checkpoint
+file. Every random draw of epoch ``e`` comes from :func:`epoch_rng` ``(seed, e)``, so an
+epoch's randomness is a pure function of the seed and its index: a resumed run, or a
+batch prepared ahead of time in another process, draws exactly what an uninterrupted
+run draws. After every ``checkpoint_every`` epochs and at the end the loop writes
+``RUN_DIR/checkpoint.h5`` atomically (parameters, optimiser state, the next epoch's
+generator state, config, per-epoch history), so a killed run loses at most that
+interval.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from neurosim.circuit.meta import NetworkMeta
+from neurosim.io.checkpoint_h5 import Checkpoint, write_checkpoint
+
+CHECKPOINT = "checkpoint.h5"
+
+
+class Objective(Protocol):
+    """What the loop trains: one epoch of updates on ``params``, in place."""
+
+    def run_epoch(self, params: dict[str, np.ndarray], optimizer, epoch: int) -> dict[str, float]:
+        """Update ``params`` for epoch ``epoch`` (0-based); return that epoch's metrics."""
+        ...
+
+
+def epoch_rng(seed: int, epoch: int) -> np.random.Generator:
+    """The generator of epoch ``epoch``'s draws (noise, times, shuffles)."""
+    return np.random.default_rng([int(seed), int(epoch)])
+
+
+def rng_record(seed: int, epoch: int) -> dict:
+    """What a checkpoint stores of the random state: the next epoch's generator."""
+    return {
+        "scheme": "numpy.random.default_rng([seed, epoch])",
+        "seed": int(seed),
+        "next_epoch": int(epoch),
+        "bit_generator": epoch_rng(seed, epoch).bit_generator.state,
+    }
+
+
+def train(
+    objective: Objective,
+    meta: NetworkMeta,
+    params: dict[str, np.ndarray],
+    optimizer,
+    config: dict,
+    run_dir: Path,
+    *,
+    epochs: int,
+    seed: int,
+    checkpoint_every: int,
+    resume: Checkpoint | None = None,
+    progress: Callable[[int, dict[str, float]], None] | None = None,
+) -> Checkpoint:
+    """Run ``objective`` until ``epochs`` epochs are done; returns the final checkpoint.
+
+    ``config`` (JSON-serialisable) is stored in the checkpoint. With ``resume`` the
+    parameters, optimiser state and history continue from it. ``progress(done,
+    metrics)`` is called after every epoch.
+    """
+    history: dict[str, list[float]] = {}
+    if resume is not None:
+        params = {k: v.copy() for k, v in resume.params.items()}
+        optimizer.state = dict(resume.optimizer)
+        history = {k: list(v) for k, v in resume.history.items()}
+    checkpoint = Checkpoint(meta, config, params, optimizer.state, {}, history)
+    with threadpool_limits(limits=1, user_api="blas"):  # idle BLAS threads slow the engine
+        for epoch in range(checkpoint.epoch, epochs):
+            start = time.perf_counter()
+            metrics = objective.run_epoch(params, optimizer, epoch)
+            metrics = {**metrics, "seconds": time.perf_counter() - start}
+            for name, value in metrics.items():
+                history.setdefault(name, []).append(float(value))
+            done = epoch + 1
+            if done % checkpoint_every == 0 or done == epochs:
+                checkpoint.rng_state = rng_record(seed, done)
+                write_checkpoint(run_dir / CHECKPOINT, checkpoint)
+            if progress is not None:
+                progress(done, metrics)
+    checkpoint.rng_state = rng_record(seed, checkpoint.epoch)
+    return checkpoint

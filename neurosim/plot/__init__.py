@@ -1,0 +1,1 @@
+"""Figures written by the CLI (matplotlib, Agg backend, atomic PNG writes)."""

@@ -1,0 +1,40 @@
+"""Training curves: per-epoch history values against the epoch, as a PNG."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+
+def plot_history(
+    history: Mapping[str, Sequence[float]],
+    names: Sequence[str],
+    path: Path,
+    *,
+    ylabel: str,
+    title: str = "training (local rules only)",
+) -> None:
+    """Plot ``history[name]`` for each of ``names`` (log scale when all are positive)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from neurosim.io.atomic import atomic_path
+
+    figure, axes = plt.subplots(figsize=(5.5, 3.4))
+    positive = True
+    for name in names:
+        values = list(history[name])
+        axes.plot(range(1, len(values) + 1), values, label=name.replace("_", " "))
+        positive = positive and min(values) > 0
+    axes.set(xlabel="epoch", ylabel=ylabel, title=title)
+    if positive and all(n not in ("train_accuracy", "test_accuracy") for n in names):
+        axes.set_yscale("log")
+    if len(names) > 1:
+        axes.legend()
+    axes.grid(alpha=0.3)
+    figure.tight_layout()
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=120)
+    plt.close(figure)

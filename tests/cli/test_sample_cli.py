@@ -1,0 +1,87 @@
+"""``neurosim sample``: samples and grid from a netlist or a RUN_DIR, one-line errors."""
+
+from pathlib import Path
+
+import numpy as np
+from click.testing import CliRunner
+
+from neurosim.circuit.meta import Layer, NetworkMeta, Scaling
+from neurosim.cli.main import cli
+from neurosim.io.checkpoint_h5 import Checkpoint, write_checkpoint
+from neurosim.io.samples_h5 import read_samples
+from neurosim.lower.crossbar import lower_crossbar
+from neurosim.netlist.parse import parse_netlist
+from neurosim.netlist.write import write_netlist
+from neurosim.network.compile import compile_network
+from neurosim.network.model import init_params
+from neurosim.sample.flow import euler_samples
+
+ROOT = Path(__file__).resolve().parents[2]
+DIGITS = ROOT / "netlists/digits_flow.cir"
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def test_sample_writes_samples_settings_and_grid(tmp_path):
+    out, png = tmp_path / "s.h5", tmp_path / "grid.png"
+    args = ("--n", 16, "--dt", 0.25, "--readout", "energy", "--seed", 4)
+    result = run("sample", DIGITS, *args, "--out", out, "--png", png)
+    assert result.exit_code == 0, result.output
+    assert "16 samples, 4 Euler steps" in result.output
+    written = read_samples(out)
+    assert written.samples.shape == (16, 64) and np.all(np.abs(written.samples) <= 1)
+    settings = written.settings
+    assert settings["sampler"] == "flow_euler" and settings["readout"] == "energy"
+    assert (settings["n"], settings["dt"], settings["t1"], settings["seed"]) == (16, 0.25, 1.0, 4)
+    assert settings["alpha"] == 2.0 and settings["alpha_from"] == "default"
+    assert settings["source"] == str(DIGITS) and settings["unsettled"] == 0
+    assert settings["passes"] > 0 and settings["seconds"] > 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def small_run_dir(path: Path) -> Path:
+    """A RUN_DIR holding a small flow network's trained.cir and a checkpoint (α = 3)."""
+    layers = (Layer("x", 4, "visible", "linear"), Layer("h", 6, "hidden", "rho"))
+    meta = NetworkMeta("crossbar", "scellier_bengio", layers, (("x", "h"),), Scaling(), 15.0)
+    params = init_params(meta, np.random.default_rng(0), gain=0.8)
+    path.mkdir()
+    write_netlist(compile_network(meta, params), path / "trained.cir")
+    write_checkpoint(path / "checkpoint.h5", Checkpoint(meta, {"alpha": 3.0}, params, {}, {}, {}))
+    return path
+
+
+def test_a_run_dir_is_sampled_from_its_netlist_with_its_alpha(tmp_path):
+    run_dir = small_run_dir(tmp_path / "run")
+    out = tmp_path / "s.h5"
+    result = run("sample", run_dir, "--n", 5, "--dt", 0.1, "--t1", 0.5, "--out", out)
+    assert result.exit_code == 0, result.output
+    written = read_samples(out)
+    assert written.settings["alpha"] == 3.0 and written.settings["alpha_from"] == "checkpoint"
+    crossbar = lower_crossbar(parse_netlist(run_dir / "trained.cir"))
+    expected, _ = euler_samples(crossbar, 5, 0.5, 0.1, np.random.default_rng(0), 3.0)
+    np.testing.assert_array_equal(written.samples, expected)
+
+
+def test_bad_sources_and_options_are_one_line_errors(tmp_path):
+    empty = tmp_path / "empty_run"
+    empty.mkdir()
+    (tmp_path / "taken").write_text("")
+    cases = {
+        "no trained.cir": (empty, "--out", tmp_path / "a.h5"),
+        "no such file": (tmp_path / "missing.cir", "--out", tmp_path / "a.h5"),
+        "dt must be positive": (DIGITS, "--dt", 0, "--out", tmp_path / "a.h5"),
+        "t1 must be positive": (DIGITS, "--t1", -1, "--out", tmp_path / "a.h5"),
+        "whole number of steps": (DIGITS, "--dt", 0.3, "--out", tmp_path / "a.h5"),
+        "--n must be at least 1": (DIGITS, "--n", 0, "--out", tmp_path / "a.h5"),
+        "is a directory": (DIGITS, "--out", tmp_path),
+        "is not a directory": (DIGITS, "--out", tmp_path / "taken" / "a.h5"),
+        "exactly one visible layer": (ROOT / "netlists/xor.cir", "--out", tmp_path / "a.h5"),
+    }
+    for message, args in cases.items():
+        result = run("sample", *args)
+        assert result.exit_code == 2, (message, result.output)
+        assert result.output.startswith("neurosim: error: "), result.output
+        assert message in result.output and len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "a.h5").exists()
