@@ -115,6 +115,15 @@ from neurosim.cli.options import positive_float
     type=click.IntRange(1),
     help="Epochs between checkpoints (a killed run loses at most this many).",
 )
+@click.option(
+    "--eval-every",
+    default=100,
+    show_default=True,
+    type=click.IntRange(0),
+    help="flow: every N epochs, generate 500 digits and score them (Fréchet distance, "
+    "coverage, confidence; history in the checkpoint, quality.png); the best parameters "
+    "go to RUN_DIR/best.cir. 0: off.",
+)
 @click.option("--resume", is_flag=True, help="Continue from RUN_DIR/checkpoint.h5.")
 def train(run_dir: Path, netlist: Path, resume: bool, **options) -> None:
     """Train NETLIST's devices with EP/GradEP: only local rules, no backprop.

@@ -9,6 +9,7 @@ for classify, metrics.json.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,7 +81,7 @@ class TrainRun:
 
         c = self.config
         meta = self.circuit.network
-        with self._objective() as objective:
+        with self._objective(run_dir, resume) as objective:
             return train(
                 objective,
                 meta,
@@ -112,7 +113,19 @@ class TrainRun:
         history = done.history
         if self.config["objective"] == "flow":
             plot_history(history, ["mse"], run_dir / "loss.png", ylabel="per-pixel flow MSE")
-            return f"{run_dir}: {done.epoch} epochs, flow MSE {history['mse'][-1]:.4f}"
+            line = f"{run_dir}: {done.epoch} epochs, flow MSE {history['mse'][-1]:.4f}"
+            scores = [(v, e + 1) for e, v in enumerate(history.get("frechet", [])) if v == v]
+            if scores:
+                plot_history(
+                    history,
+                    ["frechet"],
+                    run_dir / "quality.png",
+                    ylabel="Fréchet distance (500 samples)",
+                    title="sample quality during training",
+                )
+                best, epoch = min(scores)
+                line += f"; best samples at epoch {epoch} (FD {best:.3f}): {run_dir / 'best.cir'}"
+            return line
         plot_history(
             history,
             ["loss", "train_accuracy", "test_accuracy"],
@@ -137,7 +150,7 @@ class TrainRun:
             return SGD(lr=c["lr"], momentum=c["momentum"])
         return Adam(lr=c["lr"], beta1=c["beta1"], beta2=c["beta2"])
 
-    def _objective(self):
+    def _objective(self, run_dir: Path, resume: Checkpoint | None):
         """The objective, as a context manager (the flow's OT worker must end)."""
         from contextlib import nullcontext
 
@@ -161,7 +174,21 @@ class TrainRun:
                 layer=_visible(meta),
             )
             batches = FlowBatches(x, c["seed"], ahead=x.shape[0] >= PREFETCH_ROWS)
-            return _Closing(FlowObjective(meta, batches, settings), batches)
+            objective = FlowObjective(meta, batches, settings)
+            if c["eval_every"]:
+                from neurosim.cli.quality_tracking import QualityTracked, best_in
+
+                objective = QualityTracked(
+                    objective,
+                    meta,
+                    every=c["eval_every"],
+                    seed=c["seed"],
+                    alpha=c["alpha"],
+                    run_dir=run_dir,
+                    title=self.circuit.title,
+                    best_so_far=best_in(resume.history) if resume else math.inf,
+                )
+            return _Closing(objective, batches)
         from neurosim.learn.classify_objective import ClassifyObjective, ClassifySettings
 
         settings = ClassifySettings(

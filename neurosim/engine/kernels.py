@@ -424,3 +424,26 @@ def _mixing_weights(gram, used, regularisation, scratch):
         for c in range(a + 1, used):
             acc -= scratch[3 + c, a] * scratch[1, c]
         scratch[1, a] = acc / scratch[3 + a, a]
+
+
+@njit(**_FLAGS)
+def energies(
+    s, act_e, act_o, net_e, net_o, input_e, input_o, unit, code, targets, nudge_targets, law, out
+):
+    """E of every row of ``s`` into ``out`` (batch,), from current activations and columns."""
+    for n in range(s.shape[0]):
+        out[n] = _row_energy(
+            n,
+            s,
+            act_e,
+            act_o,
+            net_e,
+            net_o,
+            input_e,
+            input_o,
+            unit,
+            code,
+            targets,
+            nudge_targets,
+            law,
+        )

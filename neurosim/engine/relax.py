@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neurosim.engine import kernels
+from neurosim.engine import kernels, newton
 from neurosim.engine.shards import TILE_ROWS, run_tiles, tile_slices
 from neurosim.engine.sources import Sources
 from neurosim.errors import CircuitError, ConvergenceError
@@ -42,10 +42,12 @@ from neurosim.network.activations import get_activation
 
 METHODS = ("auto", "anderson", "gradient")
 DEFAULT_TOLERANCE = {np.dtype(np.float64): 1e-6, np.dtype(np.float32): 3e-6}
-DEFAULT_DEPTH = 5
+DEFAULT_DEPTH = 12  # measured on trained digits networks: median passes 63 -> 44 vs depth 5
 # relative energy rise Anderson treats as round-off, by precision
 ENERGY_SLACK = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-5}
 REGULARISATION = 1e-10
+POLISH_AFTER = 40  # passes before (and between) Newton polishes of a tile's slow samples
+POLISH_SHARE = 0.1  # ... once at most this share of the tile is still active
 
 
 @dataclass(frozen=True)
@@ -187,20 +189,10 @@ class Workspace:
         t = self.tables
         kernels.activate(s, self.act_e, self.act_o, self.slope_of, t.layers, t.free_e)
 
-    def columns(self, active: np.ndarray | None = None) -> None:
-        """The column inputs from the current activations (the two GEMMs).
-
-        With ``active`` (batch,) bool, only those rows when they are under half the
-        tile: a few slow samples then no longer pay for the whole tile's products.
-        """
-        t = self.tables
-        rows = None if active is None else np.flatnonzero(active)
-        if rows is None or 2 * rows.size >= active.size:
-            np.matmul(self.act_o, t.m_oe, out=self.net_e)
-            np.matmul(self.act_e, t.m_eo, out=self.net_o)
-        elif rows.size:
-            self.net_e[rows] = self.act_o[rows] @ t.m_oe
-            self.net_o[rows] = self.act_e[rows] @ t.m_eo
+    def columns(self) -> None:
+        """The column inputs from the current activations (the two GEMMs)."""
+        np.matmul(self.act_o, self.tables.m_oe, out=self.net_e)
+        np.matmul(self.act_e, self.tables.m_eo, out=self.net_o)
 
     def force(self, s: np.ndarray, out: np.ndarray, residual: np.ndarray) -> None:
         """F(s) into ``out`` and max |F| per sample into ``residual`` (one full pass)."""
@@ -352,6 +344,18 @@ def _anderson(work, s, tol, max_passes, depth, residual, passes, report) -> int:
     progress[:, kernels.BEST] = np.inf
     progress[:, kernels.DAMPING] = 1.0
     t = work.tables
+    slack = ENERGY_SLACK[s.dtype]
+
+    def polish(active: np.ndarray) -> int:
+        """Newton steps for the slow samples (SB law only); their Anderson restarts."""
+        moved, used = newton.polish(work, s, np.flatnonzero(active), tol, slack)
+        count[moved] = 0
+        progress[moved, kernels.MERIT] = np.inf
+        progress[moved, kernels.SINCE_BEST] = 0.0
+        f_prev[moved] = 0.0
+        g_prev[moved] = s[moved]
+        return used
+
     return _loop(
         work,
         s,
@@ -384,9 +388,10 @@ def _anderson(work, s, tol, max_passes, depth, residual, passes, report) -> int:
             work.input_e,
             work.input_o,
             REGULARISATION,
-            ENERGY_SLACK[s.dtype],
+            slack,
         ),
         residual,
+        polish if t.energy_law == kernels.SB_ENERGY else None,
     )
 
 
@@ -418,13 +423,27 @@ def _gradient(work, s, tol, max_passes, step, residual, passes, report) -> int:
     )
 
 
-def _loop(work, s, max_passes, passes, report, step, residual) -> int:
-    """Run ``step`` (one kernel call) after each pass's GEMMs until all samples stop."""
+def _loop(work, s, max_passes, passes, report, step, residual, polish=None) -> int:
+    """Run ``step`` (one kernel call) after each pass's GEMMs until all samples stop.
+
+    ``polish(active) -> passes`` (Newton, :mod:`neurosim.engine.newton`) runs on the
+    samples still active once few are left (``POLISH_SHARE`` of the tile) after
+    ``POLISH_AFTER`` passes, and again every ``POLISH_AFTER`` passes.
+    """
     active = np.ones(s.shape[0], dtype=np.bool_)
     total = 0
+    last_polish = 0
     while total < max_passes and active.any():
+        if (
+            polish is not None
+            and total - last_polish >= POLISH_AFTER
+            and np.count_nonzero(active) <= POLISH_SHARE * active.size
+        ):
+            with np.errstate(all="ignore"):
+                total += polish(active)
+            last_polish = total
         with np.errstate(all="ignore"):  # NaN/inf end up in the status, not in warnings
-            work.columns(active)
+            work.columns()
         was_active = active.copy()
         step(active, residual)
         total += 1

@@ -14,7 +14,8 @@ def plot_history(
     ylabel: str,
     title: str = "training (local rules only)",
 ) -> None:
-    """Plot ``history[name]`` for each of ``names`` (log scale when all are positive)."""
+    """Plot ``history[name]`` for each of ``names`` against the epoch, leaving out NaN
+    entries (log scale when all values are positive and none is an accuracy)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -25,8 +26,11 @@ def plot_history(
     figure, axes = plt.subplots(figsize=(5.5, 3.4))
     positive = True
     for name in names:
-        values = list(history[name])
-        axes.plot(range(1, len(values) + 1), values, label=name.replace("_", " "))
+        epochs, values = zip(
+            *[(e + 1, v) for e, v in enumerate(history[name]) if v == v], strict=True
+        )  # NaN: epochs without the value
+        style = "-" if len(values) == len(history[name]) else "o-"
+        axes.plot(epochs, values, style, label=name.replace("_", " "))
         positive = positive and min(values) > 0
     axes.set(xlabel="epoch", ylabel=ylabel, title=title)
     if positive and all(n not in ("train_accuracy", "test_accuracy") for n in names):

@@ -50,3 +50,57 @@ def test_resume_refuses_changed_settings_and_bad_input_is_one_line(tmp_path):
         cli, ["train", "--netlist", str(ROOT / "netlists/xor.cir"), "--out", str(tmp_path / "x")]
     )
     assert xor.exit_code == 2 and "needs a network netlist with springs" in xor.output
+
+
+def test_classify_writes_the_held_out_accuracy(tmp_path):
+    import json
+
+    run = CliRunner().invoke(
+        cli,
+        [
+            "train",
+            "--netlist",
+            str(ROOT / "netlists/digits_classify.cir"),
+            "--objective",
+            "classify",
+            "--out",
+            str(tmp_path / "c"),
+            "--epochs",
+            "2",
+            "--limit",
+            "400",
+        ],
+    )
+    assert run.exit_code == 0, run.output
+    metrics = json.loads((tmp_path / "c/metrics.json").read_text())
+    assert metrics["epochs"] == 2 and 0.5 < metrics["test_accuracy"] <= 1.0  # measured 0.70
+    assert (tmp_path / "c/trained.cir").exists() and (tmp_path / "c/loss.png").exists()
+    bad = CliRunner().invoke(
+        cli,
+        [
+            "train",
+            "--netlist",
+            str(ROOT / "netlists/digits_classify.cir"),
+            "--objective",
+            "classify",
+            "--out",
+            str(tmp_path / "d"),
+            "--beta",
+            "1.5",
+        ],
+    )
+    assert bad.exit_code == 2 and "classify needs β < 1" in bad.output
+    wrong = train(tmp_path / "e", "--objective", "classify")  # the flow network
+    assert wrong.exit_code == 2 and "input and output layers" in wrong.output
+
+
+def test_sample_quality_is_tracked_and_the_best_parameters_kept(tmp_path):
+    run = train(tmp_path / "q", "--epochs", "4", "--eval-every", "2")
+    assert run.exit_code == 0, run.output
+    history = read_checkpoint(tmp_path / "q/checkpoint.h5").history
+    frechet = np.array(history["frechet"])
+    assert np.isnan(frechet[[0, 2]]).all() and np.isfinite(frechet[[1, 3]]).all()
+    best = params_from_circuit(parse_netlist(tmp_path / "q/best.cir"))
+    assert set(best) == set(read_checkpoint(tmp_path / "q/checkpoint.h5").params)
+    assert (tmp_path / "q/quality.png").stat().st_size > 1000
+    assert "best samples at epoch" in run.output
