@@ -24,6 +24,7 @@ target. The reference is timed, not run for 2,000 epochs (about 2-3 h here).
 
 Progress goes to stderr; stdout gets a summary and, last, one JSON line.
 Run: .venv/bin/python bench/train_bench.py [--epochs 2000] [--reference-epochs 10]
+[--dtype float32]
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ import numpy as np
 from neurosim.data.digits import load_digits
 from neurosim.engine.relax import relax
 from neurosim.engine.sources import default_sources
+from neurosim.io.params_h5 import write_params
 from neurosim.learn.estimators import energy_gradients, nudged
 from neurosim.learn.flow import FlowBatches
 from neurosim.learn.flow_objective import FlowObjective, FlowSettings
@@ -93,6 +95,14 @@ def main() -> None:
     parser.add_argument("--target", type=float, default=0.32)
     parser.add_argument("--window", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    parser.add_argument(
+        "--snapshots",
+        type=Path,
+        help="Also write the parameters every --snapshot-every epochs to DIR/epoch_N.h5 "
+        "(neurosim-params files: `neurosim export circuits/digits_flow.toml --params ...`)",
+    )
+    parser.add_argument("--snapshot-every", type=int, default=100)
     args = parser.parse_args()
 
     circuit = parse_netlist(NETLIST)
@@ -120,11 +130,15 @@ def main() -> None:
     reached = None
     began = time.perf_counter()
     with FlowBatches(data, args.seed, ahead=True) as batches:
-        objective = FlowObjective(meta, batches, FlowSettings(ALPHA, BETA, CLIP))
+        tolerance = 3e-6 if args.dtype == "float32" else 1e-6
+        settings = FlowSettings(ALPHA, BETA, CLIP, tolerance=tolerance, dtype=args.dtype)
+        objective = FlowObjective(meta, batches, settings)
         for epoch in range(args.epochs):
             t0 = time.perf_counter()
             mse.append(objective.run_epoch(params, optimizer, epoch)["mse"])
             seconds.append(time.perf_counter() - t0)
+            if args.snapshots and (epoch + 1) % args.snapshot_every == 0:
+                write_params(args.snapshots / f"epoch_{epoch + 1}.h5", meta, params)
             if epoch % 50 == 0:
                 log(f"  epoch {epoch}: MSE {mse[-1]:.4f}, {seconds[-1]:.2f} s")
             if len(mse) >= args.window and np.mean(mse[-args.window :]) <= args.target:
@@ -141,6 +155,7 @@ def main() -> None:
     ref_per_epoch = float(np.median(ref_seconds))
     epochs_used = reached or len(mse)
     figures = {
+        "dtype": args.dtype,
         "target_mse": args.target,
         "window": args.window,
         "reached": reached is not None,

@@ -51,3 +51,15 @@ def random_params(meta: NetworkMeta, rng: np.random.Generator, gain: float) -> d
         if name.startswith("b_"):
             params[name] = rng.normal(0, 0.3, params[name].shape)
     return params
+
+
+def flow_net(hidden: tuple[int, int] = (5, 3), visible: int = 4) -> NetworkMeta:
+    """x (visible, linear) – h1 – h2 (ρ), Scellier–Bengio, spring λ = 15: the
+    FlowEqProp shape; ``flow_net((128, 128), 64)`` is digits_flow's."""
+    layers = (
+        Layer("x", visible, "visible", "linear"),
+        Layer("h1", hidden[0], "hidden", "rho"),
+        Layer("h2", hidden[1], "hidden", "rho"),
+    )
+    couplings = (("x", "h1"), ("h1", "h2"))
+    return NetworkMeta("crossbar", "scellier_bengio", layers, couplings, Scaling(), 15.0)

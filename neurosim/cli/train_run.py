@@ -22,6 +22,7 @@ DEFAULT_BETA = {"flow": 1.25e-3, "classify": 0.25}
 DEFAULT_EPOCHS = {"flow": 2000, "classify": 30}
 # settings that may change on --resume (they do not change what an epoch computes)
 RESUMABLE_CHANGES = ("epochs", "checkpoint_every", "netlist")
+FLOAT32_TOLERANCE = 3e-6  # the engine's float32 default: float32 cannot resolve much less
 PREFETCH_ROWS = 256  # below this many rows the OT assignment is cheap: no worker process
 
 
@@ -165,13 +166,15 @@ class TrainRun:
             from neurosim.learn.flow import FlowBatches
             from neurosim.learn.flow_objective import FlowObjective, FlowSettings
 
+            floor = FLOAT32_TOLERANCE if c["dtype"] == "float32" else 0.0
             settings = FlowSettings(
                 alpha=c["alpha"],
                 beta=c["beta"],
                 clip=c["clip"] or None,
-                tolerance=c["tol"],
+                tolerance=max(c["tol"], floor),
                 max_passes=c["max_passes"],
                 layer=_visible(meta),
+                dtype=c["dtype"],
             )
             batches = FlowBatches(x, c["seed"], ahead=x.shape[0] >= PREFETCH_ROWS)
             objective = FlowObjective(meta, batches, settings)

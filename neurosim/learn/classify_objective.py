@@ -25,8 +25,7 @@ import numpy as np
 from neurosim.circuit.meta import NetworkMeta
 from neurosim.engine.relax import Equilibrium, relax
 from neurosim.engine.sources import Sources, default_sources
-from neurosim.learn.estimators import ep_estimate
-from neurosim.learn.flow_objective import MAX_UNSETTLED
+from neurosim.learn.estimators import check_unsettled, ep_estimate
 from neurosim.learn.loop import epoch_rng
 from neurosim.learn.optim import clip_by_global_norm
 from neurosim.lower.crossbar import Crossbar, ideal_crossbar
@@ -171,8 +170,7 @@ class ClassifyObjective:
         crossbar = ideal_crossbar(self.meta, params)
         free = self._free_phase(crossbar, rows)
         settled = np.flatnonzero(free.converged)
-        if rows.size - settled.size > MAX_UNSETTLED * rows.size:
-            free.raise_if_failed()
+        check_unsettled(rows.size - settled.size, rows.size, free, "free")
         kept = rows[settled]
         out = free.state[settled][:, crossbar.free_slices()[self.output]]
         estimate = ep_estimate(
@@ -185,6 +183,9 @@ class ClassifyObjective:
             tolerance=s.tolerance,
             max_passes=s.max_passes,
         )
+        left_out = rows.size - int(estimate.settled.sum())
+        failed = estimate.plus if not estimate.plus.ok else estimate.minus
+        check_unsettled(left_out, rows.size, failed, "nudged")
         grads, norm = clip_by_global_norm(estimate.gradients, s.clip)
         optimizer.update(params, grads)
         return {
@@ -192,7 +193,7 @@ class ClassifyObjective:
             "correct": int(np.sum(np.argmax(out, axis=1) == self.labels[kept])),
             "settled": int(settled.size),
             "passes": free.total_passes + estimate.plus.total_passes + estimate.minus.total_passes,
-            "unsettled": int(rows.size - settled.size),
+            "unsettled": left_out,
             "grad_norm": norm,
         }
 

@@ -20,16 +20,35 @@ import numpy as np
 from neurosim.engine.readout import activations
 from neurosim.engine.relax import Equilibrium, relax
 from neurosim.engine.sources import Sources
+from neurosim.errors import ConvergenceError
 from neurosim.lower.crossbar import Crossbar
+
+MAX_UNSETTLED = 0.01  # a training step may leave out at most this share of its samples
 
 
 @dataclass(frozen=True)
 class Estimate:
-    """A gradient estimate: ``gradients`` (parameter name -> array) and the phases used."""
+    """A gradient estimate: ``gradients`` (parameter name -> array) and the phases used.
+
+    ``settled`` (batch,) bool: both nudged phases of the sample converged; the
+    gradients are means over those samples only (a phase that did not settle has no
+    meaningful local gradient).
+    """
 
     gradients: dict[str, np.ndarray]
     plus: Equilibrium
     minus: Equilibrium
+    settled: np.ndarray
+
+
+def check_unsettled(left_out: int, batch: int, equilibrium: Equilibrium, phase: str) -> None:
+    """Raise :class:`ConvergenceError` if more than ``MAX_UNSETTLED`` of ``batch`` samples
+    were left out of a step; ``equilibrium`` is the phase that failed, for the message."""
+    if left_out > MAX_UNSETTLED * batch:
+        raise ConvergenceError(
+            f"{left_out} of {batch} samples did not settle ({phase} phase; at most "
+            f"{MAX_UNSETTLED:.0%} may be left out of a step): {equilibrium.summary()}"
+        )
 
 
 def energy_gradients(
@@ -72,13 +91,23 @@ def symmetric_estimate(
     phases = []
     for sign in (1.0, -1.0):
         pulled = nudged(crossbar, sources, layer, targets, sign * strength)
-        eq = relax(crossbar, pulled, start=free_state, **relax_options)
-        if not eq.ok:  # a phase that did not settle has no meaningful local gradient
-            eq.raise_if_failed()
-        phases.append((eq, energy_gradients(crossbar, pulled, eq.state)))
-    (plus, g_plus), (minus, g_minus) = phases
+        phases.append((pulled, relax(crossbar, pulled, start=free_state, **relax_options)))
+    (pulled_plus, plus), (pulled_minus, minus) = phases
+    settled = plus.converged & minus.converged
+    rows = np.flatnonzero(settled)
+    if rows.size == 0:
+        raise ConvergenceError(f"no sample's nudged phases settled: {plus.summary()}")
+    g_plus = energy_gradients(crossbar, rows_of(pulled_plus, rows), plus.state[rows])
+    g_minus = energy_gradients(crossbar, rows_of(pulled_minus, rows), minus.state[rows])
     gradients = {name: (g_plus[name] - g_minus[name]) / (2.0 * beta) for name in g_plus}
-    return Estimate(gradients, plus, minus)
+    return Estimate(gradients, plus, minus, settled)
+
+
+def rows_of(sources: Sources, index: np.ndarray) -> Sources:
+    """``sources`` of the samples ``index`` only."""
+    return Sources(
+        sources.inputs[index], sources.targets[index], sources.nudge_targets[index], sources.nudge
+    )
 
 
 def ep_estimate(

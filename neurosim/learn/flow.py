@@ -9,6 +9,9 @@ in a worker process on the other core, while the circuit relaxes: the exact
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.connection
+import os
+import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 
@@ -108,6 +111,14 @@ def _worker_init(data: np.ndarray, seed: int) -> None:
     from threadpoolctl import threadpool_limits
 
     _WORKER.update(data=data, seed=seed, limits=threadpool_limits(limits=1))
+    parent = multiprocessing.parent_process()
+    if parent is not None:  # a killed trainer (even SIGKILL) must not leave its worker
+        threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True).start()
+
+
+def _exit_with(sentinel: int) -> None:
+    multiprocessing.connection.wait([sentinel])
+    os._exit(0)
 
 
 def _worker_batch(epoch: int) -> tuple[np.ndarray, np.ndarray]:

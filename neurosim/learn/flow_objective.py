@@ -4,10 +4,9 @@ A step, as a host beside the hardware does it: program the devices (ideal device
 the conductance pairs of the current parameters), set the spring targets x_t, let the
 circuit settle from x = x_t, h = 0, read the spring currents (the velocity), settle the
 ±β nudged phases from there, form each device's local update, clip, step the
-optimiser. A free phase that does not settle within the pass budget (a nearly
-singular equilibrium can need thousands of passes) is left out of the update and
-counted; more than ``MAX_UNSETTLED`` of the batch stops training with the solver's
-error.
+optimiser. A sample whose free or nudged phases do not settle within the pass budget is
+left out of the update and counted; more than ``MAX_UNSETTLED`` of the batch stops
+training with the solver's error.
 """
 
 from __future__ import annotations
@@ -18,13 +17,11 @@ import numpy as np
 
 from neurosim.circuit.meta import NetworkMeta
 from neurosim.engine.relax import relax
-from neurosim.engine.sources import Sources, default_sources
-from neurosim.learn.estimators import gradep_estimate, velocity
+from neurosim.engine.sources import default_sources
+from neurosim.learn.estimators import check_unsettled, gradep_estimate, rows_of, velocity
 from neurosim.learn.flow import FlowBatch, FlowBatches
 from neurosim.learn.optim import clip_by_global_norm
 from neurosim.lower.crossbar import ideal_crossbar
-
-MAX_UNSETTLED = 0.01  # a step may leave out at most this fraction of unsettled samples
 
 
 @dataclass(frozen=True)
@@ -33,7 +30,10 @@ class FlowSettings:
 
     ``alpha``: output scale of v = αλ(x* − x_t); ``beta``: nudge (symmetric ±β);
     ``clip``: global gradient-norm bound (None: off); ``tolerance``: relaxation residual
-    (model units); ``max_passes``: per phase and sample.
+    (model units); ``max_passes``: per phase and sample; ``dtype``: the engine's
+    arithmetic ("float32": about 1.7x faster; measured on a trained digits network, its
+    gradient estimate has cosine 0.9999993 with the exact one at tolerance 3e-6, where
+    float64 at 1e-6 has 0.99999995).
     """
 
     alpha: float = 2.0
@@ -42,6 +42,7 @@ class FlowSettings:
     tolerance: float = 1e-6
     max_passes: int = 5000
     layer: str = "x"
+    dtype: str = "float64"
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class StepReport:
     mse: float
     grad_norm: float
     passes: int
-    unsettled: int = 0  # free phases that did not converge and were left out of the step
+    unsettled: int = 0  # samples left out of the step: a free or nudged phase did not settle
 
     def metrics(self) -> dict[str, float]:
         """The report as the loop's per-epoch metrics."""
@@ -80,16 +81,17 @@ def flow_step(
     sources.targets[:, where] = batch.x_t
     start = np.zeros((n, crossbar.free))
     start[:, where] = batch.x_t
-    options = dict(tolerance=settings.tolerance, max_passes=settings.max_passes)
+    options = dict(
+        tolerance=settings.tolerance, max_passes=settings.max_passes, dtype=settings.dtype
+    )
     free = relax(crossbar, sources, start=start, **options)
     v = velocity(crossbar, sources, free.state, settings.alpha, settings.layer)
     error = v - batch.u
     settled = np.flatnonzero(free.converged)
-    if n - settled.size > MAX_UNSETTLED * n:
-        free.raise_if_failed()
+    check_unsettled(n - settled.size, n, free, "free")
     estimate = gradep_estimate(
         crossbar,
-        _rows(sources, settled),
+        rows_of(sources, settled),
         free.state[settled],
         batch.u[settled],
         settings.alpha,
@@ -97,6 +99,9 @@ def flow_step(
         settings.layer,
         **options,
     )
+    left_out = n - int(estimate.settled.sum())
+    failed = estimate.plus if not estimate.plus.ok else estimate.minus
+    check_unsettled(left_out, n, failed, "nudged")
     grads, norm = clip_by_global_norm(estimate.gradients, settings.clip)
     optimizer.update(params, grads)
     passes = free.total_passes + estimate.plus.total_passes + estimate.minus.total_passes
@@ -105,7 +110,7 @@ def flow_step(
         mse=float(np.mean(error**2)),
         grad_norm=norm,
         passes=int(passes),
-        unsettled=int(n - settled.size),
+        unsettled=left_out,
     )
 
 
@@ -119,9 +124,3 @@ class FlowObjective:
         """One step on epoch ``epoch``'s batch; its :meth:`StepReport.metrics`."""
         batch = self.batches.get(epoch)
         return flow_step(self.meta, params, optimizer, batch, self.settings).metrics()
-
-
-def _rows(sources: Sources, index: np.ndarray) -> Sources:
-    return Sources(
-        sources.inputs[index], sources.targets[index], sources.nudge_targets[index], sources.nudge
-    )

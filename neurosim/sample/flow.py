@@ -25,10 +25,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from neurosim.errors import ConvergenceError
+from neurosim.learn.estimators import MAX_UNSETTLED
 from neurosim.lower.crossbar import Crossbar
 from neurosim.sample.readout import Readout
 
-MAX_UNSETTLED = 0.01  # a step fails if more than this fraction of the batch does not settle
 STEP_SLACK = 1e-6  # relative distance of t1/dt from a whole number that is accepted
 
 Field = Callable[[np.ndarray], np.ndarray]

@@ -135,7 +135,7 @@ def test_bad_settings_raise_a_clear_value_error(spec, digits):
 def test_a_batch_that_does_not_settle_stops_with_the_solvers_error(spec, digits):
     settings = ClassifySettings(max_passes=1)
     objective = ClassifyObjective(spec.meta, *digits, settings, 0.2, seed=0)
-    with pytest.raises(ConvergenceError, match="did not converge"):
+    with pytest.raises(ConvergenceError, match="did not settle"):
         objective.run_epoch(initial(spec), Adam(), 0)
 
 

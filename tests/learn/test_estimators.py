@@ -14,6 +14,7 @@ from neurosim.engine.sources import default_sources
 from neurosim.learn.estimators import energy_gradients, ep_estimate, gradep_estimate, velocity
 from neurosim.lower.crossbar import ideal_crossbar
 from neurosim.network.model import Drive, energy, init_params
+from tests.networks import flow_net
 
 TOL = 1e-13
 ALPHA = 2.0
@@ -36,16 +37,6 @@ def classifier(law: str) -> NetworkMeta:
         Layer("out", 2, "output", "tanh"),
     )
     return NetworkMeta("crossbar", law, layers, (("in", "h"), ("h", "out")), Scaling())
-
-
-def flow_net() -> NetworkMeta:
-    layers = (
-        Layer("x", 4, "visible", "linear"),
-        Layer("h1", 5, "hidden", "rho"),
-        Layer("h2", 3, "hidden", "rho"),
-    )
-    couplings = (("x", "h1"), ("h1", "h2"))
-    return NetworkMeta("crossbar", "scellier_bengio", layers, couplings, Scaling(), 15.0)
 
 
 def exact_gradient(meta, params, loss, h=1e-6):
@@ -166,3 +157,24 @@ def test_gradep_estimate_matches_the_exact_velocity_loss_gradient():
         assert cosine >= 0.999 and relative <= 1e-2, (beta, cosine, relative)
         errors.append(relative)
     assert 3.0 <= errors[0] / errors[1] <= 5.0
+
+
+def test_a_sample_whose_nudged_phase_does_not_settle_is_left_out():
+    meta = flow_net()
+    params = random_params(meta, 5)
+    rng = np.random.default_rng(6)
+    crossbar = ideal_crossbar(meta, params)
+    sources = default_sources(crossbar, 4)
+    sources.targets[:, crossbar.free_slices()["x"]] = rng.uniform(-1, 1, (4, 4))
+    free = relax(crossbar, sources, tolerance=TOL).raise_if_failed()
+    u = rng.normal(0, 1, (4, 4))
+    start = free.state.copy()
+    start[3] += 3.0  # far from its equilibrium: it cannot settle in the pass budget
+    options = dict(tolerance=1e-10, max_passes=12)
+    est = gradep_estimate(crossbar, sources, start, u, ALPHA, 1e-3, **options)
+    np.testing.assert_array_equal(est.settled, [True, True, True, False])
+    three = default_sources(crossbar, 3)
+    three.targets[:] = sources.targets[:3]
+    alone = gradep_estimate(crossbar, three, start[:3], u[:3], ALPHA, 1e-3, **options)
+    for name, value in alone.gradients.items():
+        np.testing.assert_allclose(est.gradients[name], value, rtol=1e-12, atol=1e-14)

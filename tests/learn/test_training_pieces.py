@@ -88,3 +88,36 @@ def test_batches_prepared_ahead_in_a_worker_equal_those_made_in_process():
         np.testing.assert_array_equal(batch.x0, here.x0)
         np.testing.assert_array_equal(batch.t, here.t)
     assert not np.array_equal(worker[0].x0, worker[1].x0)
+
+
+def test_the_batch_worker_ends_when_its_trainer_is_killed(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "trainer.py"
+    script.write_text(
+        "import multiprocessing, sys, time\n"
+        "import numpy as np\n"
+        "from neurosim.learn.flow import FlowBatches\n"
+        "if __name__ == '__main__':\n"
+        "    batches = FlowBatches(np.zeros((300, 4)), 0, ahead=True)\n"
+        "    batches.get(0)\n"
+        "    print(multiprocessing.active_children()[0].pid, flush=True)\n"
+        "    time.sleep(60)\n"
+    )
+    trainer = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    worker = int(trainer.stdout.readline())
+    os.kill(trainer.pid, signal.SIGKILL)
+    trainer.wait()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.kill(worker, signal.SIGKILL)
+    raise AssertionError("the worker outlived its killed trainer")

@@ -4,7 +4,7 @@ Euler integrator against hand computations, warm against cold starts."""
 import numpy as np
 import pytest
 
-from neurosim.circuit.meta import Layer, NetworkMeta, Scaling
+from neurosim.circuit.meta import NetworkMeta
 from neurosim.errors import CircuitError, ConvergenceError
 from neurosim.lower.crossbar import ideal_crossbar
 from neurosim.network.model import Drive, energy, force, init_params
@@ -12,31 +12,15 @@ from neurosim.sample.flow import euler, euler_samples, step_count
 from neurosim.sample.grid import mosaic
 from neurosim.sample.readout import Readout, clamp_layer
 from tests.naive import model_fixed_point
-from tests.networks import random_params, small_network
+from tests.networks import flow_net, random_params, small_network
 
 ALPHA = 2.0
 TOL = 1e-12
 
 
-def flow_net() -> NetworkMeta:
-    layers = (
-        Layer("x", 4, "visible", "linear"),
-        Layer("h1", 5, "hidden", "rho"),
-        Layer("h2", 3, "hidden", "rho"),
-    )
-    couplings = (("x", "h1"), ("h1", "h2"))
-    return NetworkMeta("crossbar", "scellier_bengio", layers, couplings, Scaling(), 15.0)
-
-
 def digits_init() -> NetworkMeta:
     """The shape and scaling of netlists/digits_flow.cir (64 → 128 → 128, λ = 15)."""
-    layers = (
-        Layer("x", 64, "visible", "linear"),
-        Layer("h1", 128, "hidden", "rho"),
-        Layer("h2", 128, "hidden", "rho"),
-    )
-    couplings = (("x", "h1"), ("h1", "h2"))
-    return NetworkMeta("crossbar", "scellier_bengio", layers, couplings, Scaling(), 15.0)
+    return flow_net((128, 128), 64)
 
 
 def case(name: str, seed: int = 0):
