@@ -29,7 +29,7 @@ def test_sample_writes_samples_settings_and_grid(tmp_path):
     args = ("--n", 16, "--dt", 0.25, "--readout", "energy", "--seed", 4)
     result = run("sample", DIGITS, *args, "--out", out, "--png", png)
     assert result.exit_code == 0, result.output
-    assert "16 samples, 4 Euler steps" in result.output
+    assert "16 samples of" in result.output and "4 Euler steps" in result.output
     written = read_samples(out)
     assert written.samples.shape == (16, 64) and np.all(np.abs(written.samples) <= 1)
     settings = written.settings
@@ -85,3 +85,17 @@ def test_bad_sources_and_options_are_one_line_errors(tmp_path):
         assert result.output.startswith("neurosim: error: "), result.output
         assert message in result.output and len(result.output.strip().splitlines()) == 1
     assert not (tmp_path / "a.h5").exists()
+
+
+def test_a_run_dir_is_sampled_from_its_best_parameters_when_it_has_them(tmp_path):
+    import shutil
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    shutil.copy(DIGITS, run_dir / "trained.cir")
+    args = ("--n", 4, "--dt", 0.5, "--out", tmp_path / "a.h5")
+    assert "trained.cir" in run("sample", run_dir, *args).output
+    shutil.copy(DIGITS, run_dir / "best.cir")
+    result = run("sample", run_dir, *args)
+    assert result.exit_code == 0 and "best.cir" in result.output
+    assert read_samples(tmp_path / "a.h5").settings["netlist"].endswith("best.cir")
