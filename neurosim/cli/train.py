@@ -153,6 +153,11 @@ def train(run_dir: Path, netlist: Path, resume: bool, **options) -> None:
         raise NeurosimError(f"{run_dir}: not a directory")
     circuit = parse_netlist(netlist)
     run = TrainRun.from_options(circuit, netlist, options)
+    if not resume and (run_dir / CHECKPOINT).exists():
+        raise NeurosimError(
+            f"{run_dir} already holds a training run ({CHECKPOINT}): --resume to continue "
+            "it, or choose another --out"
+        )
     checkpoint = read_checkpoint(run_dir / CHECKPOINT) if resume else None
     if checkpoint is not None:
         run.check_resumable(checkpoint)

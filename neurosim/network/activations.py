@@ -63,9 +63,12 @@ ACTIVATIONS: dict[str, Activation] = {
         _rho_ref,
         _drho_ref,
         _body("10 * tanh(x / (1 + exp(-x)) / 10)"),
+        # ρ' = (1 − t²)·σ·(1 + x(1 − σ)), σ = 1/(1 + e^−x), t = tanh(xσ/10), written with
+        # products and no ^: ngspice's Newton from 0 V visits x of several hundred, where
+        # (1 + e^−x)^2 overflowed ("out of range for ^") on trained digits netlists.
         _body(
-            "(1 - tanh(x / (1 + exp(-x)) / 10) ^ 2)"
-            " * (1 + exp(-x) + x * exp(-x)) / (1 + exp(-x)) ^ 2"
+            "(1 - tanh(x / (1 + exp(-x)) / 10) * tanh(x / (1 + exp(-x)) / 10))"
+            " * (1 + x * exp(-x) / (1 + exp(-x))) / (1 + exp(-x))"
         ),
         False,
     ),

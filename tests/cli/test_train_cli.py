@@ -44,6 +44,8 @@ def test_resume_refuses_changed_settings_and_bad_input_is_one_line(tmp_path):
     assert train(tmp_path / "r", "--epochs", "1").exit_code == 0
     changed = train(tmp_path / "r", "--epochs", "2", "--lr", "0.01", "--resume")
     assert changed.exit_code == 2 and "different settings: lr" in changed.output
+    again = train(tmp_path / "r", "--epochs", "1")  # a fresh start would overwrite the run
+    assert again.exit_code == 2 and "already holds a training run" in again.output
     missing = train(tmp_path / "nothing", "--epochs", "1", "--resume")
     assert missing.exit_code == 2 and "no such checkpoint" in missing.output
     xor = CliRunner().invoke(

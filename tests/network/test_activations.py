@@ -30,3 +30,16 @@ def test_derivative_matches_finite_differences(name):
 def test_reference_rho_is_not_monotone_and_tanh_is():
     assert ACTIVATIONS["rho"].drho(np.array(-1.5)) < 0 and not ACTIVATIONS["rho"].monotone
     assert np.all(ACTIVATIONS["tanh"].drho(U) > 0) and ACTIVATIONS["tanh"].monotone
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_spice_slopes_stay_finite_where_ngspice_newton_goes(name):
+    """ngspice's Newton from 0 V visits unit values of several hundred on trained
+    networks; the old (1 + e^−x)^2 form overflowed there ("out of range for ^") and the
+    trained digits netlist had no operating point. No ^ on exp terms, finite slopes."""
+    act = ACTIVATIONS[name]
+    leaf = ("v", "u")
+    for u in (-700.0, -456.0, -50.0, 50.0, 456.0, 700.0):
+        slope = evaluate(act.spice_derivative_of(leaf), {leaf: u})
+        assert np.isfinite(slope)
+        assert slope == pytest.approx(act.drho(np.array(u)), abs=1e-12)
