@@ -258,10 +258,11 @@ def anderson_step(
     cleared and ``s`` goes back to half the previous plain step from the last accepted
     point (halving again while rejected) — a backtracking line search along −D⁻¹∇E, so
     accepted states descend the energy as the circuit itself does. A sample whose
-    residual has not improved for 2m passes restarts its history. Each rejection and
-    each restart also halves the sample's damping ω (the map becomes s + ωF/D): where
-    the couplings make −D⁻¹J's spectrum reach past 2 (trained networks: measured up to
-    6.3) the undamped map is unstable and Anderson on it stalls. An accepted state's
+    residual has not improved for 2m passes restarts its history. Each rejection also
+    halves the sample's damping ω (the map becomes s + ωF/D) and each accepted state
+    doubles it back, up to 1: where the couplings make −D⁻¹J's spectrum reach past 2
+    (trained networks: measured up to 6.3) the undamped map is unstable and Anderson on
+    it stalls. An accepted state's
     residual max|F| goes to ``residual``; at or below ``tol`` (or non-finite with nothing
     accepted yet) the sample is left unchanged and deactivated.
 

@@ -30,6 +30,12 @@ class Sources:
         """Number of settings."""
         return self.targets.shape[0]
 
+    def rows(self, index: slice | np.ndarray) -> Sources:
+        """The settings ``index`` (a slice or row indices) only; nudges are shared."""
+        return Sources(
+            self.inputs[index], self.targets[index], self.nudge_targets[index], self.nudge
+        )
+
 
 def default_sources(crossbar: Crossbar, batch: int = 1) -> Sources:
     """The netlist's own source values, repeated ``batch`` times."""

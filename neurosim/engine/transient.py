@@ -107,7 +107,7 @@ def transient(
     def tile(rows: slice) -> None:
         """Integrate one tile; results go into ``states``, ``heat`` and ``steps``."""
         work = Workspace(crossbar, tables, sources, rows)
-        part = _slice_sources(sources, rows)
+        part = sources.rows(rows)
 
         def derivative(y: np.ndarray) -> np.ndarray:
             """d/dt of [state, heat] for the augmented state y (rows, free + 1)."""
@@ -125,15 +125,6 @@ def transient(
 
     run_tiles(tile, tile_slices(batch, tile_rows), threads)
     return Trajectory(times=times, states=states, heat=heat, steps=steps)
-
-
-def _slice_sources(sources: Sources, rows: slice) -> Sources:
-    return Sources(
-        inputs=sources.inputs[rows],
-        targets=sources.targets[rows],
-        nudge_targets=sources.nudge_targets[rows],
-        nudge=sources.nudge,
-    )
 
 
 def _fixed(derivative, y, times, states, heat, rows, method, dt, rtol, atol) -> int:

@@ -170,7 +170,7 @@ class ClassifyObjective:
         crossbar = ideal_crossbar(self.meta, params)
         free = self._free_phase(crossbar, rows)
         settled = np.flatnonzero(free.converged)
-        check_unsettled(rows.size - settled.size, rows.size, free, "free")
+        check_unsettled(rows.size - settled.size, rows.size, "free", free)
         kept = rows[settled]
         out = free.state[settled][:, crossbar.free_slices()[self.output]]
         estimate = ep_estimate(
@@ -184,8 +184,7 @@ class ClassifyObjective:
             max_passes=s.max_passes,
         )
         left_out = rows.size - int(estimate.settled.sum())
-        failed = estimate.plus if not estimate.plus.ok else estimate.minus
-        check_unsettled(left_out, rows.size, failed, "nudged")
+        check_unsettled(left_out, rows.size, "nudged", estimate.plus, estimate.minus)
         grads, norm = clip_by_global_norm(estimate.gradients, s.clip)
         optimizer.update(params, grads)
         return {

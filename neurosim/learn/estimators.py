@@ -41,13 +41,15 @@ class Estimate:
     settled: np.ndarray
 
 
-def check_unsettled(left_out: int, batch: int, equilibrium: Equilibrium, phase: str) -> None:
+def check_unsettled(left_out: int, batch: int, phase: str, *equilibria: Equilibrium) -> None:
     """Raise :class:`ConvergenceError` if more than ``MAX_UNSETTLED`` of ``batch`` samples
-    were left out of a step; ``equilibrium`` is the phase that failed, for the message."""
+    were left out of a step; the message summarises the first of ``equilibria`` (the
+    ``phase`` phases) that did not all settle."""
     if left_out > MAX_UNSETTLED * batch:
+        failed = next((eq for eq in equilibria if not eq.ok), equilibria[0])
         raise ConvergenceError(
             f"{left_out} of {batch} samples did not settle ({phase} phase; at most "
-            f"{MAX_UNSETTLED:.0%} may be left out of a step): {equilibrium.summary()}"
+            f"{MAX_UNSETTLED:.0%} may be left out of a step): {failed.summary()}"
         )
 
 
@@ -97,17 +99,10 @@ def symmetric_estimate(
     rows = np.flatnonzero(settled)
     if rows.size == 0:
         raise ConvergenceError(f"no sample's nudged phases settled: {plus.summary()}")
-    g_plus = energy_gradients(crossbar, rows_of(pulled_plus, rows), plus.state[rows])
-    g_minus = energy_gradients(crossbar, rows_of(pulled_minus, rows), minus.state[rows])
+    g_plus = energy_gradients(crossbar, pulled_plus.rows(rows), plus.state[rows])
+    g_minus = energy_gradients(crossbar, pulled_minus.rows(rows), minus.state[rows])
     gradients = {name: (g_plus[name] - g_minus[name]) / (2.0 * beta) for name in g_plus}
     return Estimate(gradients, plus, minus, settled)
-
-
-def rows_of(sources: Sources, index: np.ndarray) -> Sources:
-    """``sources`` of the samples ``index`` only."""
-    return Sources(
-        sources.inputs[index], sources.targets[index], sources.nudge_targets[index], sources.nudge
-    )
 
 
 def ep_estimate(

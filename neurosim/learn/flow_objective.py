@@ -18,7 +18,7 @@ import numpy as np
 from neurosim.circuit.meta import NetworkMeta
 from neurosim.engine.relax import relax
 from neurosim.engine.sources import default_sources
-from neurosim.learn.estimators import check_unsettled, gradep_estimate, rows_of, velocity
+from neurosim.learn.estimators import check_unsettled, gradep_estimate, velocity
 from neurosim.learn.flow import FlowBatch, FlowBatches
 from neurosim.learn.optim import clip_by_global_norm
 from neurosim.lower.crossbar import ideal_crossbar
@@ -88,10 +88,10 @@ def flow_step(
     v = velocity(crossbar, sources, free.state, settings.alpha, settings.layer)
     error = v - batch.u
     settled = np.flatnonzero(free.converged)
-    check_unsettled(n - settled.size, n, free, "free")
+    check_unsettled(n - settled.size, n, "free", free)
     estimate = gradep_estimate(
         crossbar,
-        rows_of(sources, settled),
+        sources.rows(settled),
         free.state[settled],
         batch.u[settled],
         settings.alpha,
@@ -100,8 +100,7 @@ def flow_step(
         **options,
     )
     left_out = n - int(estimate.settled.sum())
-    failed = estimate.plus if not estimate.plus.ok else estimate.minus
-    check_unsettled(left_out, n, failed, "nudged")
+    check_unsettled(left_out, n, "nudged", estimate.plus, estimate.minus)
     grads, norm = clip_by_global_norm(estimate.gradients, settings.clip)
     optimizer.update(params, grads)
     passes = free.total_passes + estimate.plus.total_passes + estimate.minus.total_passes
