@@ -15,10 +15,10 @@ import time
 from pathlib import Path
 
 from neurosim.data.digits import load_digits
+from neurosim.host import Chip
 from neurosim.learn.classify_objective import ClassifyObjective, ClassifySettings
 from neurosim.learn.optim import Adam
 from neurosim.netlist.parse import parse_netlist
-from neurosim.network.compile import params_from_circuit
 
 ROOT = Path(__file__).resolve().parents[1]
 NETLIST = ROOT / "netlists/digits_classify.cir"
@@ -32,8 +32,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the split and shuffles")
     parser.add_argument("--epochs", type=int, default=EPOCHS)
     args = parser.parse_args()
-    circuit = parse_netlist(NETLIST)
-    meta, params = circuit.network, params_from_circuit(circuit)
+    chip = Chip(parse_netlist(NETLIST))
+    meta = chip.meta
     x, labels = load_digits()
     objective = ClassifyObjective(meta, x, labels, SETTINGS, TEST_FRACTION, args.seed)
     optimizer = Adam(lr=1e-3, beta1=0.9, beta2=0.95)
@@ -44,7 +44,7 @@ def main() -> None:
     curve, passes, unsettled = [], 0.0, 0.0
     start = time.perf_counter()
     for epoch in range(args.epochs):
-        m = objective.run_epoch(params, optimizer, epoch)
+        m = objective.run_epoch(chip, optimizer, epoch)
         curve.append(m["test_accuracy"])
         passes += m["passes"]
         unsettled += m["unsettled"]

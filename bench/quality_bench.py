@@ -19,9 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from neurosim.cli.quality_tracking import QualityTracked
+from neurosim.host import Chip
 from neurosim.io.params_h5 import read_params
-from neurosim.lower.crossbar import ideal_crossbar
 from neurosim.metrics.quality import evaluate
+from neurosim.network.compile import compile_network
 from neurosim.sample.flow import euler_samples
 
 ALPHA = 2.0
@@ -43,17 +44,16 @@ def main() -> None:
     for path in files:
         epoch = int(re.findall(r"\d+", path.stem)[0])
         meta, params = read_params(path)
+        chip = Chip(compile_network(meta, params))
         tracker = QualityTracked(
-            None, meta, every=1, seed=0, alpha=ALPHA, run_dir=path.parent, title=None
+            None, every=1, seed=0, alpha=ALPHA, run_dir=path.parent, title=None
         )
-        row = {"epoch": epoch, **tracker.score(params, epoch - 1)}
+        row = {"epoch": epoch, **tracker.score(chip, epoch - 1)}
         line = (
             f"{epoch:>6} {row['frechet']:>8.3f} {row['coverage']:>9.0f} {row['confidence']:>11.3f}"
         )
         if args.full:
-            samples, _ = euler_samples(
-                ideal_crossbar(meta, params), 1000, 1.0, 0.01, np.random.default_rng(0), ALPHA
-            )
+            samples, _ = euler_samples(chip, 1000, 1.0, 0.01, np.random.default_rng(0), ALPHA)
             full = evaluate(samples)["samples"]
             row.update(
                 full_frechet=full["frechet_distance"],

@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from neurosim.lower.crossbar import lower_crossbar
+from neurosim.host import Chip
 from neurosim.metrics.quality import evaluate
 from neurosim.netlist.parse import parse_netlist
 from neurosim.sample.flow import euler_samples
@@ -41,13 +41,13 @@ def main() -> None:
     parser.add_argument("--alpha", type=float, default=2.0)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    crossbar = lower_crossbar(parse_netlist(args.netlist))
+    chip = Chip(parse_netlist(args.netlist))
     rows, baseline = {}, None
     for readout in ("spring", "energy"):
         for t1 in (1.0, 1.2):
             began = time.perf_counter()
             rng = np.random.default_rng(args.seed)
-            samples, stats = euler_samples(crossbar, args.n, t1, args.dt, rng, args.alpha, readout)
+            samples, stats = euler_samples(chip, args.n, t1, args.dt, rng, args.alpha, readout)
             scores = evaluate(samples)
             baseline = scores["baseline"]
             rows[f"{readout} t1={t1}"] = {

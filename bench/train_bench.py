@@ -36,18 +36,16 @@ import time
 from pathlib import Path
 
 import numpy as np
+from ideal_copy import IdealCopy
 
 from neurosim.data.digits import load_digits
-from neurosim.engine.relax import relax
-from neurosim.engine.sources import default_sources
+from neurosim.host import Chip
 from neurosim.io.params_h5 import write_params
-from neurosim.learn.estimators import energy_gradients, nudged
+from neurosim.learn.estimators import nudged
 from neurosim.learn.flow import FlowBatches
 from neurosim.learn.flow_objective import FlowObjective, FlowSettings
 from neurosim.learn.optim import Adam, clip_by_global_norm
-from neurosim.lower.crossbar import ideal_crossbar
 from neurosim.netlist.parse import parse_netlist
-from neurosim.network.compile import params_from_circuit
 
 ROOT = Path(__file__).resolve().parents[1]
 NETLIST = ROOT / "netlists/digits_flow.cir"
@@ -60,31 +58,30 @@ def log(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def reference_epoch(meta, params, optimizer, batch) -> float:
-    """One epoch of the reference schedule; updates ``params``; returns the flow MSE.
+def reference_epoch(model: IdealCopy, optimizer, batch) -> float:
+    """One epoch of the reference schedule; updates ``model``; returns the flow MSE.
 
     The same engine kernels and BLAS as neurosim, only the schedule differs: exactly
     ``STEPS`` plain steps of ``STEP`` per phase, no stopping rule, no acceleration.
     """
-    crossbar = ideal_crossbar(meta, params)
     n = batch.x1.shape[0]
-    sources = default_sources(crossbar, n)
-    where = crossbar.free_slices()["x"]
+    sources = model.sources(n)
+    where = model.free_slices()["x"]
     sources.targets[:, where] = batch.x_t
-    start = np.zeros((n, crossbar.free))
+    start = np.zeros((n, model.free))
     start[:, where] = batch.x_t
     fixed = dict(method="gradient", step=STEP, max_passes=STEPS, tolerance=NEVER)
-    free = relax(crossbar, sources, start=start, **fixed)
-    velocity = ALPHA * meta.spring_lambda * (free.state[:, where] - batch.x_t)
-    scale = ALPHA * meta.spring_lambda
+    free = model.settle(sources, start=start, **fixed)
+    velocity = model.velocity(sources, free.state, ALPHA, "x")
+    scale = ALPHA * model.meta.spring_lambda
     phases = []
     for sign in (1.0, -1.0):
-        pulled = nudged(crossbar, sources, "x", batch.x_t + batch.u / scale, sign * BETA * scale**2)
-        phase = relax(crossbar, pulled, start=free.state, **fixed)
-        phases.append(energy_gradients(crossbar, pulled, phase.state))
+        pulled = nudged(model, sources, "x", batch.x_t + batch.u / scale, sign * BETA * scale**2)
+        phase = model.settle(pulled, start=free.state, **fixed)
+        phases.append(model.local_gradients(pulled, phase.state))
     grads = {k: (phases[0][k] - phases[1][k]) / (2 * BETA) for k in phases[0]}
     grads, _ = clip_by_global_norm(grads, CLIP)
-    optimizer.update(params, grads)
+    model.program(optimizer.step(grads))
     return float(np.mean((velocity - batch.u) ** 2))
 
 
@@ -105,18 +102,18 @@ def main() -> None:
     parser.add_argument("--snapshot-every", type=int, default=100)
     args = parser.parse_args()
 
-    circuit = parse_netlist(NETLIST)
-    meta, start = circuit.network, params_from_circuit(circuit)
+    chip = Chip(parse_netlist(NETLIST))
+    meta = chip.meta
     data = load_digits()[0]
 
     log(f"reference schedule: {args.reference_epochs} epochs")
-    ref_params = {k: v.copy() for k, v in start.items()}
+    reference = IdealCopy(meta, chip.parameters())
     ref_optimizer = Adam(lr=LR, beta1=BETAS[0], beta2=BETAS[1])
     inline = FlowBatches(data, args.seed)
     ref_mse, ref_seconds = [], []
     for epoch in range(args.reference_epochs):
         began = time.perf_counter()
-        ref_mse.append(reference_epoch(meta, ref_params, ref_optimizer, inline.get(epoch)))
+        ref_mse.append(reference_epoch(reference, ref_optimizer, inline.get(epoch)))
         ref_seconds.append(time.perf_counter() - began)
         log(f"  reference epoch {epoch}: MSE {ref_mse[-1]:.4f}, {ref_seconds[-1]:.2f} s")
 
@@ -124,7 +121,6 @@ def main() -> None:
         f"neurosim: up to {args.epochs} epochs, until the {args.window}-epoch mean MSE "
         f"<= {args.target}"
     )
-    params = {k: v.copy() for k, v in start.items()}
     optimizer = Adam(lr=LR, beta1=BETAS[0], beta2=BETAS[1])
     mse, seconds = [], []
     reached = None
@@ -132,13 +128,13 @@ def main() -> None:
     with FlowBatches(data, args.seed, ahead=True) as batches:
         tolerance = 3e-6 if args.dtype == "float32" else 1e-6
         settings = FlowSettings(ALPHA, BETA, CLIP, tolerance=tolerance, dtype=args.dtype)
-        objective = FlowObjective(meta, batches, settings)
+        objective = FlowObjective(batches, settings)
         for epoch in range(args.epochs):
             t0 = time.perf_counter()
-            mse.append(objective.run_epoch(params, optimizer, epoch)["mse"])
+            mse.append(objective.run_epoch(chip, optimizer, epoch)["mse"])
             seconds.append(time.perf_counter() - t0)
             if args.snapshots and (epoch + 1) % args.snapshot_every == 0:
-                write_params(args.snapshots / f"epoch_{epoch + 1}.h5", meta, params)
+                write_params(args.snapshots / f"epoch_{epoch + 1}.h5", meta, chip.parameters())
             if epoch % 50 == 0:
                 log(f"  epoch {epoch}: MSE {mse[-1]:.4f}, {seconds[-1]:.2f} s")
             if len(mse) >= args.window and np.mean(mse[-args.window :]) <= args.target:

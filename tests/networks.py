@@ -63,3 +63,11 @@ def flow_net(hidden: tuple[int, int] = (5, 3), visible: int = 4) -> NetworkMeta:
     )
     couplings = (("x", "h1"), ("h1", "h2"))
     return NetworkMeta("crossbar", "scellier_bengio", layers, couplings, Scaling(), 15.0)
+
+
+def chip_of(meta: NetworkMeta, params: dict):
+    """The host's chip of the compiled circuit of ``meta`` with ``params``."""
+    from neurosim.host import Chip
+    from neurosim.network.compile import compile_network
+
+    return Chip(compile_network(meta, params))

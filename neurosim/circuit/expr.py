@@ -471,8 +471,10 @@ def _python(tree: Expr, leaf: Callable[[Expr], str], parent: int = -1) -> str:
     """
     kind = tree[0]
     if kind == "num":
-        text = repr(float(tree[1]))
-        return f"({text})" if tree[1] < 0 and parent >= 0 else text
+        value = float(tree[1])
+        text = repr(value) if math.isfinite(value) else f"_m.{abs(value)!r}"  # inf, nan
+        text = f"-{text}" if value == -math.inf else text
+        return f"({text})" if value < 0 and parent >= 0 else text
     if kind in ("v", "i"):
         return leaf(tree)
     if kind == "call":

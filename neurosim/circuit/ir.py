@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from neurosim.circuit.expr import Expr, references
 from neurosim.circuit.meta import NetworkMeta
+from neurosim.circuit.structure import Structure
 from neurosim.errors import CircuitError
 
 GROUND = "0"
@@ -119,7 +120,8 @@ class Model:
 class Circuit:
     """A netlist as data: elements, models, node roles, trainable elements, metadata.
 
-    ``trainable`` holds glob patterns (``fnmatch``) over element names.
+    ``trainable`` holds glob patterns (``fnmatch``) over element names. ``structure``
+    names the parts of a crossbar network (:mod:`neurosim.circuit.structure`).
     ``controls`` holds analysis and option cards kept verbatim (``.op``, ``.options``).
     """
 
@@ -129,6 +131,7 @@ class Circuit:
     roles: dict[str, Role] = field(default_factory=dict)
     trainable: tuple[str, ...] = ()
     network: NetworkMeta | None = None
+    structure: Structure | None = None  # which element is which part (crossbar networks)
     controls: tuple[str, ...] = ()
 
     def add(self, element: Element) -> Element:

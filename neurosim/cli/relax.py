@@ -92,6 +92,7 @@ def relax(
 
     from neurosim.engine.batch import prepare_inputs
     from neurosim.errors import CircuitError, NeurosimError
+    from neurosim.io.equilibria_h5 import write_equilibria
     from neurosim.io.npy import load_rows
     from neurosim.netlist.parse import parse_netlist
     from neurosim.network.inputs import input_width
@@ -127,7 +128,7 @@ def relax(
 
         result = batch_of_inputs.settle(progress=progress, **options)
     try:
-        result.write(out, netlist=str(netlist))
+        write_equilibria(out, result.crossbar.meta, **result.record(netlist=str(netlist)))
     except OSError as exc:
         raise NeurosimError(f"{out}: cannot write ({exc.strerror or exc})") from None
     click.echo(f"{out}: {result.equilibrium.summary()}")

@@ -81,8 +81,8 @@ def sample(
     import numpy as np
 
     from neurosim.errors import NeurosimError
+    from neurosim.host import Chip
     from neurosim.io.samples_h5 import write_samples
-    from neurosim.lower.crossbar import lower_crossbar
     from neurosim.netlist.parse import parse_netlist
     from neurosim.sample.flow import euler_samples, step_count
     from neurosim.sample.grid import save_grid
@@ -105,12 +105,12 @@ def sample(
     circuit = parse_netlist(netlist)
     if circuit.network is None:
         raise NeurosimError(f"{netlist}: sample needs a neurosim network netlist")
-    crossbar = lower_crossbar(circuit)
-    sampled_layer(crossbar)  # a network without a velocity readout fails before the bar
+    chip = Chip(circuit)
+    sampled_layer(chip)  # a network without a velocity readout fails before the bar
     label = f"sampling {count} ({readout} readout, {steps} steps)"
     with click.progressbar(length=steps, label=label, file=sys.stderr, show_eta=True) as bar:
         samples, stats = euler_samples(
-            crossbar,
+            chip,
             count,
             t1,
             dt,

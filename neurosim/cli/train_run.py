@@ -1,9 +1,11 @@
 """What ``neurosim train`` runs: options -> objective and optimiser -> loop -> outputs.
 
 The flow objective trains a network with visible springs by GradEP; the classify
-objective trains a network with an input and an output layer by EP. Outputs, each
-written atomically: RUN_DIR/checkpoint.h5 (by the loop), trained.cir, loss.png and,
-for classify, metrics.json.
+objective trains a network with an input and an output layer by EP. Either trains the
+netlist's own circuit (:class:`neurosim.host.Chip`): the devices the netlist marks
+trainable are programmed, every other element keeps its value. Outputs, each written
+atomically: RUN_DIR/checkpoint.h5 (by the loop), trained.cir (the circuit as
+programmed), loss.png and, for classify, metrics.json.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from neurosim.circuit.ir import Circuit
-from neurosim.errors import NeurosimError
+from neurosim.errors import CircuitError, NeurosimError
+from neurosim.host import Chip
 from neurosim.io.checkpoint_h5 import Checkpoint
 
 DEFAULT_BETA = {"flow": 1.25e-3, "classify": 0.25}
@@ -23,14 +26,15 @@ DEFAULT_EPOCHS = {"flow": 2000, "classify": 30}
 # settings that may change on --resume (they do not change what an epoch computes)
 RESUMABLE_CHANGES = ("epochs", "checkpoint_every", "netlist")
 FLOAT32_TOLERANCE = 3e-6  # the engine's float32 default: float32 cannot resolve much less
+CIRCUIT_KEY = "circuit_sha256"  # fingerprint of what training does not program
 PREFETCH_ROWS = 256  # below this many rows the OT assignment is cheap: no worker process
 
 
 @dataclass
 class TrainRun:
-    """One training run: the circuit it starts from and its config (all options)."""
+    """One training run: the chip it trains (the netlist's circuit) and its config."""
 
-    circuit: Circuit
+    chip: Chip
     config: dict
 
     @classmethod
@@ -53,16 +57,30 @@ class TrainRun:
                 "from each output node's leak conductance of 1 g_unit)"
             )
         config["netlist"] = str(netlist)
-        return cls(circuit, config)
+        try:
+            chip = Chip(circuit)
+        except CircuitError as exc:
+            raise NeurosimError(f"{netlist}: cannot train this circuit: {exc}") from None
+        if not chip.trained:
+            raise NeurosimError(f"{netlist}: no device is marked trainable (*@neurosim trainable)")
+        config[CIRCUIT_KEY] = chip.fingerprint()
+        return cls(chip, config)
 
     def check_resumable(self, checkpoint: Checkpoint) -> None:
         """Refuse to resume a checkpoint made with other settings (or another network)."""
         saved = {k: v for k, v in checkpoint.config.items() if k not in RESUMABLE_CHANGES}
         given = {k: v for k, v in self.config.items() if k not in RESUMABLE_CHANGES}
+        if CIRCUIT_KEY not in saved:  # written before the host: no fingerprint to compare
+            given.pop(CIRCUIT_KEY)
+        elif saved[CIRCUIT_KEY] != given[CIRCUIT_KEY]:
+            raise NeurosimError(
+                "--resume with a different circuit than the checkpoint's (an element that "
+                "is not a trained device, or the trainable marks, changed)"
+            )
         if saved != given:
             changed = sorted(k for k in given.keys() | saved.keys() if saved.get(k) != given.get(k))
             raise NeurosimError(f"--resume with different settings: {', '.join(changed)}")
-        if checkpoint.meta.to_dict() != self.circuit.network.to_dict():
+        if checkpoint.meta.to_dict() != self.chip.meta.to_dict():
             raise NeurosimError("--resume with a different network than the checkpoint's")
         if checkpoint.epoch >= self.config["epochs"]:
             raise NeurosimError(
@@ -78,15 +96,12 @@ class TrainRun:
     ) -> Checkpoint:
         """Run the loop; returns the final checkpoint (also written to RUN_DIR)."""
         from neurosim.learn.loop import train
-        from neurosim.network.compile import params_from_circuit
 
         c = self.config
-        meta = self.circuit.network
         with self._objective(run_dir, resume) as objective:
             return train(
                 objective,
-                meta,
-                params_from_circuit(self.circuit),
+                self.chip,
                 self._optimizer(),
                 c,
                 run_dir,
@@ -104,13 +119,12 @@ class TrainRun:
         return f"loss {metrics['loss']:.4f}, test {metrics['test_accuracy']:.1%}"
 
     def finish(self, done: Checkpoint, run_dir: Path) -> str:
-        """Write trained.cir, loss.png (and metrics.json); return a summary line."""
+        """Write trained.cir (the chip's circuit as programmed), loss.png (and
+        metrics.json); return a summary line."""
         from neurosim.netlist.write import write_netlist
-        from neurosim.network.compile import compile_network
         from neurosim.plot.curves import plot_history
 
-        trained = compile_network(done.meta, done.params, title=self.circuit.title)
-        write_netlist(trained, run_dir / "trained.cir")
+        write_netlist(self.chip.circuit(), run_dir / "trained.cir")
         history = done.history
         if self.config["objective"] == "flow":
             plot_history(history, ["mse"], run_dir / "loss.png", ylabel="per-pixel flow MSE")
@@ -158,7 +172,7 @@ class TrainRun:
         from neurosim.data.digits import load_digits
 
         c = self.config
-        meta = self.circuit.network
+        meta = self.chip.meta
         x, labels = load_digits()
         if c["limit"]:
             x, labels = x[: c["limit"]], labels[: c["limit"]]
@@ -177,18 +191,17 @@ class TrainRun:
                 dtype=c["dtype"],
             )
             batches = FlowBatches(x, c["seed"], ahead=x.shape[0] >= PREFETCH_ROWS)
-            objective = FlowObjective(meta, batches, settings)
+            objective = FlowObjective(batches, settings)
             if c["eval_every"]:
                 from neurosim.cli.quality_tracking import QualityTracked, best_in
 
                 objective = QualityTracked(
                     objective,
-                    meta,
                     every=c["eval_every"],
                     seed=c["seed"],
                     alpha=c["alpha"],
                     run_dir=run_dir,
-                    title=self.circuit.title,
+                    title=None,
                     best_so_far=best_in(resume.history) if resume else math.inf,
                 )
             return _Closing(objective, batches)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,7 +13,6 @@ from neurosim.engine.readout import node_voltages
 from neurosim.engine.relax import Equilibrium, relax
 from neurosim.engine.sources import Sources, sources_from_drive
 from neurosim.errors import CircuitError
-from neurosim.io.equilibria_h5 import write_equilibria
 from neurosim.lower.crossbar import Crossbar, lower_crossbar
 from neurosim.network.inputs import drive_from_inputs
 
@@ -42,8 +40,9 @@ class InputEquilibria:
             for layer in self.crossbar.meta.layers
         }
 
-    def write(self, path: str | os.PathLike, *, netlist: str) -> None:
-        """Save to HDF5 (:mod:`neurosim.io.equilibria_h5`), atomically."""
+    def record(self, *, netlist: str) -> dict:
+        """What ``relax`` saves, as :func:`neurosim.io.equilibria_h5.write_equilibria`'s
+        ``attrs``, ``datasets`` and ``groups`` (the engine writes no files)."""
         eq, cb = self.equilibrium, self.crossbar
         scaling = cb.meta.scaling
         state = eq.state.astype(np.float64)
@@ -68,7 +67,7 @@ class InputEquilibria:
             "total": int(eq.converged.size),
         }
         groups = {"state": self.layer_states(), "voltages": self.layer_voltages()}
-        write_equilibria(path, cb.meta, attrs, datasets, groups)
+        return {"attrs": attrs, "datasets": datasets, "groups": groups}
 
 
 @dataclass(frozen=True)

@@ -18,26 +18,30 @@ def node_voltages(crossbar: Crossbar, sources: Sources, state: np.ndarray) -> di
     meta, layout = crossbar.meta, crossbar.require_layout()
     vs = meta.scaling.volts_per_unit
     state = np.asarray(state, dtype=np.float64)
-    units = {u: state[:, i] for i, u in enumerate(layout.units)}
-    units.update({u: sources.inputs[:, i] for i, u in enumerate(layout.inputs)})
     batch = state.shape[0]
+    nodes = layout.nodes
     volts: dict[str, np.ndarray] = {
-        "bias_p": np.full(batch, crossbar.rails[0]),
-        "bias_n": np.full(batch, crossbar.rails[1]),
+        node: np.full(batch, rail)
+        for node, rail in zip(nodes["rails"], crossbar.rails, strict=True)
     }
-    for u, value in units.items():
-        volts[u] = value * vs
+    for i, u in enumerate(layout.inputs):
+        volts[u] = sources.inputs[:, i] * vs
     for i, u in enumerate(layout.units):
-        volts[f"{u}_c"] = np.zeros(batch)
-        if u in layout.springs:
-            volts[f"{u}_t"] = sources.targets[:, i] * vs
-        if u in layout.nudges:
-            volts[f"{u}_nt"] = sources.nudge_targets[:, i] * vs
-    for (k_p, k_n), u in zip(crossbar.row_gains, layout.rows, strict=True):
-        rho = get_activation(meta.layer(u.rsplit("_", 1)[0]).activation).rho
-        row = k_p * vs * rho(units[u])
-        volts[f"{u}_p"] = row
-        volts[f"{u}_n"] = k_n * row
+        volts[u] = state[:, i] * vs
+        volts[nodes["column"][i]] = np.zeros(batch)
+        if nodes["spring_target"][i] is not None:
+            volts[nodes["spring_target"][i]] = sources.targets[:, i] * vs
+        if nodes["nudge_target"][i] is not None:
+            volts[nodes["nudge_target"][i]] = sources.nudge_targets[:, i] * vs
+    r = 0
+    for layer in layout.row_layers:
+        rho = get_activation(meta.layer(layer).activation).rho
+        for _ in range(meta.layer(layer).size):
+            k_p, k_n = crossbar.row_gains[r]
+            row = k_p * rho(volts[layout.rows[r]] / vs) * vs
+            volts[nodes["row_p"][r]] = row
+            volts[nodes["row_n"][r]] = k_n * row
+            r += 1
     return volts
 
 

@@ -81,20 +81,26 @@ def sources_from_drive(crossbar: Crossbar, drive: Drive, batch: int | None = Non
 
 
 def sources_from_settings(crossbar: Crossbar, settings: Sequence[Mapping[str, float]]) -> Sources:
-    """Sources from SI settings (``vin_*``/``vt_*``/``vnt_*`` volts, ``gn_*`` siemens).
+    """Sources from SI settings: element name -> value (input, spring target and nudge
+    target sources in volts, nudge elements in siemens).
 
-    The same keys :func:`neurosim.network.compile.drive_settings` and ``check`` produce;
-    an unknown key raises ``KeyError``. ``gn_*`` must be equal across settings.
+    The keys :func:`neurosim.network.compile.drive_settings` and ``check`` produce
+    (``vin_*``, ``vt_*``, ``vnt_*``, ``gn_*`` for the compiler's names); an unknown key
+    raises ``KeyError``. A nudge element must have the same value in every setting.
     """
     scaling = crossbar.meta.scaling
     vs, g_unit = scaling.volts_per_unit, scaling.g_unit
     sources = default_sources(crossbar, len(settings))
     layout = crossbar.require_layout()
-    columns = {f"vin_{u}": (sources.inputs, i, vs) for i, u in enumerate(layout.inputs)}
-    for i, u in enumerate(layout.units):
-        columns[f"vt_{u}"] = (sources.targets, i, vs)
-        columns[f"vnt_{u}"] = (sources.nudge_targets, i, vs)
-    index = {f"gn_{u}": i for i, u in enumerate(layout.units)}
+    columns = {name: (sources.inputs, i, vs) for i, name in enumerate(layout.sources)}
+    for array, part in (
+        (sources.targets, "spring_source"),
+        (sources.nudge_targets, "nudge_source"),
+    ):
+        for i, name in enumerate(layout.parts[part]):
+            if name is not None:
+                columns[name] = (array, i, vs)
+    index = {name: i for i, name in enumerate(layout.parts["nudge"]) if name is not None}
     for n, setting in enumerate(settings):
         for key, value in setting.items():
             if key in index:

@@ -1,11 +1,16 @@
-"""Training checkpoints in HDF5 (schema ``neurosim-checkpoint/2``), written atomically.
+"""Training checkpoints in HDF5 (schema ``neurosim-checkpoint/3``), written atomically.
 
 Layout::
 
     /              attrs: schema, network (JSON), config (JSON), rng (JSON: how each
                    epoch's generator is made, and the next epoch's bit_generator
                    state), epoch (epochs done)
-    /params/...    model parameters (the same group as ``neurosim-params/1``)
+    /devices/...   the chip's state training continues from
+                   (:meth:`neurosim.host.Chip.device_state`): conductance/<array>, every
+                   device's conductance [S]; target/<array>, the host's target of each
+                   device pair (model units)
+    /params/...    model parameters θ = (G⁺ − G⁻)/g_unit of the forward arrays (the same
+                   group as ``neurosim-params/1``), for ``export --params`` and reading
     /optimizer/... optimiser state arrays; attrs: step
     /history/...   one value per finished epoch: seconds, and the objective's
                    metrics (flow: loss, mse, grad_norm, passes, unsettled)
@@ -15,7 +20,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +29,8 @@ from neurosim.circuit.meta import NetworkMeta
 from neurosim.errors import NeurosimError
 from neurosim.io.atomic import atomic_path
 
-SCHEMA = "neurosim-checkpoint/2"
+SCHEMA = "neurosim-checkpoint/3"
+READABLE = ("neurosim-checkpoint/2", SCHEMA)  # /2 has no devices: its params are loaded
 
 
 @dataclass
@@ -37,6 +43,7 @@ class Checkpoint:
     optimizer: dict
     rng_state: dict
     history: dict[str, list[float]]
+    devices: dict[str, np.ndarray] = field(default_factory=dict)  # empty in a /2 file
 
     @property
     def epoch(self) -> int:
@@ -54,6 +61,9 @@ def write_checkpoint(path: str | os.PathLike, checkpoint: Checkpoint) -> None:
         handle.attrs["config"] = json.dumps(checkpoint.config, sort_keys=True)
         handle.attrs["rng"] = json.dumps(checkpoint.rng_state)
         handle.attrs["epoch"] = checkpoint.epoch
+        devices = handle.create_group("devices")
+        for name, value in checkpoint.devices.items():
+            devices.create_dataset(name, data=np.asarray(value, dtype=np.float64))
         params = handle.create_group("params")
         for name, value in checkpoint.params.items():
             params.create_dataset(name, data=np.asarray(value, dtype=np.float64))
@@ -76,15 +86,12 @@ def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
         raise NeurosimError(f"{path}: no such checkpoint")
     try:
         with h5py.File(path, "r") as handle:
-            if handle.attrs.get("schema") != SCHEMA:
+            if handle.attrs.get("schema") not in READABLE:
                 raise NeurosimError(f"{path}: not a {SCHEMA} file")
-            optimizer: dict = {"step": int(handle["optimizer"].attrs["step"])}
-
-            def collect(name, obj):
-                if isinstance(obj, h5py.Dataset):
-                    optimizer[name] = np.asarray(obj[()])
-
-            handle["optimizer"].visititems(collect)
+            optimizer = {
+                "step": int(handle["optimizer"].attrs["step"]),
+                **_datasets(handle["optimizer"]),
+            }
             return Checkpoint(
                 meta=NetworkMeta.from_dict(json.loads(handle.attrs["network"])),
                 config=json.loads(handle.attrs["config"]),
@@ -92,8 +99,25 @@ def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
                 optimizer=optimizer,
                 rng_state=json.loads(handle.attrs["rng"]),
                 history={k: list(np.asarray(v[()])) for k, v in handle["history"].items()},
+                devices=_datasets(handle.get("devices")),
             )
     except OSError as exc:
         raise NeurosimError(f"{path}: not a readable HDF5 file ({exc})") from None
     except (KeyError, TypeError, ValueError) as exc:
         raise NeurosimError(f"{path}: damaged checkpoint ({exc})") from None
+
+
+def _datasets(group) -> dict[str, np.ndarray]:
+    """Every dataset under ``group`` (None: none), by its path inside it."""
+    import h5py
+
+    found: dict[str, np.ndarray] = {}
+    if group is not None:
+        group.visititems(
+            lambda name, obj: (
+                found.__setitem__(name, np.asarray(obj[()]))
+                if isinstance(obj, h5py.Dataset)
+                else None
+            )
+        )
+    return found

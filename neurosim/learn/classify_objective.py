@@ -1,12 +1,11 @@
 """EP classification (DESIGN §4.1, §4.3): squared error on one-hot output targets.
 
-A step, as a host beside the hardware does it: program the devices (ideal devices:
-the conductance pairs of the current parameters), clamp the input sources to a
-mini-batch of images, let the circuit settle from 0 V (as ngspice starts), read the
+A step, as a host beside the hardware does it: clamp the input sources to a
+mini-batch of images, let the chip settle from 0 V (as ngspice starts), read the
 output units, settle the ±β phases nudged toward the one-hot targets from there, form
-each device's local update, clip, step the optimiser. A free phase that does not settle
-within the pass budget is left out of the step and counted; more than
-``MAX_UNSETTLED`` of a batch stops training with the solver's error.
+each device's local update, clip, step the optimiser and program the devices with it.
+A free phase that does not settle within the pass budget is left out of the step and
+counted; more than ``MAX_UNSETTLED`` of a batch stops training with the solver's error.
 
 Targets are ``TARGET_ON`` (the label's unit) and ``TARGET_OFF`` (the others) in model
 units of the output units' state; the cost is the nudge element's energy per unit
@@ -23,12 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from neurosim.circuit.meta import NetworkMeta
-from neurosim.engine.relax import Equilibrium, relax
-from neurosim.engine.sources import Sources, default_sources
-from neurosim.learn.estimators import check_unsettled, ep_estimate
+from neurosim.host import Chip, Equilibrium, Sources, check_unsettled
+from neurosim.learn.estimators import ep_estimate
 from neurosim.learn.loop import epoch_rng
 from neurosim.learn.optim import clip_by_global_norm
-from neurosim.lower.crossbar import Crossbar, ideal_crossbar
 
 TARGET_ON, TARGET_OFF = 1.0, 0.0  # one-hot targets, model units (0.1 V each on digits)
 OUTPUT_LEAK = 1.0  # an output node's leak conductance, g_unit: the bound on β
@@ -108,9 +105,9 @@ class ClassifyObjective:
         self.targets = np.full((self.labels.size, size), TARGET_OFF)
         self.targets[np.arange(self.labels.size), self.labels] = TARGET_ON
 
-    def run_epoch(self, params: dict[str, np.ndarray], optimizer, epoch: int) -> dict[str, float]:
-        """One pass over the shuffled training set in mini-batches, updating ``params``
-        in place; then the held-out accuracy with the updated parameters.
+    def run_epoch(self, chip: Chip, optimizer, epoch: int) -> dict[str, float]:
+        """One pass over the shuffled training set in mini-batches, programming ``chip``
+        after each; then the held-out accuracy of the programmed chip.
 
         Metrics: ``loss`` (mean of ½‖s_out − t‖² over the epoch's settled free phases),
         ``train_accuracy`` (of those free phases, each before its step), ``test_accuracy``,
@@ -123,14 +120,14 @@ class ClassifyObjective:
         cost = correct = seen = passes = unsettled = 0
         norms = []
         for start in range(0, order.size, size):
-            report = self._step(params, optimizer, order[start : start + size])
+            report = self._step(chip, optimizer, order[start : start + size])
             cost += report["cost"]
             correct += report["correct"]
             seen += report["settled"]
             passes += report["passes"]
             unsettled += report["unsettled"]
             norms.append(report["grad_norm"])
-        test = self.evaluate(params, self.split.test)
+        test = self.evaluate(chip, self.split.test)
         return {
             "loss": float(cost / seen),
             "train_accuracy": float(correct / seen),
@@ -141,12 +138,11 @@ class ClassifyObjective:
             "test_unsettled": test["unsettled"],
         }
 
-    def evaluate(self, params: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, float]:
-        """Free phases of images ``rows`` with ``params``: ``accuracy`` (argmax of the
+    def evaluate(self, chip: Chip, rows: np.ndarray) -> dict[str, float]:
+        """Free phases of images ``rows`` on ``chip``: ``accuracy`` (argmax of the
         output states), ``loss`` (mean ½‖s_out − t‖²), ``passes``, ``unsettled``."""
-        crossbar = ideal_crossbar(self.meta, params)
-        free = self._free_phase(crossbar, rows)
-        out = free.state[:, crossbar.free_slices()[self.output]]
+        free = self._free_phase(chip, rows)
+        out = free.state[:, chip.free_slices()[self.output]]
         return {
             "accuracy": float(np.mean(np.argmax(out, axis=1) == self.labels[rows])),
             "loss": float(np.mean(_cost(out, self.targets[rows]))),
@@ -154,28 +150,27 @@ class ClassifyObjective:
             "unsettled": float(np.sum(~free.converged)),
         }
 
-    def _sources(self, crossbar: Crossbar, rows: np.ndarray) -> Sources:
-        sources = default_sources(crossbar, rows.size)
-        sources.inputs[:, crossbar.input_slices()[self.input]] = self.x[rows]
+    def _sources(self, chip: Chip, rows: np.ndarray) -> Sources:
+        sources = chip.sources(rows.size)
+        sources.inputs[:, chip.input_slices()[self.input]] = self.x[rows]
         return sources
 
-    def _free_phase(self, crossbar: Crossbar, rows: np.ndarray) -> Equilibrium:
+    def _free_phase(self, chip: Chip, rows: np.ndarray) -> Equilibrium:
         s = self.settings
-        sources = self._sources(crossbar, rows)
-        return relax(crossbar, sources, tolerance=s.tolerance, max_passes=s.max_passes)
+        sources = self._sources(chip, rows)
+        return chip.settle(sources, tolerance=s.tolerance, max_passes=s.max_passes)
 
-    def _step(self, params: dict[str, np.ndarray], optimizer, rows: np.ndarray) -> dict:
+    def _step(self, chip: Chip, optimizer, rows: np.ndarray) -> dict:
         """One EP step on images ``rows``; the batch's sums for the epoch's metrics."""
         s = self.settings
-        crossbar = ideal_crossbar(self.meta, params)
-        free = self._free_phase(crossbar, rows)
+        free = self._free_phase(chip, rows)
         settled = np.flatnonzero(free.converged)
         check_unsettled(rows.size - settled.size, rows.size, "free", free)
         kept = rows[settled]
-        out = free.state[settled][:, crossbar.free_slices()[self.output]]
+        out = free.state[settled][:, chip.free_slices()[self.output]]
         estimate = ep_estimate(
-            crossbar,
-            self._sources(crossbar, kept),
+            chip,
+            self._sources(chip, kept),
             free.state[settled],
             self.output,
             self.targets[kept],
@@ -186,7 +181,7 @@ class ClassifyObjective:
         left_out = rows.size - int(estimate.settled.sum())
         check_unsettled(left_out, rows.size, "nudged", estimate.plus, estimate.minus)
         grads, norm = clip_by_global_norm(estimate.gradients, s.clip)
-        optimizer.update(params, grads)
+        chip.program(optimizer.step(grads))
         return {
             "cost": float(np.sum(_cost(out, self.targets[kept]))),
             "correct": int(np.sum(np.argmax(out, axis=1) == self.labels[kept])),

@@ -1,10 +1,10 @@
 """Gradient estimates a host computes from settled circuits: EP and GradEP (DESIGN §4).
 
-The host sets sources, lets the circuit settle (:func:`neurosim.engine.relax.relax`),
-reads the unit voltages and forms each device's local quantity. For both unit laws the
-energy's parameter gradient is local: ``∂E/∂W_k = −ρ(s_a)ᵀ ρ(s_b)`` for coupling
-``k = (a, b)`` and ``∂E/∂b_L = −ρ(s_L)`` (linear units: ρ(s) = s). Parameters use the
-model's names (``w<k>``, ``b_<layer>``); gradients are means over the batch.
+The host sets sources, lets the chip settle (:meth:`neurosim.host.Chip.settle`) and
+reads each device pair's local quantity (:meth:`neurosim.host.Chip.local_gradients`:
+``∂E/∂W_k = −ρ(s_a)ᵀ ρ(s_b)`` for coupling ``k = (a, b)``, ``∂E/∂b_L = −ρ(s_L)``, seen
+through the circuit's drivers and rails). Parameters use the model's names (``w<k>``,
+``b_<layer>``); gradients are means over the batch.
 
 Nudged phases are the circuit's nudge elements (a transconductance toward a target
 source) and start from the free equilibrium. With symmetric nudging the estimate
@@ -17,13 +17,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from neurosim.engine.readout import activations
-from neurosim.engine.relax import Equilibrium, relax
-from neurosim.engine.sources import Sources
 from neurosim.errors import ConvergenceError
-from neurosim.lower.crossbar import Crossbar
-
-MAX_UNSETTLED = 0.01  # a training step may leave out at most this share of its samples
+from neurosim.host import Chip, Equilibrium, Sources
 
 
 @dataclass(frozen=True)
@@ -41,37 +36,12 @@ class Estimate:
     settled: np.ndarray
 
 
-def check_unsettled(left_out: int, batch: int, phase: str, *equilibria: Equilibrium) -> None:
-    """Raise :class:`ConvergenceError` if more than ``MAX_UNSETTLED`` of ``batch`` samples
-    were left out of a step; the message summarises the first of ``equilibria`` (the
-    ``phase`` phases) that did not all settle."""
-    if left_out > MAX_UNSETTLED * batch:
-        failed = next((eq for eq in equilibria if not eq.ok), equilibria[0])
-        raise ConvergenceError(
-            f"{left_out} of {batch} samples did not settle ({phase} phase; at most "
-            f"{MAX_UNSETTLED:.0%} may be left out of a step): {failed.summary()}"
-        )
-
-
-def energy_gradients(
-    crossbar: Crossbar, sources: Sources, state: np.ndarray
-) -> dict[str, np.ndarray]:
-    """Batch-mean ∂E/∂θ at ``state`` (batch, free), from the units' activations alone."""
-    acts = activations(crossbar, sources, state)
-    batch = state.shape[0]
-    out = {}
-    for k, (a, b) in enumerate(crossbar.meta.couplings):
-        out[f"w{k}"] = -(acts[a].T @ acts[b]) / batch
-    for name in crossbar.free_slices():
-        out[f"b_{name}"] = -acts[name].mean(axis=0)
-    return out
-
-
-def nudged(crossbar: Crossbar, sources: Sources, layer: str, targets, strength: float) -> Sources:
+def nudged(chip: Chip, sources: Sources, layer: str, targets, strength) -> Sources:
     """``sources`` with the nudge elements of ``layer`` pulling toward ``targets``
-    (batch, size) with conductance ``strength`` (model units; negative for −β)."""
-    where = crossbar.free_slices()[layer]
-    nudge = np.zeros(crossbar.free)
+    (batch, size) with conductance ``strength`` (model units, a number or one per unit;
+    negative for −β)."""
+    where = chip.free_slices()[layer]
+    nudge = np.zeros(chip.free)
     nudge[where] = strength
     nudge_targets = np.array(sources.nudge_targets, copy=True)
     nudge_targets[:, where] = targets
@@ -79,40 +49,40 @@ def nudged(crossbar: Crossbar, sources: Sources, layer: str, targets, strength: 
 
 
 def symmetric_estimate(
-    crossbar: Crossbar,
+    chip: Chip,
     sources: Sources,
     free_state: np.ndarray,
     layer: str,
     targets: np.ndarray,
-    strength: float,
+    strength,
     beta: float,
-    **relax_options,
+    **settle_options,
 ) -> Estimate:
     """[∂E/∂θ(s⁺) − ∂E/∂θ(s⁻)]/(2β) with phases nudged by ±``strength`` toward
     ``targets`` on ``layer``, each settled from ``free_state``."""
     phases = []
     for sign in (1.0, -1.0):
-        pulled = nudged(crossbar, sources, layer, targets, sign * strength)
-        phases.append((pulled, relax(crossbar, pulled, start=free_state, **relax_options)))
+        pulled = nudged(chip, sources, layer, targets, sign * strength)
+        phases.append((pulled, chip.settle(pulled, start=free_state, **settle_options)))
     (pulled_plus, plus), (pulled_minus, minus) = phases
     settled = plus.converged & minus.converged
     rows = np.flatnonzero(settled)
     if rows.size == 0:
         raise ConvergenceError(f"no sample's nudged phases settled: {plus.summary()}")
-    g_plus = energy_gradients(crossbar, pulled_plus.rows(rows), plus.state[rows])
-    g_minus = energy_gradients(crossbar, pulled_minus.rows(rows), minus.state[rows])
+    g_plus = chip.local_gradients(pulled_plus.rows(rows), plus.state[rows])
+    g_minus = chip.local_gradients(pulled_minus.rows(rows), minus.state[rows])
     gradients = {name: (g_plus[name] - g_minus[name]) / (2.0 * beta) for name in g_plus}
     return Estimate(gradients, plus, minus, settled)
 
 
 def ep_estimate(
-    crossbar: Crossbar,
+    chip: Chip,
     sources: Sources,
     free_state: np.ndarray,
     layer: str,
     targets: np.ndarray,
     beta: float,
-    **relax_options,
+    **settle_options,
 ) -> Estimate:
     """EP estimate of ∇θ of the batch-mean cost at the free equilibrium.
 
@@ -121,37 +91,29 @@ def ep_estimate(
     pull Σ(Λ(a) − t·a + t²/2) under the Hopfield law (:func:`neurosim.network.model._pull`).
     """
     return symmetric_estimate(
-        crossbar, sources, free_state, layer, targets, beta, beta, **relax_options
+        chip, sources, free_state, layer, targets, beta, beta, **settle_options
     )
 
 
 def gradep_estimate(
-    crossbar: Crossbar,
+    chip: Chip,
     sources: Sources,
     free_state: np.ndarray,
     velocity_targets: np.ndarray,
     alpha: float,
     beta: float,
     layer: str = "x",
-    **relax_options,
+    **settle_options,
 ) -> Estimate:
     """GradEP estimate of ∇θ of ½‖v − u‖² (batch mean), v = αλ(x* − x_t) (DESIGN §4.2).
 
     The nudge pulls x toward ``x_t + u/(αλ)`` with conductance ``β(αλ)²`` — a resistor to
-    a source in the circuit; ``velocity_targets`` is u (batch, size of ``layer``).
+    a source in the circuit; ``velocity_targets`` is u (batch, size of ``layer``). λ is
+    each unit's own spring (an edited netlist may give them different values).
     """
-    where = crossbar.free_slices()[layer]
-    stiffness = float(crossbar.spring[where][0])
-    scale = alpha * stiffness
+    where = chip.free_slices()[layer]
+    scale = alpha * chip.spring(layer)
     targets = sources.targets[:, where] + np.asarray(velocity_targets) / scale
     return symmetric_estimate(
-        crossbar, sources, free_state, layer, targets, beta * scale**2, beta, **relax_options
+        chip, sources, free_state, layer, targets, beta * scale**2, beta, **settle_options
     )
-
-
-def velocity(
-    crossbar: Crossbar, sources: Sources, state: np.ndarray, alpha: float, layer: str = "x"
-) -> np.ndarray:
-    """The spring readout v = αλ(x* − x_t), (batch, size): the spring current ÷ (vs·g_unit)·α."""
-    where = crossbar.free_slices()[layer]
-    return alpha * crossbar.spring[where] * (state[:, where] - sources.targets[:, where])

@@ -1,12 +1,11 @@
 """GradEP flow matching (FlowEqProp, DESIGN §4.2–4.4): one full-batch step per epoch.
 
-A step, as a host beside the hardware does it: program the devices (ideal devices:
-the conductance pairs of the current parameters), set the spring targets x_t, let the
-circuit settle from x = x_t, h = 0, read the spring currents (the velocity), settle the
+A step, as a host beside the hardware does it: set the spring targets x_t, let the
+chip settle from x = x_t, h = 0, read the spring currents (the velocity), settle the
 ±β nudged phases from there, form each device's local update, clip, step the
-optimiser. A sample whose free or nudged phases do not settle within the pass budget is
-left out of the update and counted; more than ``MAX_UNSETTLED`` of the batch stops
-training with the solver's error.
+optimiser and program the devices with its update. A sample whose free or nudged
+phases do not settle within the pass budget is left out of the update and counted; more
+than ``MAX_UNSETTLED`` of the batch stops training with the solver's error.
 """
 
 from __future__ import annotations
@@ -15,13 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neurosim.circuit.meta import NetworkMeta
-from neurosim.engine.relax import relax
-from neurosim.engine.sources import default_sources
-from neurosim.learn.estimators import check_unsettled, gradep_estimate, velocity
+from neurosim.host import Chip, check_unsettled
+from neurosim.learn.estimators import gradep_estimate
 from neurosim.learn.flow import FlowBatch, FlowBatches
 from neurosim.learn.optim import clip_by_global_norm
-from neurosim.lower.crossbar import ideal_crossbar
 
 
 @dataclass(frozen=True)
@@ -67,30 +63,28 @@ class StepReport:
 
 
 def flow_step(
-    meta: NetworkMeta,
-    params: dict[str, np.ndarray],
+    chip: Chip,
     optimizer,
     batch: FlowBatch,
     settings: FlowSettings = FlowSettings(),
 ) -> StepReport:
-    """Update ``params`` in place with one GradEP step on ``batch``."""
-    crossbar = ideal_crossbar(meta, params)
+    """Program ``chip`` with one GradEP step on ``batch``."""
     n = batch.x1.shape[0]
-    sources = default_sources(crossbar, n)
-    where = crossbar.free_slices()[settings.layer]
+    sources = chip.sources(n)
+    where = chip.free_slices()[settings.layer]
     sources.targets[:, where] = batch.x_t
-    start = np.zeros((n, crossbar.free))
+    start = np.zeros((n, chip.free))
     start[:, where] = batch.x_t
     options = dict(
         tolerance=settings.tolerance, max_passes=settings.max_passes, dtype=settings.dtype
     )
-    free = relax(crossbar, sources, start=start, **options)
-    v = velocity(crossbar, sources, free.state, settings.alpha, settings.layer)
+    free = chip.settle(sources, start=start, **options)
+    v = chip.velocity(sources, free.state, settings.alpha, settings.layer)
     error = v - batch.u
     settled = np.flatnonzero(free.converged)
     check_unsettled(n - settled.size, n, "free", free)
     estimate = gradep_estimate(
-        crossbar,
+        chip,
         sources.rows(settled),
         free.state[settled],
         batch.u[settled],
@@ -102,7 +96,7 @@ def flow_step(
     left_out = n - int(estimate.settled.sum())
     check_unsettled(left_out, n, "nudged", estimate.plus, estimate.minus)
     grads, norm = clip_by_global_norm(estimate.gradients, settings.clip)
-    optimizer.update(params, grads)
+    chip.program(optimizer.step(grads))
     passes = free.total_passes + estimate.plus.total_passes + estimate.minus.total_passes
     return StepReport(
         loss=float(np.mean(0.5 * np.sum(error**2, axis=1))),
@@ -116,10 +110,10 @@ def flow_step(
 class FlowObjective:
     """Flow matching on ``batches`` (one full-batch GradEP step per epoch)."""
 
-    def __init__(self, meta: NetworkMeta, batches: FlowBatches, settings: FlowSettings) -> None:
-        self.meta, self.batches, self.settings = meta, batches, settings
+    def __init__(self, batches: FlowBatches, settings: FlowSettings) -> None:
+        self.batches, self.settings = batches, settings
 
-    def run_epoch(self, params: dict[str, np.ndarray], optimizer, epoch: int) -> dict[str, float]:
+    def run_epoch(self, chip: Chip, optimizer, epoch: int) -> dict[str, float]:
         """One step on epoch ``epoch``'s batch; its :meth:`StepReport.metrics`."""
         batch = self.batches.get(epoch)
-        return flow_step(self.meta, params, optimizer, batch, self.settings).metrics()
+        return flow_step(chip, optimizer, batch, self.settings).metrics()

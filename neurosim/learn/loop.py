@@ -1,14 +1,15 @@
 """The training loop every objective shares: epochs, checkpoints, exact resume.
 
-An objective is one small object with ``run_epoch(params, optimizer, epoch) -> metrics``
-(a dict of floats); the loop only composes it with the optimiser and the checkpoint
-file. Every random draw of epoch ``e`` comes from :func:`epoch_rng` ``(seed, e)``, so an
-epoch's randomness is a pure function of the seed and its index: a resumed run, or a
-batch prepared ahead of time in another process, draws exactly what an uninterrupted
-run draws. After every ``checkpoint_every`` epochs and at the end the loop writes
-``RUN_DIR/checkpoint.h5`` atomically (parameters, optimiser state, the next epoch's
-generator state, config, per-epoch history), so a killed run loses at most that
-interval.
+An objective is one small object with ``run_epoch(chip, optimizer, epoch) -> metrics``
+(a dict of floats) that trains the chip (:class:`neurosim.host.Chip`) through its host
+operations; the loop only composes it with the optimiser and the checkpoint file. Every
+random draw of epoch ``e`` comes from :func:`epoch_rng` ``(seed, e)``, so an epoch's
+randomness is a pure function of the seed and its index: a resumed run, or a batch
+prepared ahead of time in another process, draws exactly what an uninterrupted run
+draws. After every ``checkpoint_every`` epochs and at the end the loop writes
+``RUN_DIR/checkpoint.h5`` atomically (every device's conductance, the parameters,
+optimiser state, the next epoch's generator state, config, per-epoch history), so a
+killed run loses at most that interval.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Protocol
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from neurosim.circuit.meta import NetworkMeta
+from neurosim.host import Chip
 from neurosim.io.checkpoint_h5 import Checkpoint, write_checkpoint
 
 CHECKPOINT = "checkpoint.h5"
@@ -30,8 +31,8 @@ CHECKPOINT = "checkpoint.h5"
 class Objective(Protocol):
     """What the loop trains: one epoch of updates on ``params``, in place."""
 
-    def run_epoch(self, params: dict[str, np.ndarray], optimizer, epoch: int) -> dict[str, float]:
-        """Update ``params`` for epoch ``epoch`` (0-based); return that epoch's metrics."""
+    def run_epoch(self, chip: Chip, optimizer, epoch: int) -> dict[str, float]:
+        """Train ``chip`` for epoch ``epoch`` (0-based); return that epoch's metrics."""
         ...
 
 
@@ -52,8 +53,7 @@ def rng_record(seed: int, epoch: int) -> dict:
 
 def train(
     objective: Objective,
-    meta: NetworkMeta,
-    params: dict[str, np.ndarray],
+    chip: Chip,
     optimizer,
     config: dict,
     run_dir: Path,
@@ -66,28 +66,38 @@ def train(
 ) -> Checkpoint:
     """Run ``objective`` until ``epochs`` epochs are done; returns the final checkpoint.
 
-    ``config`` (JSON-serialisable) is stored in the checkpoint. With ``resume`` the
-    parameters, optimiser state and history continue from it. ``progress(done,
-    metrics)`` is called after every epoch.
+    ``chip`` is trained in place. ``config`` (JSON-serialisable) is stored in the
+    checkpoint. With ``resume`` the devices, optimiser state and history continue from
+    it (a ``neurosim-checkpoint/2`` file has parameters only: they are programmed
+    exactly). ``progress(done, metrics)`` is called after every epoch.
     """
     history: dict[str, list[float]] = {}
     if resume is not None:
-        params = {k: v.copy() for k, v in resume.params.items()}
+        if resume.devices:
+            chip.load_device_state(resume.devices)
+        else:
+            chip.set_values(resume.params)
         optimizer.state = dict(resume.optimizer)
         history = {k: list(v) for k, v in resume.history.items()}
-    checkpoint = Checkpoint(meta, config, params, optimizer.state, {}, history)
+    checkpoint = Checkpoint(chip.meta, config, {}, optimizer.state, {}, history)
+
+    def snapshot(done: int) -> None:
+        checkpoint.rng_state = rng_record(seed, done)
+        checkpoint.devices = chip.device_state()
+        checkpoint.params = chip.parameters()
+
     with threadpool_limits(limits=1, user_api="blas"):  # idle BLAS threads slow the engine
         for epoch in range(checkpoint.epoch, epochs):
             start = time.perf_counter()
-            metrics = objective.run_epoch(params, optimizer, epoch)
+            metrics = objective.run_epoch(chip, optimizer, epoch)
             metrics = {**metrics, "seconds": time.perf_counter() - start}
             for name, value in metrics.items():
                 history.setdefault(name, []).append(float(value))
             done = epoch + 1
             if done % checkpoint_every == 0 or done == epochs:
-                checkpoint.rng_state = rng_record(seed, done)
+                snapshot(done)
                 write_checkpoint(run_dir / CHECKPOINT, checkpoint)
             if progress is not None:
                 progress(done, metrics)
-    checkpoint.rng_state = rng_record(seed, checkpoint.epoch)
+    snapshot(checkpoint.epoch)
     return checkpoint

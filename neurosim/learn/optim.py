@@ -1,8 +1,10 @@
 """Optimisers the host applies to the device parameters: SGD with momentum and Adam.
 
-State is a plain dict of arrays (and a step count), so a checkpoint can store it. The
-update follows the usual definitions (Adam: Kingma & Ba with bias correction, the form
-PyTorch implements; SGD momentum: v ← μv + g, θ ← θ − lr·v).
+An optimiser turns gradients into updates Δθ; the host programs them into the devices
+(:meth:`neurosim.host.Chip.program`). State is a plain dict of arrays (and a step
+count), so a checkpoint can store it. The update follows the usual definitions (Adam:
+Kingma & Ba with bias correction, the form PyTorch implements; SGD momentum:
+v ← μv + g, Δθ = −lr·v).
 """
 
 from __future__ import annotations
@@ -32,10 +34,11 @@ class Adam:
     eps: float = 1e-8
     state: dict = field(default_factory=dict)
 
-    def update(self, params: dict[str, np.ndarray], grads: Mapping[str, np.ndarray]) -> None:
-        """One step, in place on ``params``."""
+    def step(self, grads: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """One step: the update Δθ of each parameter in ``grads``."""
         step = self.state.get("step", 0) + 1
         self.state["step"] = step
+        deltas = {}
         for name, g in grads.items():
             m = self.state.setdefault(f"m/{name}", np.zeros_like(g))
             v = self.state.setdefault(f"v/{name}", np.zeros_like(g))
@@ -45,7 +48,8 @@ class Adam:
             v += (1 - self.beta2) * g * g
             m_hat = m / (1 - self.beta1**step)
             v_hat = v / (1 - self.beta2**step)
-            params[name] -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+            deltas[name] = -(self.lr * m_hat / (np.sqrt(v_hat) + self.eps))
+        return deltas
 
 
 @dataclass
@@ -56,11 +60,13 @@ class SGD:
     momentum: float = 0.9
     state: dict = field(default_factory=dict)
 
-    def update(self, params: dict[str, np.ndarray], grads: Mapping[str, np.ndarray]) -> None:
-        """One step, in place on ``params``."""
+    def step(self, grads: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """One step: the update Δθ of each parameter in ``grads``."""
         self.state["step"] = self.state.get("step", 0) + 1
+        deltas = {}
         for name, g in grads.items():
             velocity = self.state.setdefault(f"v/{name}", np.zeros_like(g))
             velocity *= self.momentum
             velocity += g
-            params[name] -= self.lr * velocity
+            deltas[name] = -(self.lr * velocity)
+        return deltas

@@ -1,9 +1,10 @@
 """Lower a compiled crossbar network (DESIGN.md §3.1) to the dense arrays the engine uses.
 
 The circuit's own element values are read, never the parameters it was compiled from,
-so an edited or non-ideal netlist is simulated as written. Every element must sit where
-the compiler puts it (names and nodes as in :mod:`neurosim.network.compile`); anything
-else raises :class:`CircuitError`, and callers fall back to the general MNA solver.
+so an edited or non-ideal netlist is simulated as written. Which element is which part
+comes from the circuit's structure (:mod:`neurosim.lower.layout`); a circuit that is
+not a crossbar raises :class:`CircuitError`, and callers fall back to the general MNA
+solver.
 
 KCL at unit node ``u`` (voltage ``V = s·vs``), divided by ``vs·g_unit``, gives the
 model-unit equation the engine solves (``τ = C/g_unit``)::
@@ -29,11 +30,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neurosim.circuit.expr import to_text
 from neurosim.circuit.ir import Circuit
 from neurosim.circuit.meta import NetworkMeta, Scaling
 from neurosim.errors import CircuitError
-from neurosim.network.activations import get_activation
+from neurosim.lower.layout import Layout, read_layout
 
 ACTIVATION_CODES = {"linear": 0, "rho": 1, "tanh": 2}
 
@@ -86,6 +86,7 @@ class Crossbar:
     row_conductance_odd: np.ndarray
     bias_power: float = 0.0
     row_gains: np.ndarray | None = None  # (len(layout.rows), 2): k_p, k_n per row unit
+    layer_gains: dict[str, np.ndarray] | None = None  # driving layer -> (size, 2) k_p, k_n
     rails: np.ndarray | None = None  # (2,) bias rail voltages [V]
     layout: Layout | None = None
 
@@ -146,19 +147,6 @@ def _free_layer_count(meta: NetworkMeta, group: Group) -> int:
     return sum(1 for name in group.layers if meta.layer(name).kind != "input")
 
 
-@dataclass
-class Layout:
-    """Element-name tables of a crossbar (built once per topology)."""
-
-    units: list[str]  # free unit node names, flat order
-    inputs: list[str]  # input unit node names, flat input order
-    rows: list[str]  # row-driving unit names (free and input) that have row drivers
-    arrays: list[tuple[str, str, str]]  # (element prefix, row layer, column layer)
-    springs: frozenset[str] = frozenset()  # units with a spring to a target source
-    nudges: frozenset[str] = frozenset()  # units with a nudge element
-    element_count: int = 0
-
-
 def lower_crossbar(circuit: Circuit) -> Crossbar:
     """The engine arrays of ``circuit``; :class:`CircuitError` if it is not a crossbar."""
     meta = circuit.network
@@ -167,7 +155,11 @@ def lower_crossbar(circuit: Circuit) -> Crossbar:
     if meta.family != "crossbar":
         raise CircuitError(f"the engine's fast path handles crossbar networks, not {meta.family}")
     crossbar = _empty(meta)
-    crossbar.layout = _check_topology(circuit, meta, crossbar.even, crossbar.odd)
+    free, inputs = [], []
+    for group in (crossbar.even, crossbar.odd):
+        for name in group.layers:
+            (inputs if meta.layer(name).kind == "input" else free).append(name)
+    crossbar.layout = read_layout(circuit, free, inputs)
     _fill(crossbar, crossbar.layout, circuit)
     return crossbar
 
@@ -290,125 +282,6 @@ def _groups(meta: NetworkMeta) -> tuple[Group, Group]:
     return groups[0], groups[1]
 
 
-def _unit_names(meta: NetworkMeta, group: Group, *, inputs: bool) -> list[str]:
-    names = []
-    for name in group.layers:
-        if (meta.layer(name).kind == "input") == inputs:
-            names += [f"{name}_{i}" for i in range(meta.layer(name).size)]
-    return names
-
-
-def _expected_elements(meta: NetworkMeta, layout: Layout) -> dict[str, tuple[str, ...]]:
-    """Element name -> nodes, for every element the compiler emits for ``meta``."""
-    expected: dict[str, tuple[str, ...]] = {
-        "vbias_p": ("bias_p", "0"),
-        "vbias_n": ("bias_n", "0"),
-    }
-    for u in layout.inputs:
-        expected[f"vin_{u}"] = (u, "0")
-    for u in layout.units:
-        layer = meta.layer(u.rsplit("_", 1)[0])
-        expected[f"cu_{u}"] = (u, "0")
-        expected[f"rl_{u}"] = (u, "0")
-        expected[f"vc_{u}"] = (f"{u}_c", "0")
-        injection = "fi" if meta.law == "hopfield" or layer.activation == "linear" else "bi"
-        expected[f"{injection}_{u}"] = ("0", u)
-        expected[f"rb_{u}_p"] = ("bias_p", f"{u}_c")
-        expected[f"rb_{u}_n"] = ("bias_n", f"{u}_c")
-        if layer.kind == "visible" and meta.spring_lambda > 0:
-            expected[f"vt_{u}"] = (f"{u}_t", "0")
-            expected[f"rs_{u}"] = (u, f"{u}_t")
-        if layer.kind in ("visible", "output") and meta.nudge:
-            expected[f"vnt_{u}"] = (f"{u}_nt", "0")
-            expected[f"gn_{u}"] = ("0", u, f"{u}_nt", u)
-    for u in layout.rows:
-        linear = meta.layer(u.rsplit("_", 1)[0]).activation == "linear"
-        expected[f"ep_{u}" if linear else f"bp_{u}"] = (
-            (f"{u}_p", "0", u, "0") if linear else (f"{u}_p", "0")
-        )
-        expected[f"en_{u}"] = (f"{u}_n", "0", f"{u}_p", "0")
-    for prefix, rows, cols in layout.arrays:
-        k_rows, k_cols = meta.layer(rows).size, meta.layer(cols).size
-        transpose = prefix.endswith("b")
-        for r in range(k_rows):
-            for c in range(k_cols):
-                i, j = (c, r) if transpose else (r, c)
-                for sign in "pn":
-                    expected[f"{prefix}_{i}_{j}{sign}"] = (f"{rows}_{r}_{sign}", f"{cols}_{c}_c")
-    return expected
-
-
-def _check_topology(circuit: Circuit, meta: NetworkMeta, even: Group, odd: Group) -> Layout:
-    for a, b in meta.couplings:
-        if meta.layer(b).kind == "input":
-            raise CircuitError(
-                f"coupling {a}-{b} has the clamped input layer {b} as its column layer; "
-                f"write it as {b}-{a}"
-            )
-    arrays, driven = [], set()
-    for k, (a, b) in enumerate(meta.couplings):
-        arrays.append((f"rw{k}f", a, b))
-        driven.add(a)
-        if meta.layer(a).kind != "input":
-            arrays.append((f"rw{k}b", b, a))
-            driven.add(b)
-    units = _unit_names(meta, even, inputs=False) + _unit_names(meta, odd, inputs=False)
-    inputs = _unit_names(meta, even, inputs=True) + _unit_names(meta, odd, inputs=True)
-    rows = [u for u in units + inputs if u.rsplit("_", 1)[0] in driven]
-    layout = Layout(units, inputs, rows, arrays)
-    expected = _expected_elements(meta, layout)
-    layout.springs = frozenset(u for u in units if f"rs_{u}" in expected)
-    layout.nudges = frozenset(u for u in units if f"gn_{u}" in expected)
-    layout.element_count = len(expected)
-    for name, element in circuit.elements.items():
-        nodes = expected.get(name)
-        if nodes is None:
-            raise CircuitError(f"element {name} is not part of the compiled crossbar layout")
-        if tuple(element.nodes) != nodes:
-            raise CircuitError(
-                f"element {name} connects {' '.join(element.nodes)}, "
-                f"the crossbar layout expects {' '.join(nodes)}"
-            )
-    missing = sorted(set(expected) - set(circuit.elements))
-    if missing:
-        raise CircuitError(f"the crossbar lacks {len(missing)} elements, e.g. {missing[0]}")
-    for name, element in circuit.elements.items():
-        if element.extra:
-            raise CircuitError(
-                f"source {name} has a waveform or AC part; the engine drives DC sources only"
-            )
-    _check_behavioural(circuit, meta, layout)
-    return layout
-
-
-def _check_behavioural(circuit: Circuit, meta: NetworkMeta, layout: Layout) -> None:
-    """B sources and CCCS controls must be exactly the compiler's templates."""
-    vs = meta.scaling.volts_per_unit
-    for u in layout.units:
-        element = circuit.elements.get(f"fi_{u}")
-        if element is not None and element.control != f"vc_{u}":
-            raise CircuitError(f"element fi_{u} is controlled by {element.control}, not vc_{u}")
-        element = circuit.elements.get(f"bi_{u}")
-        if element is not None:
-            activation = get_activation(meta.layer(u.rsplit("_", 1)[0]).activation)
-            slope = activation.spice_derivative_of(("bin", "/", ("v", u), ("num", vs)))
-            _same_expression(element, ("bin", "*", slope, ("i", f"vc_{u}")), "i")
-    for u in layout.rows:
-        element = circuit.elements.get(f"bp_{u}")
-        if element is not None:
-            activation = get_activation(meta.layer(u.rsplit("_", 1)[0]).activation)
-            row = activation.spice_of(("bin", "/", ("v", u), ("num", vs)))
-            _same_expression(element, ("bin", "*", ("num", vs), row), "v")
-
-
-def _same_expression(element, template, output: str) -> None:
-    if element.output != output or to_text(element.expr) != to_text(template):
-        raise CircuitError(
-            f"element {element.name}: its expression is not the compiled unit's "
-            f"({to_text(template)}); the fast engine cannot simulate it"
-        )
-
-
 def _values(circuit: Circuit, names: list[str]) -> np.ndarray:
     elements = circuit.elements
     return np.fromiter((elements[n].value for n in names), dtype=float, count=len(names))
@@ -418,59 +291,84 @@ def _fill(crossbar: Crossbar, layout: Layout, circuit: Circuit) -> None:
     """Compute every model-unit array from the element values of ``circuit``."""
     meta = crossbar.meta
     vs, g_unit = meta.scaling.volts_per_unit, meta.scaling.g_unit
-    units = layout.units
-    elements = circuit.elements
-    rails = np.array([elements["vbias_p"].value, elements["vbias_n"].value])
+    elements, parts = circuit.elements, layout.parts
+    rails = np.array([elements[layout.rails[0]].value, elements[layout.rails[1]].value])
 
-    crossbar.leak[:] = 1.0 / _values(circuit, [f"rl_{u}" for u in units]) / g_unit
-    crossbar.tau[:] = _values(circuit, [f"cu_{u}" for u in units]) / g_unit
-    g_bias_p = 1.0 / _values(circuit, [f"rb_{u}_p" for u in units])
-    g_bias_n = 1.0 / _values(circuit, [f"rb_{u}_n" for u in units])
-    crossbar.bias[:] = (g_bias_p * rails[0] + g_bias_n * rails[1]) / (vs * g_unit)
-    crossbar.bias_power = float(np.sum(g_bias_p * rails[0] ** 2 + g_bias_n * rails[1] ** 2))
-    spring, nudge = np.zeros(len(units)), np.zeros(len(units))
-    targets, nudge_targets = np.zeros(len(units)), np.zeros(len(units))
-    for n, u in enumerate(units):
-        layer = meta.layer(u.rsplit("_", 1)[0])
-        crossbar.act_code[n] = ACTIVATION_CODES[layer.activation]
-        bi = elements.get(f"bi_{u}")
-        crossbar.slope[n] = bi is not None
-        crossbar.inj_gain[n] = 1.0 if bi is not None else elements[f"fi_{u}"].value
-        if f"rs_{u}" in elements:
-            spring[n] = 1.0 / elements[f"rs_{u}"].value / g_unit
-            targets[n] = elements[f"vt_{u}"].value / vs
-        if f"gn_{u}" in elements:
-            nudge[n] = elements[f"gn_{u}"].value / g_unit
-            nudge_targets[n] = elements[f"vnt_{u}"].value / vs
-    crossbar.spring[:] = spring
-    caps = [elements[f"cu_{u}"] for u in units]
+    def values(names: list[str | None], absent: float = 0.0) -> np.ndarray:
+        return np.array([absent if n is None else elements[n].value for n in names])
+
+    crossbar.leak[:] = 1.0 / values(parts["leak"]) / g_unit
+    crossbar.tau[:] = values(parts["capacitor"]) / g_unit
+    for name, where in crossbar.free_slices().items():
+        crossbar.act_code[where] = ACTIVATION_CODES[meta.layer(name).activation]
+    injections = parts["injection"]
+    crossbar.slope[:] = [name[0] == "b" for name in injections]
+    crossbar.inj_gain[:] = [1.0 if n[0] == "b" else elements[n].value for n in injections]
+    springs = values(parts["spring"], absent=np.inf)
+    crossbar.spring[:] = 1.0 / springs / g_unit
+    caps = [elements[n] for n in parts["capacitor"]]
     crossbar.defaults = {
         "start": np.array([0.0 if c.ic is None else c.ic for c in caps]) / vs,
-        "inputs": _values(circuit, [f"vin_{u}" for u in layout.inputs]) / vs,
-        "targets": targets,
-        "nudge_targets": nudge_targets,
-        "nudge": nudge,
+        "inputs": values(layout.sources) / vs,
+        "targets": values(parts["spring_source"]) / vs,
+        "nudge_targets": values(parts["nudge_source"]) / vs,
+        "nudge": values(parts["nudge"]) / g_unit,
     }
-
-    gain_p, gain_n = {}, {}
-    for u in layout.rows:
-        ep = elements.get(f"ep_{u}")
-        gain_p[u] = 1.0 if ep is None else ep.value
-        gain_n[u] = elements[f"en_{u}"].value
-    crossbar.row_gains = np.array([[gain_p[u], gain_n[u]] for u in layout.rows]).reshape(-1, 2)
+    gain_p = np.array([1.0 if d[0] == "b" else elements[d].value for d in layout.drivers])
+    crossbar.row_gains = np.stack([gain_p, values(layout.inverters)], axis=1).reshape(-1, 2)
+    crossbar.layer_gains, offset = {}, 0
+    for name in layout.row_layers:
+        size = meta.layer(name).size
+        crossbar.layer_gains[name] = crossbar.row_gains[offset : offset + size]
+        offset += size
     crossbar.rails = rails
+    apply_devices(crossbar, read_devices(circuit, layout))
+
+
+def read_devices(circuit: Circuit, layout: Layout) -> dict[str, np.ndarray]:
+    """Every device's conductance [S], by device-state key: ``w<k>.forward`` /
+    ``w<k>.backward`` (size_a, size_b, 2) for the arrays of coupling ``k = (a, b)`` (last
+    axis: the ``p`` and ``n`` device of a pair), ``b_<layer>`` (size, 2) for a layer's
+    bias pairs (:func:`neurosim.lower.layout.device_names` names each entry)."""
+    meta = circuit.network
+    out = {}
+    for key, elements in layout.devices.items():
+        g = 1.0 / _values(circuit, elements)
+        if key.startswith("w"):
+            a, b = meta.couplings[int(key[1:].split(".")[0])]
+            out[key] = g.reshape(meta.layer(a).size, meta.layer(b).size, 2)
+        else:
+            out[key] = g.reshape(-1, 2)
+    return out
+
+
+def apply_devices(crossbar: Crossbar, devices: Mapping[str, np.ndarray]) -> None:
+    """Recompute the weights, biases and row conductances from device conductances
+    ``devices`` (all arrays, as :func:`read_devices` gives them), array by array."""
+    meta, layout = crossbar.meta, crossbar.require_layout()
+    vs, g_unit = meta.scaling.volts_per_unit, meta.scaling.g_unit
     crossbar.m_eo[:] = 0.0
     crossbar.m_oe[:] = 0.0
     crossbar.row_conductance_even[:] = 0.0
     crossbar.row_conductance_odd[:] = 0.0
-    for prefix, rows, cols in layout.arrays:
-        n_rows, n_cols = meta.layer(rows).size, meta.layer(cols).size
-        transpose = prefix.endswith("b")
-        idx = [(c, r) if transpose else (r, c) for r in range(n_rows) for c in range(n_cols)]
-        g_p = 1.0 / _values(circuit, [f"{prefix}_{i}_{j}p" for i, j in idx])
-        g_n = 1.0 / _values(circuit, [f"{prefix}_{i}_{j}n" for i, j in idx])
-        g_p, g_n = g_p.reshape(n_rows, n_cols), g_n.reshape(n_rows, n_cols)
-        k_p = np.array([gain_p[f"{rows}_{r}"] for r in range(n_rows)])
-        k_n = np.array([gain_n[f"{rows}_{r}"] for r in range(n_rows)])
-        weights = k_p[:, None] * (g_p + k_n[:, None] * g_n) / g_unit
-        _place(crossbar, rows, cols, weights, k_p**2 * (g_p.sum(1) + k_n**2 * g_n.sum(1)))
+    for key, rows, cols in layout.arrays:
+        pairs = devices[key]
+        if key.endswith("backward"):
+            pairs = pairs.transpose(1, 0, 2)
+        g_p, g_n = pairs[..., 0], pairs[..., 1]
+        k_p, k_n = crossbar.layer_gains[rows][:, 0:1], crossbar.layer_gains[rows][:, 1:2]
+        weights = k_p * (g_p + k_n * g_n) / g_unit
+        _place(
+            crossbar,
+            rows,
+            cols,
+            weights,
+            k_p[:, 0] ** 2 * (g_p.sum(1) + k_n[:, 0] ** 2 * g_n.sum(1)),
+        )
+    rails = crossbar.rails
+    bias_power = 0.0
+    for name, where in crossbar.free_slices().items():
+        g_bias = devices[f"b_{name}"]
+        crossbar.bias[where] = (g_bias[:, 0] * rails[0] + g_bias[:, 1] * rails[1]) / (vs * g_unit)
+        bias_power += float(np.sum(g_bias[:, 0] * rails[0] ** 2 + g_bias[:, 1] * rails[1] ** 2))
+    crossbar.bias_power = bias_power

@@ -20,6 +20,7 @@ from pathlib import Path
 from neurosim.circuit.expr import Expr, ExprError, evaluate, parse_expr, parse_func_body, references
 from neurosim.circuit.ir import DIODE_PARAMS, KIND_NAMES, TERMINALS, Circuit, Element, Model, Role
 from neurosim.circuit.meta import NetworkMeta
+from neurosim.circuit.structure import Structure
 from neurosim.circuit.units import format_number, is_number, parse_number
 from neurosim.errors import CircuitError, NetlistError
 from neurosim.netlist.lex import (
@@ -31,7 +32,7 @@ from neurosim.netlist.lex import (
     tokenize,
 )
 from neurosim.netlist.subckt import Instance, Subckt, split_subckts
-from neurosim.netlist.write import META_PREFIX, SCHEMA
+from neurosim.netlist.write import META_PREFIX, READABLE_SCHEMAS
 
 # Analysis, output and option cards kept verbatim in Circuit.controls.
 KEPT_CARDS = (
@@ -115,14 +116,28 @@ class _Builder:
         self.element_lines: dict[str, Line] = {}
         self.node_lines: dict[str, Line] = {}
         self.role_lines: dict[str, Line] = {}
+        self.structure_line: tuple[Line, str] | None = None
         self.instances: set[tuple[str, ...]] = set()
 
     def build(self, top: list[Line]) -> Circuit:
         self.global_scope = self.define(top, _Scope())
         self.expand(top, self.global_scope, Instance(), ())
         self.circuit.controls = tuple(self.controls)
+        self.structure()
         self.validate()
         return self.circuit
+
+    def structure(self) -> None:
+        """The ``structure`` metadata line, checked against the network's."""
+        if self.structure_line is None:
+            return
+        line, text = self.structure_line
+        if self.circuit.network is None:
+            raise line.error("structure metadata without a network metadata line")
+        try:
+            self.circuit.structure = Structure.from_dict(json.loads(text), self.circuit.network)
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+            raise line.error(f"bad structure metadata: {type(exc).__name__}: {exc}") from None
 
     # --- values -----------------------------------------------------------------
 
@@ -265,8 +280,11 @@ class _Builder:
         key = parts[1].lower() if len(parts) > 1 else ""
         rest = parts[2].strip() if len(parts) > 2 else ""
         if key == "schema":
-            if rest.lower() != SCHEMA:
-                raise line.error(f"unsupported netlist schema {rest!r} (neurosim reads {SCHEMA})")
+            if rest.lower() not in READABLE_SCHEMAS:
+                raise line.error(
+                    f"unsupported netlist schema {rest!r} (neurosim reads "
+                    f"{' and '.join(READABLE_SCHEMAS)})"
+                )
         elif key == "network":
             if self.circuit.network is not None:
                 raise line.error("second network metadata line")
@@ -274,6 +292,10 @@ class _Builder:
                 self.circuit.network = NetworkMeta.from_dict(json.loads(rest))
             except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
                 raise line.error(f"bad network metadata: {type(exc).__name__}: {exc}") from None
+        elif key == "structure":
+            if self.structure_line is not None:
+                raise line.error("second structure metadata line")
+            self.structure_line = (line, rest)
         elif key == "trainable":
             self.circuit.trainable += tuple(rest.lower().split())
         elif key == "role":
@@ -292,7 +314,7 @@ class _Builder:
             self.role_lines[node] = line
         else:
             raise line.error(
-                f"unknown neurosim metadata {key!r} (schema, network, trainable, role)"
+                f"unknown neurosim metadata {key!r} (schema, network, structure, trainable, role)"
             )
 
     # --- elements ------------------------------------------------------------------

@@ -3,10 +3,15 @@
 neurosim's own metadata goes on comment lines that start with :data:`META_PREFIX`, so
 the file stays plain SPICE::
 
-    *@neurosim schema neurosim-netlist/1
+    *@neurosim schema neurosim-netlist/2
     *@neurosim network {"family": "crossbar", ...}     (JSON, one line)
+    *@neurosim structure {"rails": [...], "units": {...}, "arrays": [...]}
+                                                        (JSON, one line: which element is
+                                                        which part, circuit/structure.py)
     *@neurosim trainable rw* rb*                        (glob patterns over element names)
     *@neurosim role x_0 visible                         (one node per line)
+
+Schema ``neurosim-netlist/1`` (before the structure line) still reads.
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ from neurosim.circuit.units import format_number
 from neurosim.io.atomic import write_text_atomic
 
 META_PREFIX = "*@neurosim"
-SCHEMA = "neurosim-netlist/1"
+SCHEMA = "neurosim-netlist/2"
+READABLE_SCHEMAS = ("neurosim-netlist/1", SCHEMA)
 
 
 def element_line(element: Element) -> str:
@@ -63,6 +69,9 @@ def netlist_lines(circuit: Circuit) -> list[str]:
     if circuit.network is not None:
         payload = json.dumps(circuit.network.to_dict(), sort_keys=True, separators=(", ", ": "))
         lines.append(f"{META_PREFIX} network {payload}")
+    if circuit.structure is not None:
+        payload = json.dumps(circuit.structure.to_dict(), separators=(",", ":"))
+        lines.append(f"{META_PREFIX} structure {payload}")
     if circuit.trainable:
         lines.append(f"{META_PREFIX} trainable {' '.join(circuit.trainable)}")
     lines.extend(f"{META_PREFIX} role {node} {role.value}" for node, role in circuit.roles.items())

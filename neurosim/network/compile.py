@@ -29,6 +29,7 @@ import numpy as np
 
 from neurosim.circuit.ir import Circuit, Element, Role
 from neurosim.circuit.meta import Layer, NetworkMeta, Scaling
+from neurosim.circuit.structure import ArrayPart, Structure, default_structure
 from neurosim.network.activations import get_activation
 from neurosim.network.model import Arrays, Drive, check_params, init_params
 from neurosim.network.spec import NetworkSpec
@@ -44,25 +45,30 @@ def conductance_pair(w: np.ndarray, scaling: Scaling) -> tuple[np.ndarray, np.nd
 
 
 def compile_network(meta: NetworkMeta, params: Arrays, *, title: str | None = None) -> Circuit:
-    """Build the circuit of ``meta`` with parameter values ``params`` (model units)."""
+    """Build the circuit of ``meta`` with parameter values ``params`` (model units).
+
+    Elements are named by :func:`neurosim.circuit.structure.default_structure`, which the
+    circuit carries (the netlist's ``structure`` line).
+    """
     check_params(meta, params)
-    circuit = Circuit(title=title or f"neurosim {meta.family} network", network=meta)
+    structure = default_structure(meta)
+    circuit = Circuit(
+        title=title or f"neurosim {meta.family} network", network=meta, structure=structure
+    )
     circuit.trainable = TRAINABLE
     vs = meta.scaling.volts_per_unit
-    circuit.add(Element("vbias_p", ("bias_p", "0"), vs))
-    circuit.add(Element("vbias_n", ("bias_n", "0"), -vs))
+    rail_p, rail_n = structure.rails
+    circuit.add(Element(rail_p, ("bias_p", "0"), vs))
+    circuit.add(Element(rail_n, ("bias_n", "0"), -vs))
     circuit.roles["bias_p"] = Role.BIAS
     circuit.roles["bias_n"] = Role.BIAS
-    driven = _driven_layers(meta)
     for layer in meta.layers:
-        _add_units(circuit, meta, layer, drives_rows=layer.name in driven)
-    for k, (a, b) in enumerate(meta.couplings):
-        _add_array(circuit, meta, params[f"w{k}"], f"rw{k}f", a, b, transpose=False)
-        if meta.layer(a).kind != "input":
-            _add_array(circuit, meta, params[f"w{k}"], f"rw{k}b", b, a, transpose=True)
+        _add_units(circuit, meta, layer, structure.units[layer.name])
+    for array in structure.arrays:
+        _add_array(circuit, meta, params[f"w{array.coupling}"], array)
     for layer in meta.layers:
         if layer.kind != "input":
-            _add_biases(circuit, meta.scaling, layer, params[f"b_{layer.name}"])
+            _add_biases(circuit, meta.scaling, layer, params[f"b_{layer.name}"], structure)
     circuit.controls = (".op",)
     return circuit
 
@@ -76,45 +82,38 @@ def compile_spec(spec: NetworkSpec, params: Arrays | None = None) -> Circuit:
     return compile_network(spec.meta, params, title=title)
 
 
-def _driven_layers(meta: NetworkMeta) -> set[str]:
-    """Layers whose row lines feed some array."""
-    driven = set()
-    for a, b in meta.couplings:
-        driven.add(a)
-        if meta.layer(a).kind != "input":
-            driven.add(b)
-    return driven
-
-
-def _add_units(circuit: Circuit, meta: NetworkMeta, layer: Layer, *, drives_rows: bool) -> None:
+def _add_units(circuit: Circuit, meta: NetworkMeta, layer: Layer, parts: dict[str, str]) -> None:
     scaling, vs = meta.scaling, meta.scaling.volts_per_unit
     activation = get_activation(layer.activation)
     for i in range(layer.size):
-        u = f"{layer.name}_{i}"
+        name = {part: template.format(i=i) for part, template in parts.items()}
+        u = name["node"]
         circuit.roles[u] = Role(layer.kind)
         if layer.kind == "input":
-            circuit.add(Element(f"vin_{u}", (u, "0"), 0.0))
+            circuit.add(Element(name["source"], (u, "0"), 0.0))
         else:
-            circuit.add(Element(f"cu_{u}", (u, "0"), scaling.tau * scaling.g_unit, ic=0.0))
-            circuit.add(Element(f"rl_{u}", (u, "0"), 1.0 / scaling.g_unit))
-            circuit.add(Element(f"vc_{u}", (f"{u}_c", "0"), 0.0))
-            if meta.law == "hopfield" or layer.activation == "linear":
-                circuit.add(Element(f"fi_{u}", ("0", u), 1.0, control=f"vc_{u}"))
+            column = f"{u}_c"
+            circuit.add(Element(name["capacitor"], (u, "0"), scaling.tau * scaling.g_unit, ic=0.0))
+            circuit.add(Element(name["leak"], (u, "0"), 1.0 / scaling.g_unit))
+            circuit.add(Element(name["ammeter"], (column, "0"), 0.0))
+            if name["injection"].startswith("f"):
+                circuit.add(Element(name["injection"], ("0", u), 1.0, control=name["ammeter"]))
             else:
                 slope = activation.spice_derivative_of(("bin", "/", ("v", u), ("num", vs)))
-                injection = ("bin", "*", slope, ("i", f"vc_{u}"))
-                circuit.add(Element(f"bi_{u}", ("0", u), expr=injection, output="i"))
-        if layer.kind == "visible" and meta.spring_lambda > 0:
-            circuit.add(Element(f"vt_{u}", (f"{u}_t", "0"), 0.0))
-            circuit.add(
-                Element(f"rs_{u}", (u, f"{u}_t"), 1.0 / (meta.spring_lambda * scaling.g_unit))
-            )
-        if layer.kind in ("visible", "output") and meta.nudge:
-            circuit.add(Element(f"vnt_{u}", (f"{u}_nt", "0"), 0.0))
-            circuit.add(Element(f"gn_{u}", ("0", u, f"{u}_nt", u), 0.0))
-        if drives_rows:
+                injection = ("bin", "*", slope, ("i", name["ammeter"]))
+                circuit.add(Element(name["injection"], ("0", u), expr=injection, output="i"))
+        if "spring" in name:
+            target = f"{u}_t"
+            circuit.add(Element(name["spring_source"], (target, "0"), 0.0))
+            spring = 1.0 / (meta.spring_lambda * scaling.g_unit)
+            circuit.add(Element(name["spring"], (u, target), spring))
+        if "nudge" in name:
+            target = f"{u}_nt"
+            circuit.add(Element(name["nudge_source"], (target, "0"), 0.0))
+            circuit.add(Element(name["nudge"], ("0", u, target, u), 0.0))
+        if "driver" in name:
             if layer.activation == "linear":
-                circuit.add(Element(f"ep_{u}", (f"{u}_p", "0", u, "0"), 1.0))
+                circuit.add(Element(name["driver"], (f"{u}_p", "0", u, "0"), 1.0))
             else:
                 row = (
                     "bin",
@@ -122,41 +121,35 @@ def _add_units(circuit: Circuit, meta: NetworkMeta, layer: Layer, *, drives_rows
                     ("num", vs),
                     activation.spice_of(("bin", "/", ("v", u), ("num", vs))),
                 )
-                circuit.add(Element(f"bp_{u}", (f"{u}_p", "0"), expr=row, output="v"))
-            circuit.add(Element(f"en_{u}", (f"{u}_n", "0", f"{u}_p", "0"), -1.0))
+                circuit.add(Element(name["driver"], (f"{u}_p", "0"), expr=row, output="v"))
+            circuit.add(Element(name["inverter"], (f"{u}_n", "0", f"{u}_p", "0"), -1.0))
 
 
-def _add_array(
-    circuit: Circuit,
-    meta: NetworkMeta,
-    w: np.ndarray,
-    prefix: str,
-    rows: str,
-    cols: str,
-    *,
-    transpose: bool,
-) -> None:
-    """Devices from the row lines of layer ``rows`` onto the columns of layer ``cols``."""
+def _add_array(circuit: Circuit, meta: NetworkMeta, w: np.ndarray, array: ArrayPart) -> None:
+    """The devices of ``array``: from the row lines of its row layer onto the columns of
+    its column layer; entry ``W[i, j]`` of the coupling in both directions."""
+    a, b = meta.couplings[array.coupling]
+    rows, cols = (a, b) if array.direction == "forward" else (b, a)
     g_plus, g_minus = conductance_pair(np.asarray(w, dtype=float), meta.scaling)
-    n_rows, n_cols = meta.layer(rows).size, meta.layer(cols).size
-    for r in range(n_rows):
-        for c in range(n_cols):
-            i, j = (c, r) if transpose else (r, c)
+    if array.direction == "backward":
+        g_plus, g_minus = g_plus.T, g_minus.T
+    for r in range(meta.layer(rows).size):
+        for c in range(meta.layer(cols).size):
             column = f"{cols}_{c}_c"
-            circuit.add(
-                Element(f"{prefix}_{i}_{j}p", (f"{rows}_{r}_p", column), 1.0 / g_plus[i, j])
-            )
-            circuit.add(
-                Element(f"{prefix}_{i}_{j}n", (f"{rows}_{r}_n", column), 1.0 / g_minus[i, j])
-            )
+            for sign, g in (("p", g_plus[r, c]), ("n", g_minus[r, c])):
+                name = array.device.format(row=r, col=c, sign=sign)
+                circuit.add(Element(name, (f"{rows}_{r}_{sign}", column), 1.0 / g))
 
 
-def _add_biases(circuit: Circuit, scaling: Scaling, layer: Layer, b: np.ndarray) -> None:
+def _add_biases(
+    circuit: Circuit, scaling: Scaling, layer: Layer, b: np.ndarray, structure: Structure
+) -> None:
     g_plus, g_minus = conductance_pair(np.asarray(b, dtype=float), scaling)
+    parts = structure.units[layer.name]
     for i in range(layer.size):
         column = f"{layer.name}_{i}_c"
-        circuit.add(Element(f"rb_{layer.name}_{i}_p", ("bias_p", column), 1.0 / g_plus[i]))
-        circuit.add(Element(f"rb_{layer.name}_{i}_n", ("bias_n", column), 1.0 / g_minus[i]))
+        circuit.add(Element(parts["bias_p"].format(i=i), ("bias_p", column), 1.0 / g_plus[i]))
+        circuit.add(Element(parts["bias_n"].format(i=i), ("bias_n", column), 1.0 / g_minus[i]))
 
 
 def params_from_circuit(circuit: Circuit) -> dict[str, np.ndarray]:

@@ -7,9 +7,9 @@ from click.testing import CliRunner
 
 from neurosim.circuit.meta import Layer, NetworkMeta, Scaling
 from neurosim.cli.main import cli
+from neurosim.host import Chip
 from neurosim.io.checkpoint_h5 import Checkpoint, write_checkpoint
 from neurosim.io.samples_h5 import read_samples
-from neurosim.lower.crossbar import lower_crossbar
 from neurosim.netlist.parse import parse_netlist
 from neurosim.netlist.write import write_netlist
 from neurosim.network.compile import compile_network
@@ -59,7 +59,7 @@ def test_a_run_dir_is_sampled_from_its_netlist_with_its_alpha(tmp_path):
     assert result.exit_code == 0, result.output
     written = read_samples(out)
     assert written.settings["alpha"] == 3.0 and written.settings["alpha_from"] == "checkpoint"
-    crossbar = lower_crossbar(parse_netlist(run_dir / "trained.cir"))
+    crossbar = Chip(parse_netlist(run_dir / "trained.cir"))
     expected, _ = euler_samples(crossbar, 5, 0.5, 0.1, np.random.default_rng(0), 3.0)
     np.testing.assert_array_equal(written.samples, expected)
 

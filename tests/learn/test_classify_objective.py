@@ -19,7 +19,7 @@ from neurosim.learn.classify_objective import (
 from neurosim.learn.optim import SGD, Adam
 from neurosim.network.model import init_params
 from neurosim.network.spec import load_spec
-from tests.networks import random_params
+from tests.networks import chip_of, random_params
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = ClassifySettings(beta=0.25, batch_size=32, clip=1.0)
@@ -37,13 +37,22 @@ def spec():
 
 
 def initial(spec):
-    """The shipped netlist's parameters (the spec's seeded initialisation)."""
-    return init_params(spec.meta, np.random.default_rng(spec.seed), spec.weight_gain)
+    """A chip of the shipped netlist's circuit (the spec's seeded initialisation)."""
+    return chip_of(
+        spec.meta, init_params(spec.meta, np.random.default_rng(spec.seed), spec.weight_gain)
+    )
 
 
-def train(spec, digits, params, optimizer, epochs, seed=0):
+def train(spec, digits, chip, optimizer, epochs, seed=0):
     objective = ClassifyObjective(spec.meta, *digits, SETTINGS, 0.2, seed)
-    return [objective.run_epoch(params, optimizer, epoch) for epoch in epochs]
+    return [objective.run_epoch(chip, optimizer, epoch) for epoch in epochs]
+
+
+def assert_same_devices(one, two):
+    a, b = one.device_state(), two.device_state()
+    assert set(a) == set(b)
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name])
 
 
 def test_the_split_is_stratified_disjoint_and_seeded():
@@ -72,10 +81,10 @@ def test_one_step_lowers_the_cost_of_its_batch(spec, digits):
     settings = ClassifySettings(beta=0.25, batch_size=64)
     objective = ClassifyObjective(spec.meta, x[:80], labels[:80], settings, 0.2, seed=0)
     assert objective.split.train.size <= settings.batch_size  # one full-batch step
-    params = initial(spec)
-    before = objective.evaluate(params, objective.split.train)["loss"]
-    metrics = objective.run_epoch(params, SGD(lr=0.2, momentum=0.0), 0)
-    after = objective.evaluate(params, objective.split.train)["loss"]
+    chip = initial(spec)
+    before = objective.evaluate(chip, objective.split.train)["loss"]
+    metrics = objective.run_epoch(chip, SGD(lr=0.2, momentum=0.0), 0)
+    after = objective.evaluate(chip, objective.split.train)["loss"]
     assert metrics["loss"] == pytest.approx(before)
     assert after < 0.98 * before, (before, after)  # measured: 4.1% lower
 
@@ -85,23 +94,20 @@ def test_same_seed_same_parameters_and_resume_equals_a_straight_run(spec, digits
     adam_one, adam_two = Adam(), Adam()
     train(spec, digits, one, adam_one, range(2))
     train(spec, digits, two, adam_two, range(2))
-    for name in one:
-        np.testing.assert_array_equal(one[name], two[name])
+    assert_same_devices(one, two)
     # a resumed run: a new objective, the optimiser state from the checkpoint
     resumed = Adam(state=copy.deepcopy(adam_one.state))
     late = train(spec, digits, one, resumed, range(2, 4))
     straight = initial(spec)
     history = train(spec, digits, straight, Adam(), range(4))
-    for name in one:
-        np.testing.assert_array_equal(one[name], straight[name])
+    assert_same_devices(one, straight)
     assert late == history[2:]
     assert all(isinstance(v, float) for v in late[-1].values())
     assert {"loss", "train_accuracy", "test_accuracy", "passes", "unsettled"} <= set(late[-1])
 
 
 def test_a_short_training_is_well_above_chance(spec, digits):
-    params = initial(spec)
-    history = train(spec, digits, params, Adam(lr=1e-3), range(5))
+    history = train(spec, digits, initial(spec), Adam(lr=1e-3), range(5))
     # measured: held-out 53%, 82%, 88%, 92%, 95% over the 5 epochs (60 held-out digits)
     assert history[-1]["test_accuracy"] >= 0.8
     assert history[-1]["loss"] < 0.5 * history[0]["loss"]
@@ -142,8 +148,9 @@ def test_a_batch_that_does_not_settle_stops_with_the_solvers_error(spec, digits)
 class Recorder:
     """An optimiser that keeps the gradients it is given and leaves the parameters."""
 
-    def update(self, params, grads):
+    def step(self, grads):
         self.grads = {name: g.copy() for name, g in grads.items()}
+        return {}
 
 
 def tiny_classifier() -> NetworkMeta:
@@ -172,10 +179,10 @@ def test_the_ep_step_is_the_batch_cost_gradient(beta, relative):
     settings = ClassifySettings(beta=beta, batch_size=16, tolerance=1e-13)
     objective = ClassifyObjective(meta, x, labels, settings, 0.2, seed=0)
     recorder = Recorder()
-    objective.run_epoch(params, recorder, 0)  # one step on all 12 training rows
+    objective.run_epoch(chip_of(meta, params), recorder, 0)  # one step on all 12 rows
 
     def cost(p):
-        return objective.evaluate(p, objective.split.train)["loss"]
+        return objective.evaluate(chip_of(meta, p), objective.split.train)["loss"]
 
     h = 1e-6
     exact = {}

@@ -11,10 +11,10 @@ import pytest
 from neurosim.circuit.meta import Layer, NetworkMeta, Scaling
 from neurosim.engine.relax import relax
 from neurosim.engine.sources import default_sources
-from neurosim.learn.estimators import energy_gradients, ep_estimate, gradep_estimate, velocity
+from neurosim.learn.estimators import ep_estimate, gradep_estimate
 from neurosim.lower.crossbar import ideal_crossbar
 from neurosim.network.model import Drive, energy, init_params
-from tests.networks import flow_net
+from tests.networks import chip_of, flow_net
 
 TOL = 1e-13
 ALPHA = 2.0
@@ -67,19 +67,19 @@ def compare(estimate, exact):
 def test_local_energy_gradients_are_the_model_energy_gradient():
     meta = classifier("scellier_bengio")
     params = random_params(meta, 0)
-    crossbar = ideal_crossbar(meta, params)
+    chip = chip_of(meta, params)
     rng = np.random.default_rng(1)
-    sources = default_sources(crossbar, 4)
+    sources = chip.sources(4)
     sources.inputs[:] = rng.uniform(-1, 1, (4, 3))
-    state = rng.normal(0, 0.7, (4, crossbar.free))
+    state = rng.normal(0, 0.7, (4, chip.free))
     drive = Drive(inputs={"in": sources.inputs})
-    layers = {n: state[:, w] for n, w in crossbar.free_slices().items()}
+    layers = {n: state[:, w] for n, w in chip.free_slices().items()}
 
     def mean_energy(p):
         return float(np.mean(energy(meta, p, layers, drive)))
 
     expected = exact_gradient(meta, params, mean_energy)
-    got = energy_gradients(crossbar, sources, state)
+    got = chip.local_gradients(sources, state)
     for name in expected:
         np.testing.assert_allclose(got[name], expected[name], atol=1e-8)
 
@@ -119,10 +119,11 @@ def test_ep_estimate_matches_the_exact_gradient(law):
         return float(np.mean(output_cost(crossbar, law, eq.state, targets)))
 
     exact = exact_gradient(meta, params, loss)
-    crossbar, sources, free = settle(params)
+    _, sources, free = settle(params)
+    chip = chip_of(meta, params)
     errors = []
     for beta in (1e-2, 5e-3):
-        est = ep_estimate(crossbar, sources, free.state, "out", targets, beta, tolerance=TOL)
+        est = ep_estimate(chip, sources, free.state, "out", targets, beta, tolerance=TOL)
         cosine, relative = compare(est.gradients, exact)
         assert cosine >= 0.999 and relative <= 1e-2, (beta, cosine, relative)
         errors.append(relative)
@@ -144,15 +145,17 @@ def test_gradep_estimate_matches_the_exact_velocity_loss_gradient():
         return crossbar, sources, relax(crossbar, sources, tolerance=TOL).raise_if_failed()
 
     def loss(p):
-        crossbar, sources, eq = settle(p)
-        v = velocity(crossbar, sources, eq.state, ALPHA)
+        crossbar, _, eq = settle(p)
+        where = crossbar.free_slices()["x"]
+        v = ALPHA * crossbar.spring[where] * (eq.state[:, where] - x_t)  # v = αλ(x* − x_t)
         return float(np.mean(0.5 * np.sum((v - u) ** 2, axis=1)))
 
     exact = exact_gradient(meta, params, loss)
-    crossbar, sources, free = settle(params)
+    _, sources, free = settle(params)
+    chip = chip_of(meta, params)
     errors = []
     for beta in (1e-3, 5e-4):  # the nudge conductance is beta·(alpha·lambda)^2 = 900 beta
-        est = gradep_estimate(crossbar, sources, free.state, u, ALPHA, beta, tolerance=TOL)
+        est = gradep_estimate(chip, sources, free.state, u, ALPHA, beta, tolerance=TOL)
         cosine, relative = compare(est.gradients, exact)
         assert cosine >= 0.999 and relative <= 1e-2, (beta, cosine, relative)
         errors.append(relative)
@@ -163,18 +166,18 @@ def test_a_sample_whose_nudged_phase_does_not_settle_is_left_out():
     meta = flow_net()
     params = random_params(meta, 5)
     rng = np.random.default_rng(6)
-    crossbar = ideal_crossbar(meta, params)
-    sources = default_sources(crossbar, 4)
-    sources.targets[:, crossbar.free_slices()["x"]] = rng.uniform(-1, 1, (4, 4))
-    free = relax(crossbar, sources, tolerance=TOL).raise_if_failed()
+    chip = chip_of(meta, params)
+    sources = chip.sources(4)
+    sources.targets[:, chip.free_slices()["x"]] = rng.uniform(-1, 1, (4, 4))
+    free = chip.settle(sources, tolerance=TOL).raise_if_failed()
     u = rng.normal(0, 1, (4, 4))
     start = free.state.copy()
     start[3] += 3.0  # far from its equilibrium: it cannot settle in the pass budget
     options = dict(tolerance=1e-10, max_passes=12)
-    est = gradep_estimate(crossbar, sources, start, u, ALPHA, 1e-3, **options)
+    est = gradep_estimate(chip, sources, start, u, ALPHA, 1e-3, **options)
     np.testing.assert_array_equal(est.settled, [True, True, True, False])
-    three = default_sources(crossbar, 3)
+    three = chip.sources(3)
     three.targets[:] = sources.targets[:3]
-    alone = gradep_estimate(crossbar, three, start[:3], u[:3], ALPHA, 1e-3, **options)
+    alone = gradep_estimate(chip, three, start[:3], u[:3], ALPHA, 1e-3, **options)
     for name, value in alone.gradients.items():
         np.testing.assert_allclose(est.gradients[name], value, rtol=1e-12, atol=1e-14)

@@ -12,6 +12,7 @@ from neurosim.learn.loop import epoch_rng
 from neurosim.learn.optim import SGD, Adam, clip_by_global_norm
 from neurosim.network.model import init_params
 from neurosim.network.spec import load_spec
+from tests.networks import chip_of
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -19,10 +20,10 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_adam_first_step_is_lr_times_sign_and_it_minimises_a_quadratic():
     params = {"w": np.array([1.0, -2.0, 3.0])}
     adam = Adam(lr=0.1, beta1=0.9, beta2=0.95)
-    adam.update(params, {"w": np.array([4.0, -0.5, 1e-3])})
+    params["w"] += adam.step({"w": np.array([4.0, -0.5, 1e-3])})["w"]
     np.testing.assert_allclose(params["w"], [0.9, -1.9, 2.9], atol=1e-5)
     for _ in range(500):
-        adam.update(params, {"w": 2 * params["w"]})
+        params["w"] += adam.step({"w": 2 * params["w"]})["w"]
     assert np.max(np.abs(params["w"])) < 1e-2 and adam.state["step"] == 501
 
 
@@ -30,7 +31,7 @@ def test_sgd_momentum_accumulates_velocity():
     params = {"w": np.array([0.0])}
     sgd = SGD(lr=0.1, momentum=0.5)
     for _ in range(3):
-        sgd.update(params, {"w": np.array([1.0])})
+        params["w"] += sgd.step({"w": np.array([1.0])})["w"]
     # velocities 1, 1.5, 1.75
     np.testing.assert_allclose(params["w"], [-0.1 * (1 + 1.5 + 1.75)])
 
@@ -74,7 +75,8 @@ def test_gradep_steps_lower_the_flow_loss_on_digits():
     data = x[:256]
     adam = Adam(lr=1e-2, beta1=0.9, beta2=0.95)
     batches = FlowBatches(data, seed=0)
-    reports = [flow_step(spec.meta, params, adam, batches.get(epoch)) for epoch in range(20)]
+    chip = chip_of(spec.meta, params)
+    reports = [flow_step(chip, adam, batches.get(epoch)) for epoch in range(20)]
     first, last = np.mean([r.mse for r in reports[:3]]), np.mean([r.mse for r in reports[-3:]])
     assert last < 0.5 * first, (first, last)  # measured 2.3 -> 0.60
 

@@ -112,13 +112,13 @@ def edited(circuit, name, **changes):
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda c: edited(c, "rw1f_0_0p", nodes=("x_0_p", "h_1_c")), "expects x_0_p h_0_c"),
+        (lambda c: edited(c, "rw1f_0_0p", nodes=("x_0_p", "h_1_c")), "needs x_0_p h_0_c"),
         (lambda c: edited(c, "fi_x_0", control="vc_x_1"), "controlled by vc_x_1"),
         (
             lambda c: edited(c, "bi_h_0", expr=parse_expr("i(vc_h_0) * 2", {}, {})),
             "not the compiled unit's",
         ),
-        (lambda c: _with_extra_resistor(c), "not part of the compiled crossbar"),
+        (lambda c: _with_extra_resistor(c), "not part of the crossbar.s structure"),
         (lambda c: _without(c, "rl_h_2"), "lacks 1 elements, e.g. rl_h_2"),
     ],
 )

@@ -362,7 +362,7 @@ ERRORS = [
     ("no ground", "t\nv1 a b 1\nr1 a b 1k\n", None, "no ground", ""),
     ("network json", 't\n*@neurosim network {"family": \nv1 a 0 1\n', 2, "network", "JSON"),
     ("network keys", 't\n*@neurosim network {"family": "x"}\n', 2, "network", "KeyError"),
-    ("schema", "t\n*@neurosim schema neurosim-netlist/2\n", 2, "schema", "netlist/2"),
+    ("schema", "t\n*@neurosim schema neurosim-netlist/9\n", 2, "schema", "netlist/9"),
     ("unknown role", "t\nv1 a 0 1\nr1 a 0 1\n*@neurosim role a boss\n", 4, "role", "'boss'"),
     ("role node", "t\n*@neurosim role zz input\nv1 a 0 1\nr1 a 0 1\n", 2, "role", "'zz'"),
     ("metadata key", "t\n*@neurosim colour a red\n", 2, "metadata", "'colour'"),

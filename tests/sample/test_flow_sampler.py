@@ -6,13 +6,16 @@ import pytest
 
 from neurosim.circuit.meta import NetworkMeta
 from neurosim.errors import CircuitError, ConvergenceError
+from neurosim.host import Chip
+from neurosim.host.clamp import clamp_layer
 from neurosim.lower.crossbar import ideal_crossbar
+from neurosim.network.compile import compile_network
 from neurosim.network.model import Drive, energy, force, init_params
 from neurosim.sample.flow import euler, euler_samples, step_count
 from neurosim.sample.grid import mosaic
-from neurosim.sample.readout import Readout, clamp_layer
+from neurosim.sample.readout import Readout
 from tests.naive import model_fixed_point
-from tests.networks import flow_net, random_params, small_network
+from tests.networks import chip_of, flow_net, random_params, small_network
 
 ALPHA = 2.0
 TOL = 1e-12
@@ -31,10 +34,15 @@ def case(name: str, seed: int = 0):
     else:  # an input layer in the even ("layered") or the odd ("deep") group, an output
         meta = small_network("scellier_bengio", "rho", spring=15.0, topology=name)
     params = random_params(meta, rng, gain=0.8)
-    crossbar = ideal_crossbar(meta, params)
-    crossbar.defaults["inputs"][:] = rng.uniform(-1, 1, crossbar.input_width)
-    inputs = {n: crossbar.defaults["inputs"][w][None] for n, w in crossbar.input_slices().items()}
-    return meta, params, crossbar, inputs
+    circuit = compile_network(meta, params)
+    for layer in meta.layers:
+        if layer.kind == "input":
+            for i, value in enumerate(rng.uniform(-1, 1, layer.size)):
+                circuit.set_value(f"vin_{layer.name}_{i}", value * meta.scaling.volts_per_unit)
+    chip = Chip(circuit)
+    defaults = chip.sources(1).inputs
+    inputs = {n: defaults[:, w] for n, w in chip.input_slices().items()}
+    return meta, params, chip, inputs
 
 
 NETWORKS = ["flow", "layered", "deep"]
@@ -80,7 +88,9 @@ def test_energy_readout_is_minus_alpha_dE_dx_with_the_hidden_units_relaxed(name)
 
 
 def test_clamped_crossbar_keeps_the_units_and_values_of_the_others():
-    _, _, crossbar, _ = case("deep")
+    meta, params, _, _ = case("deep")
+    crossbar = ideal_crossbar(meta, params)
+    crossbar.defaults["inputs"][:] = np.random.default_rng(3).uniform(-1, 1, 3)
     clamped, index = clamp_layer(crossbar, "x")
     x = crossbar.free_slices()["x"]
     assert sorted(index) == [i for i in range(crossbar.free) if not x.start <= i < x.stop]
@@ -139,7 +149,7 @@ def test_warm_starts_match_cold_starts_at_the_digits_initialisation(readout):
     """At Xavier gain 0.5 every reading has one minimum; stronger couplings (gain ≥ 0.8)
     can settle a warm start in another one (measured, see neurosim/sample/flow.py)."""
     meta = digits_init()
-    crossbar = ideal_crossbar(meta, init_params(meta, np.random.default_rng(0), gain=0.5))
+    crossbar = chip_of(meta, init_params(meta, np.random.default_rng(0), gain=0.5))
     rng = np.random.default_rng
     runs = {
         warm: euler_samples(
@@ -156,7 +166,7 @@ def test_networks_without_springs_or_settling_fail_clearly():
     meta, params, crossbar, _ = case("flow")
     no_springs = NetworkMeta(meta.family, meta.law, meta.layers, meta.couplings, meta.scaling)
     with pytest.raises(CircuitError, match="no springs"):
-        Readout(ideal_crossbar(no_springs, params), "spring", ALPHA)
+        Readout(chip_of(no_springs, params), "spring", ALPHA)
     with pytest.raises(ConvergenceError, match="did not settle"):
         euler_samples(crossbar, 4, 0.1, 0.1, np.random.default_rng(0), ALPHA, max_passes=1)
 

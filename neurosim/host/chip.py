@@ -1,0 +1,262 @@
+"""The simulated chip: a crossbar circuit, the state of its devices, its lowered arrays.
+
+Everything training and sampling do to the hardware goes through :class:`Chip`, and
+only what a host beside a real chip could do: set sources (inputs, spring and nudge
+targets, nudge strengths), let the circuit settle, read node voltages and currents,
+program devices. The circuit is the one given — an edited netlist keeps its edits, and
+every element that is not a trainable device keeps its value — and :meth:`Chip.circuit`
+is that circuit after programming (``trained.cir``), never a recompiled copy.
+
+Device state is an array per device array (:func:`neurosim.lower.crossbar.read_devices`:
+``w<k>.forward``/``w<k>.backward`` (size_a, size_b, 2) for the two arrays of coupling
+``k``, ``b_<layer>`` (size, 2) for bias pairs). Programming rewrites those arrays and
+re-derives the engine's arrays from them in a few array operations
+(:func:`neurosim.lower.crossbar.apply_devices`): no element lookups on the hot path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import replace
+
+import numpy as np
+
+from neurosim.circuit.ir import Circuit
+from neurosim.circuit.meta import NetworkMeta
+from neurosim.engine.readout import activations, node_voltages
+from neurosim.engine.relax import Equilibrium, relax
+from neurosim.engine.sources import Sources, default_sources
+from neurosim.errors import CircuitError
+from neurosim.host.programming import IdealProgrammer, Programmer, encode, pair_values
+from neurosim.lower.crossbar import (
+    apply_devices,
+    lower_crossbar,
+    read_devices,
+)
+from neurosim.netlist.write import element_line
+
+
+class Chip:
+    """A crossbar circuit as a host sees it (module docstring).
+
+    ``programmer`` maps parameter updates onto devices (default: exact devices). The
+    parameters are named as the model's (``w<k>``, ``b_<layer>``); :attr:`trained`
+    lists those with at least one device the netlist marks trainable.
+    """
+
+    def __init__(self, circuit: Circuit, programmer: Programmer | None = None) -> None:
+        meta = circuit.network
+        if meta is None:
+            raise CircuitError("the circuit carries no neurosim network metadata")
+        self._circuit = circuit
+        self._crossbar = lower_crossbar(circuit)
+        self.programmer = programmer or IdealProgrammer()
+        layout = self._crossbar.layout
+        self._names = layout.devices
+        self._as_read = read_devices(circuit, layout)
+        self._devices = {name: g.copy() for name, g in self._as_read.items()}
+        scaling = meta.scaling
+        self._targets = {name: pair_values(g, scaling) for name, g in self._as_read.items()}
+        self._masks = {
+            name: np.array([circuit.is_trainable(e) for e in names]).reshape(g.shape)
+            for (name, names), g in zip(self._names.items(), self._as_read.values(), strict=True)
+        }
+        self._arrays = _parameter_arrays(meta, set(self._devices))
+        self.trained = tuple(
+            p for p, arrays in self._arrays.items() if any(self._masks[a].any() for a in arrays)
+        )
+        self.version = 0  # counts programming events
+
+    # what the chip is
+    @property
+    def meta(self) -> NetworkMeta:
+        """The network the circuit realises (its ``*@neurosim`` metadata)."""
+        return self._crossbar.meta
+
+    @property
+    def free(self) -> int:
+        """Number of free unit nodes (the length of a state vector)."""
+        return self._crossbar.free
+
+    def free_slices(self) -> dict[str, slice]:
+        """Free layer -> its slice of a state vector."""
+        return self._crossbar.free_slices()
+
+    def input_slices(self) -> dict[str, slice]:
+        """Input layer -> its slice of the input sources."""
+        return self._crossbar.input_slices()
+
+    def spring(self, layer: str) -> np.ndarray:
+        """Spring conductance of each unit of ``layer`` (size,), units of g_unit."""
+        return self._crossbar.spring[self.free_slices()[layer]].copy()
+
+    # set sources
+    def sources(self, batch: int = 1) -> Sources:
+        """The netlist's own source settings, ``batch`` times, to be changed and applied."""
+        return default_sources(self._crossbar, batch)
+
+    # settle
+    def settle(self, sources: Sources, **options) -> Equilibrium:
+        """Let the circuit settle under ``sources``; ``options`` as
+        :func:`neurosim.engine.relax.relax` (``start``, ``tolerance``, ``max_passes``, ...)."""
+        return relax(self._crossbar, sources, **options)
+
+    # read
+    def voltages(self, sources: Sources, state: np.ndarray) -> dict[str, np.ndarray]:
+        """Every node's voltage [V] (node -> (batch,)) with the units at ``state``."""
+        return node_voltages(self._crossbar, sources, state)
+
+    def spring_current(self, sources: Sources, state: np.ndarray, layer: str) -> np.ndarray:
+        """Current the springs drive into ``layer``'s nodes, (batch, size), in units of
+        vs·g_unit: λ(t − s)."""
+        where = self.free_slices()[layer]
+        spring = self._crossbar.spring[where]
+        return spring * (sources.targets[:, where] - state[:, where])
+
+    def velocity(self, sources: Sources, state: np.ndarray, alpha: float, layer: str) -> np.ndarray:
+        """The spring readout v = αλ(x* − x_t) = −α · spring current, (batch, size)."""
+        return -alpha * self.spring_current(sources, state, layer)
+
+    def net_current(self, sources: Sources, state: np.ndarray) -> np.ndarray:
+        """Each free node's net current ÷ (vs·g_unit), (batch, free): one pass at ``state``."""
+        from neurosim.host.clamp import net_current
+
+        return net_current(self._crossbar, sources, state)
+
+    def local_gradients(self, sources: Sources, state: np.ndarray) -> dict[str, np.ndarray]:
+        """Batch-mean ∂E/∂θ of every trained parameter at ``state`` (batch, free).
+
+        What each device pair sees: the row-line voltage of its row unit (k_p·ρ·vs,
+        ÷ vs) against ρ of its column unit, so ∂E/∂θ = −(k_p ρ_a)ᵀρ_b per array; the
+        two arrays of a coupling share θ, and their halves are averaged. Bias pairs sit
+        between the rails: ∂E/∂θ = −ρ·(V_p − V_n)/(2 vs).
+        """
+        cb = self._crossbar
+        acts = activations(cb, sources, state)
+        gains = self._row_gains()
+        batch = state.shape[0]
+        out = {}
+        for k, (a, b) in enumerate(self.meta.couplings):
+            name = f"w{k}"
+            if name not in self.trained:
+                continue
+            forward = (acts[a] * gains[a]).T @ acts[b]
+            if f"w{k}.backward" in self._devices:
+                forward = 0.5 * (forward + acts[a].T @ (acts[b] * gains[b]))
+            out[name] = -forward / batch
+        rails = cb.rails
+        span = (rails[0] - rails[1]) / (2.0 * self.meta.scaling.volts_per_unit)
+        for layer in self.free_slices():
+            name = f"b_{layer}"
+            if name in self.trained:
+                out[name] = -(acts[layer] * span).mean(axis=0)
+        return out
+
+    # program
+    def program(self, deltas: Mapping[str, np.ndarray]) -> None:
+        """Move each parameter by ``deltas[name]`` (model units, the parameter's shape)
+        through the programmer; only devices marked trainable change."""
+        scaling = self.meta.scaling
+        for name, delta in deltas.items():
+            if name not in self.trained:
+                raise KeyError(f"{name} is not a trained parameter of this chip")
+            delta = np.asarray(delta, dtype=np.float64)
+            for array in self._arrays[name]:
+                pairs, mask = self._devices[array], self._masks[array]
+                if delta.shape != pairs.shape[:-1]:
+                    raise ValueError(
+                        f"{name}: update of shape {delta.shape}, expected {pairs.shape[:-1]}"
+                    )
+                targets = self._targets[array] + np.where(mask.any(axis=-1), delta, 0.0)
+                self._targets[array] = targets
+                new = self.programmer.program(pairs, targets, scaling)
+                self._devices[array] = new if mask.all() else np.where(mask, new, pairs)
+        apply_devices(self._crossbar, self._devices)
+        self.version += 1
+
+    def set_values(self, values: Mapping[str, np.ndarray]) -> None:
+        """Program the pairs of each parameter in ``values`` to the compiler's encoding of
+        it (both arrays of a coupling alike), exactly: to load parameters saved by an
+        earlier version (``neurosim-checkpoint/2``)."""
+        scaling = self.meta.scaling
+        for name, value in values.items():
+            for array in self._arrays[name]:
+                mask = self._masks[array]
+                value = np.asarray(value, dtype=np.float64)
+                self._targets[array] = np.where(mask.any(axis=-1), value, self._targets[array])
+                self._devices[array] = np.where(mask, encode(value, scaling), self._devices[array])
+        apply_devices(self._crossbar, self._devices)
+        self.version += 1
+
+    def parameters(self) -> dict[str, np.ndarray]:
+        """Every parameter's value θ = (G⁺ − G⁻)/g_unit, read off its forward array."""
+        scaling = self.meta.scaling
+        return {p: pair_values(self._devices[a[0]], scaling) for p, a in self._arrays.items()}
+
+    def device_state(self) -> dict[str, np.ndarray]:
+        """A copy of what a checkpoint stores: every device's conductance [S]
+        (``conductance/<array>``) and the host's target of every pair
+        (``target/<array>``, model units)."""
+        state = {f"conductance/{name}": g.copy() for name, g in self._devices.items()}
+        state.update({f"target/{name}": t.copy() for name, t in self._targets.items()})
+        return state
+
+    def load_device_state(self, state: Mapping[str, np.ndarray]) -> None:
+        """Put the devices and targets of ``state`` (from :meth:`device_state`) back."""
+        if set(state) != set(self.device_state()):
+            raise CircuitError("the saved device state is for another circuit")
+        for key, value in state.items():
+            kind, name = key.split("/", 1)
+            store = self._devices if kind == "conductance" else self._targets
+            if np.shape(value) != store[name].shape:
+                raise CircuitError(f"the saved {kind}s of {name} have another shape")
+            store[name] = np.array(value, dtype=np.float64)
+        apply_devices(self._crossbar, self._devices)
+        self.version += 1
+
+    def circuit(self, title: str | None = None) -> Circuit:
+        """The circuit with its devices as programmed: every other element, and every
+        device not programmed since it was read, exactly as given."""
+        elements = dict(self._circuit.elements)
+        for array, names in self._names.items():
+            now, then = self._devices[array].ravel(), self._as_read[array].ravel()
+            for index in np.flatnonzero(now != then):
+                name = names[index]
+                elements[name] = replace(elements[name], value=float(1.0 / now[index]))
+        return replace(self._circuit, title=title or self._circuit.title, elements=elements)
+
+    def fingerprint(self) -> str:
+        """SHA-256 of everything programming does not change: every element that is not
+        a device (its netlist line), the device names and the trainable marks."""
+        devices = {name for names in self._names.values() for name in names}
+        digest = hashlib.sha256()
+        for name, element in self._circuit.elements.items():
+            digest.update((name if name in devices else element_line(element)).encode())
+            digest.update(b"\n")
+        digest.update(" ".join(self._circuit.trainable).encode())
+        return digest.hexdigest()
+
+    def clamp(self, layer: str):
+        """A read-only view of the chip with free ``layer`` held by voltage sources
+        (:class:`neurosim.host.clamp.ClampedChip`)."""
+        from neurosim.host.clamp import ClampedChip
+
+        return ClampedChip(self, self._crossbar, layer)
+
+    def _row_gains(self) -> dict[str, np.ndarray]:
+        """Layer -> k_p of each unit's row driver (1 where a layer drives no rows)."""
+        out = {layer.name: np.ones(layer.size) for layer in self.meta.layers}
+        out.update({name: g[:, 0] for name, g in self._crossbar.layer_gains.items()})
+        return out
+
+
+def _parameter_arrays(meta: NetworkMeta, arrays: set[str]) -> dict[str, tuple[str, ...]]:
+    """Parameter name -> the device arrays that realise it (forward array first)."""
+    out = {}
+    for k in range(len(meta.couplings)):
+        out[f"w{k}"] = tuple(a for a in (f"w{k}.forward", f"w{k}.backward") if a in arrays)
+    for layer in meta.layers:
+        if layer.kind != "input":
+            out[f"b_{layer.name}"] = (f"b_{layer.name}",)
+    return out

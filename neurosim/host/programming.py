@@ -1,0 +1,57 @@
+"""How a parameter update reaches the devices: one replaceable object, the programmer.
+
+A trainable parameter θ of a crossbar is the value of its device pairs,
+``θ = (G⁺ − G⁻)/g_unit`` (DESIGN §3.1); a coupling's θ is realised by a pair in each of
+its two arrays (forward and backward), a bias by one pair per unit. The host keeps the
+value it last asked of each pair (its target, starting from the value the pair had when
+the netlist was read), moves it by the update Δθ, and hands the new targets with the
+pairs' present conductances to the programmer, which returns the conductances the
+devices take. Device models (programming noise, finite range, pulsed updates) are other
+programmers with the same method.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from neurosim.circuit.meta import Scaling
+
+
+class Programmer(Protocol):
+    """Maps an update of pair values onto device conductances."""
+
+    def program(self, pairs: np.ndarray, targets: np.ndarray, scaling: Scaling) -> np.ndarray:
+        """New conductances [S] (same shape as ``pairs``, (..., 2): the ``p`` and ``n``
+        device of each pair) for pairs asked to take the values ``targets`` (...)."""
+        ...
+
+
+def pair_values(pairs: np.ndarray, scaling: Scaling) -> np.ndarray:
+    """θ = (G⁺ − G⁻)/g_unit of device pairs ``pairs`` (..., 2) [S]."""
+    return (pairs[..., 0] - pairs[..., 1]) / scaling.g_unit
+
+
+def encode(values: np.ndarray, scaling: Scaling) -> np.ndarray:
+    """The compiler's pair for each value (..., 2): ``G± = g_min + max(±θ, 0)·g_unit``."""
+    values = np.asarray(values, dtype=np.float64)
+    return np.stack(
+        [
+            scaling.g_min + np.maximum(values, 0.0) * scaling.g_unit,
+            scaling.g_min + np.maximum(-values, 0.0) * scaling.g_unit,
+        ],
+        axis=-1,
+    )
+
+
+@dataclass(frozen=True)
+class IdealProgrammer:
+    """Exact devices: each pair takes the compiler's encoding of its target, so its
+    value is the target (to rounding) and one device of the pair sits at ``g_min``. The
+    pairs of a coupling's two arrays keep targets of their own, each moved by the same
+    Δθ, so a mismatch between the arrays (an offset θ_b − θ_f) is kept, not erased."""
+
+    def program(self, pairs: np.ndarray, targets: np.ndarray, scaling: Scaling) -> np.ndarray:
+        return encode(targets, scaling)

@@ -1,0 +1,330 @@
+"""Where every part of a crossbar circuit is: read from its structure, checked by topology.
+
+The circuit's :class:`~neurosim.circuit.structure.Structure` (its netlist's ``structure``
+line, or the compiler's templates for a netlist written before it) names each part;
+this module finds those elements and checks that they are connected as the parts of a
+crossbar are — a capacitor and a leak from each unit node to ground, a 0 V ammeter
+holding each column line, devices from the row lines their drivers drive onto the
+columns, and so on — deriving every internal node (columns, row lines, target nodes,
+rails) from the elements themselves. Anything else is a :class:`CircuitError` naming
+the element; callers then fall back to the general MNA solver.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from neurosim.circuit.expr import to_text
+from neurosim.circuit.ir import GROUND, Circuit, Element
+from neurosim.circuit.meta import NetworkMeta
+from neurosim.circuit.structure import Structure, default_structure, driven_layers
+from neurosim.errors import CircuitError
+from neurosim.network.activations import get_activation
+
+# unit part -> the element letters it may be
+KINDS = {
+    "source": "v",
+    "driver": "eb",
+    "inverter": "e",
+    "capacitor": "c",
+    "leak": "r",
+    "ammeter": "v",
+    "injection": "fb",
+    "bias_p": "r",
+    "bias_n": "r",
+    "spring": "r",
+    "spring_source": "v",
+    "nudge": "g",
+    "nudge_source": "v",
+}
+FREE_UNIT_PARTS = tuple(KINDS)[3:]  # the parts every free unit has (or may have)
+
+
+@dataclass
+class Layout:
+    """The element and node names of every part, in the engine's flat orders.
+
+    ``units`` / ``inputs``: free / input unit nodes (flat state / input order);
+    ``rows``: the unit nodes that drive row lines (free then input), of the layers
+    ``row_layers``. ``parts``: unit
+    part -> element name per free unit (None where a unit has no such part);
+    ``sources``: the clamping source per input unit; ``drivers``, ``inverters``: per
+    row unit. ``nodes``: ``column``, ``spring_target``, ``nudge_target`` per free unit,
+    ``row_p``, ``row_n`` per row unit, ``rails`` (positive, negative). ``arrays``:
+    (device-state key, row layer, column layer); ``devices``: device-state key ->
+    element names (:func:`device_names`).
+    """
+
+    structure: Structure
+    units: list[str]
+    inputs: list[str]
+    rows: list[str]
+    row_layers: list[str]
+    arrays: list[tuple[str, str, str]]
+    parts: dict[str, list[str | None]]
+    sources: list[str]
+    drivers: list[str]
+    inverters: list[str]
+    rails: tuple[str, str]
+    nodes: dict[str, list[str | None]] = field(default_factory=dict)
+    devices: dict[str, list[str]] = field(default_factory=dict)
+    springs: frozenset[str] = frozenset()  # unit nodes with a spring to a target source
+    nudges: frozenset[str] = frozenset()  # unit nodes with a nudge element
+    element_count: int = 0
+
+
+def read_layout(circuit: Circuit, free_layers: list[str], input_layers: list[str]) -> Layout:
+    """The layout of ``circuit``, its free and input layers in the engine's flat order;
+    :class:`CircuitError` naming the first element out of place."""
+    meta = circuit.network
+    for a, b in meta.couplings:
+        if meta.layer(b).kind == "input":
+            raise CircuitError(
+                f"coupling {a}-{b} has the clamped input layer {b} as its column layer; "
+                f"write it as {b}-{a}"
+            )
+    structure = circuit.structure or default_structure(meta)
+    _check_parts(structure, meta)
+    layout = _names(structure, meta, free_layers, input_layers)
+    expected = _expected_nodes(circuit, meta, layout)
+    layout.element_count = len(expected)
+    for name, element in circuit.elements.items():
+        nodes = expected.get(name)
+        if nodes is None:
+            raise CircuitError(f"element {name} is not part of the crossbar's structure")
+        if tuple(element.nodes) != nodes:
+            raise CircuitError(
+                f"element {name} connects {' '.join(element.nodes)}, "
+                f"the crossbar's structure needs {' '.join(nodes)}"
+            )
+        if element.extra:
+            raise CircuitError(
+                f"source {name} has a waveform or AC part; the engine drives DC sources only"
+            )
+    for name in layout.parts["ammeter"]:
+        if circuit.elements[name].value != 0.0:
+            raise CircuitError(
+                f"ammeter {name} is {circuit.elements[name].value:g} V: a column line must sit "
+                "at virtual ground (0 V)"
+            )
+    _check_behavioural(circuit, meta, layout)
+    return layout
+
+
+def device_names(meta: NetworkMeta, structure: Structure) -> dict[str, list[str]]:
+    """Device-state key -> element names, flat: ``w<k>.forward`` / ``w<k>.backward``,
+    the pairs of coupling ``k = (a, b)`` in its own ``(i, j)`` order (``W[i, j]``, ``i``
+    over ``a``), ``p`` before ``n``; ``b_<layer>``, the bias pairs of a free layer, per
+    unit ``p`` then ``n``."""
+    names = {}
+    for array in structure.arrays:
+        a, b = meta.couplings[array.coupling]
+        forward = array.direction == "forward"
+        names[array.key] = [
+            array.device.format(row=i if forward else j, col=j if forward else i, sign=sign)
+            for i in range(meta.layer(a).size)
+            for j in range(meta.layer(b).size)
+            for sign in "pn"
+        ]
+    for layer in meta.layers:
+        if layer.kind != "input":
+            parts = structure.units[layer.name]
+            names[f"b_{layer.name}"] = [
+                parts[f"bias_{sign}"].format(i=i) for i in range(layer.size) for sign in "pn"
+            ]
+    return names
+
+
+def _check_parts(structure: Structure, meta: NetworkMeta) -> None:
+    """The structure has exactly the parts a crossbar of ``meta`` has."""
+    wanted = default_structure(meta)
+    for layer in meta.layers:
+        have, need = set(structure.units[layer.name]), set(wanted.units[layer.name])
+        if have != need:
+            extra, missing = sorted(have - need), sorted(need - have)
+            raise CircuitError(
+                f"layer {layer.name}: the structure's unit parts "
+                + (f"lack {', '.join(missing)}" if missing else f"add {', '.join(extra)}")
+            )
+    have = {(a.coupling, a.direction) for a in structure.arrays}
+    need = {(a.coupling, a.direction) for a in wanted.arrays}
+    if have != need or len(structure.arrays) != len(wanted.arrays):
+        raise CircuitError("the structure's arrays are not the couplings' (one per direction)")
+
+
+def _names(
+    structure: Structure, meta: NetworkMeta, free_layers: list[str], input_layers: list[str]
+) -> Layout:
+    def flat(layers: list[str], part: str) -> list[str | None]:
+        out: list[str | None] = []
+        for name in layers:
+            size = meta.layer(name).size
+            out += structure.names(name, part, size) or [None] * size
+        return out
+
+    driven = driven_layers(meta)
+    row_layers = [n for n in free_layers + input_layers if n in driven]
+    arrays = []
+    for array in structure.arrays:
+        a, b = meta.couplings[array.coupling]
+        arrays.append((array.key, *((a, b) if array.direction == "forward" else (b, a))))
+    layout = Layout(
+        structure=structure,
+        units=flat(free_layers, "node"),
+        inputs=flat(input_layers, "node"),
+        rows=flat(row_layers, "node"),
+        row_layers=row_layers,
+        arrays=arrays,
+        parts={part: flat(free_layers, part) for part in FREE_UNIT_PARTS},
+        sources=flat(input_layers, "source"),
+        drivers=flat(row_layers, "driver"),
+        inverters=flat(row_layers, "inverter"),
+        rails=structure.rails,
+        devices=device_names(meta, structure),
+    )
+    layout.springs = frozenset(
+        u for u, s in zip(layout.units, layout.parts["spring"], strict=True) if s
+    )
+    layout.nudges = frozenset(
+        u for u, s in zip(layout.units, layout.parts["nudge"], strict=True) if s
+    )
+    return layout
+
+
+def _expected_nodes(circuit: Circuit, meta: NetworkMeta, layout: Layout) -> dict:
+    """Element name -> the nodes it must connect, every internal node taken from the
+    element that defines it (an ammeter its column, a driver its row line, ...)."""
+    elements = circuit.elements
+    named = [*layout.rails, *layout.sources, *layout.drivers, *layout.inverters]
+    for names in layout.parts.values():
+        named += [n for n in names if n is not None]
+    for key, names in layout.devices.items():
+        if key.startswith("w"):  # the bias pairs are unit parts already
+            named += names
+    missing = [n for n in named if n not in elements]
+    if missing:
+        raise CircuitError(f"the crossbar lacks {len(missing)} elements, e.g. {missing[0]}")
+    if len(set(named)) != len(named):
+        raise CircuitError("the structure names one element as two parts")
+    roles = [("source", layout.sources), ("driver", layout.drivers)]
+    roles += [("inverter", layout.inverters), *layout.parts.items()]
+    for part, names in roles:
+        for name in names:
+            if name is not None and name[0] not in KINDS[part]:
+                letters = " or ".join(KINDS[part].upper())
+                raise CircuitError(f"element {name} cannot be a unit's {part} (a {letters})")
+
+    def head(name: str | None) -> str | None:  # the node an element defines
+        return None if name is None else elements[name].nodes[0]
+
+    nodes = {
+        "column": [head(n) for n in layout.parts["ammeter"]],
+        "spring_target": [head(n) for n in layout.parts["spring_source"]],
+        "nudge_target": [head(n) for n in layout.parts["nudge_source"]],
+        "row_p": [head(n) for n in layout.drivers],
+        "row_n": [head(n) for n in layout.inverters],
+    }
+    rail_p, rail_n = (head(n) for n in layout.rails)
+    layout.nodes = {**nodes, "rails": [rail_p, rail_n]}
+    internal = [rail_p, rail_n, *layout.units, *layout.inputs]
+    internal += [n for values in nodes.values() for n in values if n is not None]
+    if GROUND in internal or len(set(internal)) != len(internal):
+        raise CircuitError(
+            "the crossbar's unit, column, row-line, target and rail nodes must all differ "
+            "and none be ground"
+        )
+
+    expected: dict[str, tuple[str, ...]] = {
+        layout.rails[0]: (rail_p, GROUND),
+        layout.rails[1]: (rail_n, GROUND),
+    }
+    for u, source in zip(layout.inputs, layout.sources, strict=True):
+        expected[source] = (u, GROUND)
+    parts = layout.parts
+    for n, u in enumerate(layout.units):
+        column = nodes["column"][n]
+        expected[parts["capacitor"][n]] = (u, GROUND)
+        expected[parts["leak"][n]] = (u, GROUND)
+        expected[parts["ammeter"][n]] = (column, GROUND)
+        expected[parts["injection"][n]] = (GROUND, u)
+        expected[parts["bias_p"][n]] = (rail_p, column)
+        expected[parts["bias_n"][n]] = (rail_n, column)
+        if parts["spring"][n]:
+            target = nodes["spring_target"][n]
+            expected[parts["spring_source"][n]] = (target, GROUND)
+            expected[parts["spring"][n]] = (u, target)
+        if parts["nudge"][n]:
+            target = nodes["nudge_target"][n]
+            expected[parts["nudge_source"][n]] = (target, GROUND)
+            expected[parts["nudge"][n]] = (GROUND, u, target, u)
+    for r, u in enumerate(layout.rows):
+        row_p, row_n = nodes["row_p"][r], nodes["row_n"][r]
+        driver = layout.drivers[r]
+        expected[driver] = (row_p, GROUND, u, GROUND) if driver[0] == "e" else (row_p, GROUND)
+        expected[layout.inverters[r]] = (row_n, GROUND, row_p, GROUND)
+    row_of = {u: r for r, u in enumerate(layout.rows)}
+    column_of = dict(zip(layout.units, nodes["column"], strict=True))
+    for key, rows, cols in layout.arrays:
+        names = iter(layout.devices[key])
+        a, b = (rows, cols) if key.endswith("forward") else (cols, rows)
+        unit_a, unit_b = layout.structure.units[a]["node"], layout.structure.units[b]["node"]
+        for i in range(meta.layer(a).size):
+            for j in range(meta.layer(b).size):
+                row_unit, col_unit = (
+                    (unit_a.format(i=i), unit_b.format(i=j))
+                    if key.endswith("forward")
+                    else (unit_b.format(i=j), unit_a.format(i=i))
+                )
+                for sign in ("row_p", "row_n"):
+                    line = nodes[sign][row_of[row_unit]]
+                    expected[next(names)] = (line, column_of[col_unit])
+    return expected
+
+
+def _check_behavioural(circuit: Circuit, meta: NetworkMeta, layout: Layout) -> None:
+    """Injections and drivers are the unit laws' templates (B sources exactly, CCCS
+    controlled by the unit's own ammeter, linear drivers reading the unit node)."""
+    vs = meta.scaling.volts_per_unit
+    layer_of = _layer_of(meta, layout)
+    parts = layout.parts
+    for n, u in enumerate(layout.units):
+        element = circuit.elements[parts["injection"][n]]
+        ammeter = parts["ammeter"][n]
+        activation = get_activation(meta.layer(layer_of[u]).activation)
+        linear = meta.law == "hopfield" or activation.name == "linear"
+        if linear != (element.kind == "f"):
+            want = "a CCCS (F)" if linear else "a B source ρ'·i"
+            raise CircuitError(f"element {element.name}: this unit's injection is {want}")
+        if element.kind == "f" and element.control != ammeter:
+            raise CircuitError(
+                f"element {element.name} is controlled by {element.control}, not {ammeter}"
+            )
+        if element.kind == "b":
+            slope = activation.spice_derivative_of(("bin", "/", ("v", u), ("num", vs)))
+            _same_expression(element, ("bin", "*", slope, ("i", ammeter)), "i")
+    for r, u in enumerate(layout.rows):
+        element = circuit.elements[layout.drivers[r]]
+        activation = get_activation(meta.layer(layer_of[u]).activation)
+        if (activation.name == "linear") != (element.kind == "e"):
+            want = "a VCVS (E)" if activation.name == "linear" else "a B source vs·ρ(v/vs)"
+            raise CircuitError(f"element {element.name}: this unit's row driver is {want}")
+        if element.kind == "b":
+            row = activation.spice_of(("bin", "/", ("v", u), ("num", vs)))
+            _same_expression(element, ("bin", "*", ("num", vs), row), "v")
+
+
+def _layer_of(meta: NetworkMeta, layout: Layout) -> dict[str, str]:
+    """Unit node -> its layer's name."""
+    out = {}
+    for layer in meta.layers:
+        for u in layout.structure.names(layer.name, "node", layer.size):
+            out[u] = layer.name
+    return out
+
+
+def _same_expression(element: Element, template, output: str) -> None:
+    if element.output != output or to_text(element.expr) != to_text(template):
+        raise CircuitError(
+            f"element {element.name}: its expression is not the compiled unit's "
+            f"({to_text(template)}); the fast engine cannot simulate it"
+        )
