@@ -17,7 +17,7 @@ import numpy as np
 
 from neurosim.engine.sources import Sources
 from neurosim.errors import CircuitError
-from neurosim.lower.crossbar import Crossbar
+from neurosim.lower.crossbar import Crossbar, row_values
 from neurosim.network.activations import get_activation
 
 
@@ -62,13 +62,16 @@ def dissipated_power(crossbar: Crossbar, sources: Sources, state: np.ndarray) ->
     vs, g_unit = scaling.volts_per_unit, scaling.g_unit
     s = np.asarray(state, dtype=np.float64)
     act_e, act_o = _activations(cb, sources, s)
+    act_e = row_values(act_e, cb.row_transform_even)  # what the row lines carry
+    act_o = row_values(act_o, cb.row_transform_odd)
     rows = act_e**2 @ cb.row_conductance_even + act_o**2 @ cb.row_conductance_odd
     nodes = np.sum(cb.leak * s**2 + cb.spring * (s - sources.targets) ** 2, axis=1)
     return vs**2 * (rows + g_unit * nodes) + cb.bias_power
 
 
 def _activations(cb: Crossbar, sources: Sources, s: np.ndarray):
-    """ρ of every unit in group column order: (batch, width_even), (batch, width_odd)."""
+    """ρ of every unit in group column order: (batch, width_even), (batch, width_odd)
+    (the compiled drivers' row values: no offsets or limits, see :func:`_require_energy`)."""
     act_e = np.zeros((s.shape[0], cb.even.width))
     act_o = np.zeros((s.shape[0], cb.odd.width))
     free, inputs = cb.free_slices(), cb.input_slices()
@@ -105,6 +108,9 @@ def _require_energy(cb: Crossbar) -> None:
         raise CircuitError(
             "the circuit has no energy function: forward and backward device arrays differ"
         )
-    fixed_gain = cb.slope == 0
-    if np.any(np.abs(cb.inj_gain[fixed_gain] - 1.0) > 1e-12):
+    if np.any(np.abs(cb.inj_gain - 1.0) > 1e-12):
         raise CircuitError("the circuit has no energy function: an injection gain is not 1")
+    if cb.transforms_rows():
+        raise CircuitError(
+            "the circuit has no energy function here: a row driver has an offset or limits"
+        )

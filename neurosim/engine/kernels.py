@@ -20,8 +20,8 @@ import numpy as np
 from numba import njit, types
 from numba.extending import intrinsic
 
-BIAS, LEAK, SPRING, GAIN, SLOPE, NUDGE, DIAG = range(7)
-UNIT_ROWS = 7
+BIAS, LEAK, SPRING, GAIN, SLOPE, NUDGE, DIAG, SHIFT, LOW, HIGH = range(10)
+UNIT_ROWS = 10
 
 _FLAGS = {"cache": True, "nogil": True, "error_model": "numpy", "fastmath": {"contract"}}
 _DOT_FLAGS = {**_FLAGS, "fastmath": {"contract", "reassoc"}}
@@ -70,8 +70,10 @@ def fast_exp(x):
 
 
 @njit(inline="always", **_FLAGS)
-def _activate_row(n, s, act_e, act_o, slope_of, layers, free_e):
-    """ρ and ρ' of row ``n`` of ``s``, layer by layer.
+def _activate_row(n, s, act_e, act_o, slope_of, layers, free_e, unit):
+    """ρ and ρ' of row ``n`` of ``s``, layer by layer; a layer flagged in ``layers[:, 3]``
+    has row drivers with an offset or limits: its row values are
+    ``clip(ρ + unit[SHIFT], unit[LOW], unit[HIGH])`` (ρ' stays the unit's own slope).
 
     Each layer is a 0-based loop over row slices: with a provably non-negative index
     Numba drops its wraparound checks and LLVM vectorises the loop (2x measured).
@@ -100,13 +102,18 @@ def _activate_row(n, s, act_e, act_o, slope_of, layers, free_e):
                 t = np.tanh(values[j])
                 act[j] = t
                 slope[j] = 1.0 - t * t
+        if layers[layer, 3] != 0:
+            for j in range(values.shape[0]):
+                i = start + j
+                act[j] = min(max(act[j] + unit[SHIFT, i], unit[LOW, i]), unit[HIGH, i])
 
 
 @njit(**_FLAGS)
-def activate(s, act_e, act_o, slope_of, layers, free_e):
-    """ρ(s) into the free columns of ``act_e``/``act_o``, ρ'(s) into ``slope_of``."""
+def activate(s, act_e, act_o, slope_of, layers, free_e, unit):
+    """Row values (ρ(s), see :func:`_activate_row`) into the free columns of
+    ``act_e``/``act_o``, ρ'(s) into ``slope_of``."""
     for n in range(s.shape[0]):
-        _activate_row(n, s, act_e, act_o, slope_of, layers, free_e)
+        _activate_row(n, s, act_e, act_o, slope_of, layers, free_e, unit)
 
 
 @njit(inline="always", **_FLAGS)
@@ -173,7 +180,7 @@ def gradient_step(
             continue
         for i in range(s.shape[1]):
             s[n, i] += step * f[i]
-        _activate_row(n, s, act_e, act_o, slope_of, layers, free_e)
+        _activate_row(n, s, act_e, act_o, slope_of, layers, free_e, unit)
 
 
 # per-sample solver state of anderson_step, columns of ``progress`` (batch, 4)
@@ -314,7 +321,7 @@ def anderson_step(
                 f_prev[n, i] *= 0.5  # the step from the accepted point, halved
                 s[n, i] = g_prev[n, i] - f_prev[n, i]
                 g_prev[n, i] = s[n, i]
-            _activate_row(n, s, act_e, act_o, slope_of, layers, free_e)
+            _activate_row(n, s, act_e, act_o, slope_of, layers, free_e, unit)
             continue
         residual[n] = worst
         if not np.isfinite(worst) or worst <= tol:
@@ -345,7 +352,7 @@ def anderson_step(
             scratch,
         )
         count[n] += 1
-        _activate_row(n, s, act_e, act_o, slope_of, layers, free_e)
+        _activate_row(n, s, act_e, act_o, slope_of, layers, free_e, unit)
 
 
 @njit(**_DOT_FLAGS)

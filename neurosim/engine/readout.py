@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from neurosim.engine.sources import Sources
-from neurosim.lower.crossbar import Crossbar
+from neurosim.lower.crossbar import Crossbar, row_values
 from neurosim.network.activations import get_activation
 
 
@@ -33,12 +33,12 @@ def node_voltages(crossbar: Crossbar, sources: Sources, state: np.ndarray) -> di
             volts[nodes["spring_target"][i]] = sources.targets[:, i] * vs
         if nodes["nudge_target"][i] is not None:
             volts[nodes["nudge_target"][i]] = sources.nudge_targets[:, i] * vs
+    rows = row_line_values(crossbar, sources, state)
     r = 0
     for layer in layout.row_layers:
-        rho = get_activation(meta.layer(layer).activation).rho
-        for _ in range(meta.layer(layer).size):
+        for j in range(meta.layer(layer).size):
             k_p, k_n = crossbar.row_gains[r]
-            row = k_p * rho(volts[layout.rows[r]] / vs) * vs
+            row = k_p * vs * rows[layer][:, j]
             volts[nodes["row_p"][r]] = row
             volts[nodes["row_n"][r]] = k_n * row
             r += 1
@@ -60,4 +60,18 @@ def activations(crossbar: Crossbar, sources: Sources, state: np.ndarray) -> dict
             else sources.inputs[:, inputs[layer.name]]
         )
         out[layer.name] = get_activation(layer.activation).rho(values)
+    return out
+
+
+def row_line_values(
+    crossbar: Crossbar, sources: Sources, state: np.ndarray
+) -> dict[str, np.ndarray]:
+    """What every layer's row drivers put on their positive row lines ÷ (k_p·vs), layer
+    -> (batch, size): ρ through each driver's offset and limits
+    (:func:`neurosim.lower.crossbar.row_values`); ρ itself for a layer without drivers."""
+    out = activations(crossbar, sources, state)
+    for group in (crossbar.even, crossbar.odd):
+        transform = crossbar.row_transform_of(group)
+        for name, columns in group.slices.items():
+            out[name] = row_values(out[name], transform[:, columns])
     return out

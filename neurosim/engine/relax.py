@@ -37,7 +37,7 @@ from neurosim.engine import kernels, newton
 from neurosim.engine.shards import TILE_ROWS, run_tiles, tile_slices
 from neurosim.engine.sources import Sources
 from neurosim.errors import CircuitError, ConvergenceError
-from neurosim.lower.crossbar import ACTIVATION_CODES, Crossbar
+from neurosim.lower.crossbar import ACTIVATION_CODES, Crossbar, row_values
 from neurosim.network.activations import get_activation
 
 METHODS = ("auto", "anderson", "gradient")
@@ -104,7 +104,7 @@ class Tables:
     m_eo: np.ndarray
     m_oe: np.ndarray
     unit: np.ndarray  # (kernels.UNIT_ROWS, free)
-    layers: np.ndarray  # (n_layers, 3) int64: start, stop, activation code
+    layers: np.ndarray  # (n_layers, 4) int64: start, stop, activation code, row transform
     code: np.ndarray  # (free,) int64 activation code per unit
     free_e: int
     energy_law: int  # kernels.NO_ENERGY / SB_ENERGY / HOPFIELD_ENERGY (the merit function)
@@ -127,18 +127,24 @@ class Tables:
         unit[kernels.LEAK] = cb.leak
         unit[kernels.SPRING] = cb.spring
         unit[kernels.GAIN] = np.where(cb.slope == 1, 0.0, cb.inj_gain)
-        unit[kernels.SLOPE] = cb.slope
+        unit[kernels.SLOPE] = np.where(cb.slope == 1, cb.inj_gain, 0.0)
         unit[kernels.NUDGE] = nudge
         unit[kernels.DIAG] = diag
+        rows = np.concatenate(
+            [cb.row_transform_even[:, : cb.even.free], cb.row_transform_odd[:, : cb.odd.free]],
+            axis=1,
+        )
+        unit[[kernels.SHIFT, kernels.LOW, kernels.HIGH]] = rows
+        changed = (rows[0] != 0.0) | np.isfinite(rows[1]) | np.isfinite(rows[2])
         layers = [
-            (where.start, where.stop, int(cb.act_code[where.start]))
+            (where.start, where.stop, int(cb.act_code[where.start]), int(changed[where].any()))
             for where in cb.free_slices().values()
         ]
         return cls(
             m_eo=np.ascontiguousarray(cb.m_eo, dtype=dtype),
             m_oe=np.ascontiguousarray(cb.m_oe, dtype=dtype),
             unit=np.ascontiguousarray(unit, dtype=dtype),
-            layers=np.array(sorted(layers), dtype=np.int64).reshape(-1, 3),
+            layers=np.array(sorted(layers), dtype=np.int64).reshape(-1, 4),
             code=np.ascontiguousarray(cb.act_code, dtype=np.int64),
             free_e=cb.even.free,
             energy_law=_energy_law(cb),
@@ -147,9 +153,9 @@ class Tables:
 
 def _energy_law(crossbar: Crossbar) -> int:
     """Which energy safeguards Anderson: none for a circuit that has no energy function."""
-    if not crossbar.symmetric():
+    if not crossbar.symmetric() or crossbar.transforms_rows():
         return kernels.NO_ENERGY
-    if np.any(np.abs(crossbar.inj_gain[crossbar.slope == 0] - 1.0) > 1e-12):
+    if np.any(np.abs(crossbar.inj_gain - 1.0) > 1e-12):
         return kernels.NO_ENERGY
     if crossbar.meta.law == "scellier_bengio":
         return kernels.SB_ENERGY
@@ -179,7 +185,9 @@ class Workspace:
                 else (crossbar.odd, self.act_o)
             )
             rho = get_activation(crossbar.meta.layer(name).activation).rho
-            act[:, group.slices[name]] = rho(sources.inputs[rows, where])
+            columns = group.slices[name]
+            transform = crossbar.row_transform_of(group)[:, columns]
+            act[:, columns] = row_values(rho(sources.inputs[rows, where]), transform)
         # the clamped inputs' constant share of the column inputs (for the energy)
         self.input_e = self.act_o[:, crossbar.odd.free :] @ tables.m_oe[crossbar.odd.free :]
         self.input_o = self.act_e[:, crossbar.even.free :] @ tables.m_eo[crossbar.even.free :]
@@ -187,7 +195,7 @@ class Workspace:
     def activate(self, s: np.ndarray) -> None:
         """ρ(s) and ρ'(s) into the activation arrays."""
         t = self.tables
-        kernels.activate(s, self.act_e, self.act_o, self.slope_of, t.layers, t.free_e)
+        kernels.activate(s, self.act_e, self.act_o, self.slope_of, t.layers, t.free_e, t.unit)
 
     def columns(self) -> None:
         """The column inputs from the current activations (the two GEMMs)."""

@@ -24,7 +24,7 @@ import numpy as np
 
 from neurosim.circuit.ir import Circuit
 from neurosim.circuit.meta import NetworkMeta
-from neurosim.engine.readout import activations, node_voltages
+from neurosim.engine.readout import activations, node_voltages, row_line_values
 from neurosim.engine.relax import Equilibrium, relax
 from neurosim.engine.sources import Sources, default_sources
 from neurosim.errors import CircuitError
@@ -66,6 +66,9 @@ class Chip:
         self.trained = tuple(
             p for p, arrays in self._arrays.items() if any(self._masks[a].any() for a in arrays)
         )
+        self._pair_gains = self._gains_seen()
+        self._whole = {name: bool(mask.all()) for name, mask in self._masks.items()}
+        self._pairs = {name: mask.any(axis=-1) for name, mask in self._masks.items()}
         self.version = 0  # counts programming events
 
     # what the chip is
@@ -127,24 +130,26 @@ class Chip:
     def local_gradients(self, sources: Sources, state: np.ndarray) -> dict[str, np.ndarray]:
         """Batch-mean ∂E/∂θ of every trained parameter at ``state`` (batch, free).
 
-        What each device pair sees: the row-line voltage of its row unit (k_p·ρ·vs,
-        ÷ vs) against ρ of its column unit, so ∂E/∂θ = −(k_p ρ_a)ᵀρ_b per array; the
-        two arrays of a coupling share θ, and their halves are averaged. Bias pairs sit
+        What each device pair sees, read off the node voltages: the row-line value of
+        its row unit r (the line voltage ÷ (k_p·vs): ρ through the driver's offset and
+        limits) and the column unit's. A coupling realised by two arrays has the energy
+        term −r_a·W·r_b, so ∂E/∂θ = −k·r_aᵀr_b with k the pair's driver gain (the mean
+        of the two arrays'); a clamped input's single array −k·r_aᵀρ_b. Bias pairs sit
         between the rails: ∂E/∂θ = −ρ·(V_p − V_n)/(2 vs).
         """
         cb = self._crossbar
         acts = activations(cb, sources, state)
-        gains = self._row_gains()
+        rows = row_line_values(cb, sources, state) if cb.transforms_rows() else acts
         batch = state.shape[0]
         out = {}
         for k, (a, b) in enumerate(self.meta.couplings):
             name = f"w{k}"
             if name not in self.trained:
                 continue
-            forward = (acts[a] * gains[a]).T @ acts[b]
-            if f"w{k}.backward" in self._devices:
-                forward = 0.5 * (forward + acts[a].T @ (acts[b] * gains[b]))
-            out[name] = -forward / batch
+            column = rows[b] if f"w{k}.backward" in self._devices else acts[b]
+            seen = rows[a].T @ column
+            scale = self._pair_gains[name]
+            out[name] = -(seen if scale is None else seen * scale) / batch
         rails = cb.rails
         span = (rails[0] - rails[1]) / (2.0 * self.meta.scaling.volts_per_unit)
         for layer in self.free_slices():
@@ -163,15 +168,16 @@ class Chip:
                 raise KeyError(f"{name} is not a trained parameter of this chip")
             delta = np.asarray(delta, dtype=np.float64)
             for array in self._arrays[name]:
-                pairs, mask = self._devices[array], self._masks[array]
+                pairs = self._devices[array]
                 if delta.shape != pairs.shape[:-1]:
                     raise ValueError(
                         f"{name}: update of shape {delta.shape}, expected {pairs.shape[:-1]}"
                     )
-                targets = self._targets[array] + np.where(mask.any(axis=-1), delta, 0.0)
-                self._targets[array] = targets
+                whole = self._whole[array]
+                targets = self._targets[array]
+                targets += delta if whole else np.where(self._pairs[array], delta, 0.0)
                 new = self.programmer.program(pairs, targets, scaling)
-                self._devices[array] = new if mask.all() else np.where(mask, new, pairs)
+                self._devices[array] = new if whole else np.where(self._masks[array], new, pairs)
         apply_devices(self._crossbar, self._devices)
         self.version += 1
 
@@ -244,10 +250,18 @@ class Chip:
 
         return ClampedChip(self, self._crossbar, layer)
 
-    def _row_gains(self) -> dict[str, np.ndarray]:
-        """Layer -> k_p of each unit's row driver (1 where a layer drives no rows)."""
-        out = {layer.name: np.ones(layer.size) for layer in self.meta.layers}
-        out.update({name: g[:, 0] for name, g in self._crossbar.layer_gains.items()})
+    def _gains_seen(self) -> dict[str, np.ndarray | None]:
+        """Coupling -> the row drivers' gain each pair sees, (size_a, size_b): k_p of its
+        row unit, the mean of the two arrays' for a coupling with both; None if all 1."""
+        gains = {layer.name: np.ones(layer.size) for layer in self.meta.layers}
+        gains.update({name: g[:, 0] for name, g in self._crossbar.layer_gains.items()})
+        out = {}
+        for k, (a, b) in enumerate(self.meta.couplings):
+            if f"w{k}.backward" in self._devices:
+                seen = 0.5 * (gains[a][:, None] + gains[b][None, :])
+            else:
+                seen = np.broadcast_to(gains[a][:, None], (gains[a].size, gains[b].size))
+            out[f"w{k}"] = None if np.all(seen == 1.0) else np.array(seen)
         return out
 
 

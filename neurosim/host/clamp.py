@@ -121,6 +121,8 @@ def clamp_layer(crossbar: Crossbar, layer: str) -> tuple[Crossbar, np.ndarray]:
         defaults=defaults,
         row_conductance_even=crossbar.row_conductance_even[rows[0]],
         row_conductance_odd=crossbar.row_conductance_odd[rows[1]],
+        row_transform_even=crossbar.row_transform_even[:, rows[0]],
+        row_transform_odd=crossbar.row_transform_odd[:, rows[1]],
         bias_power=crossbar.bias_power,
         rails=crossbar.rails,
     )

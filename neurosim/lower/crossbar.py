@@ -34,6 +34,8 @@ from neurosim.circuit.ir import Circuit
 from neurosim.circuit.meta import NetworkMeta, Scaling
 from neurosim.errors import CircuitError
 from neurosim.lower.layout import Layout, read_layout
+from neurosim.network.activations import get_activation
+from neurosim.network.templates import Driver, driver_parameters, injection_gain
 
 ACTIVATION_CODES = {"linear": 0, "rho": 1, "tanh": 2}
 
@@ -85,6 +87,8 @@ class Crossbar:
     row_conductance_even: np.ndarray
     row_conductance_odd: np.ndarray
     bias_power: float = 0.0
+    row_transform_even: np.ndarray | None = None  # (3, width_even): shift, low, high
+    row_transform_odd: np.ndarray | None = None  # (3, width_odd)
     row_gains: np.ndarray | None = None  # (len(layout.rows), 2): k_p, k_n per row unit
     layer_gains: dict[str, np.ndarray] | None = None  # driving layer -> (size, 2) k_p, k_n
     rails: np.ndarray | None = None  # (2,) bias rail voltages [V]
@@ -119,6 +123,17 @@ class Crossbar:
                 offset += size
         return out
 
+    def row_transform_of(self, group: Group) -> np.ndarray:
+        """The row-value transform (:func:`row_values`) of ``group``'s rows, (3, width)."""
+        return self.row_transform_even if group is self.even else self.row_transform_odd
+
+    def transforms_rows(self) -> bool:
+        """True if some row driver has an offset or output limits."""
+        return any(
+            np.any(t[0] != 0.0) or np.any(np.isfinite(t[1:]))
+            for t in (self.row_transform_even, self.row_transform_odd)
+        )
+
     def require_layout(self) -> Layout:
         """The element layout; :class:`CircuitError` for an :func:`ideal_crossbar`."""
         if self.layout is None:
@@ -141,6 +156,17 @@ class Crossbar:
             return False
         scale = max(float(np.max(np.abs(eo), initial=0.0)), 1e-300)
         return bool(np.allclose(eo, oe.T, rtol=0.0, atol=rtol * scale))
+
+
+def row_values(activations: np.ndarray, transform: np.ndarray) -> np.ndarray:
+    """What a row driver puts on its row line, ÷ (k_p·vs): ``clip(ρ + shift, low, high)``
+    for ``activations`` ρ (batch, n) and ``transform`` (3, n) (shift, low, high: the
+    driver's offset and output limits ÷ (k_p·vs)). Unchanged where the driver has
+    neither (the compiled drivers). The engine's kernels apply the same law
+    (:func:`neurosim.engine.kernels._activate_row`)."""
+    if not (np.any(transform[0] != 0.0) or np.any(np.isfinite(transform[1:]))):
+        return activations
+    return np.clip(activations + transform[0], transform[1], transform[2])
 
 
 def _free_layer_count(meta: NetworkMeta, group: Group) -> int:
@@ -230,7 +256,14 @@ def _empty(meta: NetworkMeta) -> Crossbar:
         defaults={},
         row_conductance_even=np.zeros(even.width),
         row_conductance_odd=np.zeros(odd.width),
+        row_transform_even=_no_transform(even.width),
+        row_transform_odd=_no_transform(odd.width),
     )
+
+
+def _no_transform(width: int) -> np.ndarray:
+    """Row drivers without offset or limits: shift 0, limits ±inf, (3, width)."""
+    return np.array([np.zeros(width), np.full(width, -np.inf), np.full(width, np.inf)])
 
 
 def _place(crossbar: Crossbar, rows: str, cols: str, weights, row_conductance) -> None:
@@ -303,7 +336,21 @@ def _fill(crossbar: Crossbar, layout: Layout, circuit: Circuit) -> None:
         crossbar.act_code[where] = ACTIVATION_CODES[meta.layer(name).activation]
     injections = parts["injection"]
     crossbar.slope[:] = [name[0] == "b" for name in injections]
-    crossbar.inj_gain[:] = [1.0 if n[0] == "b" else elements[n].value for n in injections]
+    unit_layers = [name for name in crossbar.free_slices() for _ in range(meta.layer(name).size)]
+    crossbar.inj_gain[:] = [
+        injection_gain(
+            elements[name].expr,
+            get_activation(meta.layer(layer).activation),
+            unit,
+            ammeter,
+            vs,
+        )
+        if name[0] == "b"
+        else elements[name].value
+        for name, unit, ammeter, layer in zip(
+            injections, layout.units, parts["ammeter"], unit_layers, strict=True
+        )
+    ]
     springs = values(parts["spring"], absent=np.inf)
     crossbar.spring[:] = 1.0 / springs / g_unit
     caps = [elements[n] for n in parts["capacitor"]]
@@ -314,12 +361,26 @@ def _fill(crossbar: Crossbar, layout: Layout, circuit: Circuit) -> None:
         "nudge_targets": values(parts["nudge_source"]) / vs,
         "nudge": values(parts["nudge"]) / g_unit,
     }
-    gain_p = np.array([1.0 if d[0] == "b" else elements[d].value for d in layout.drivers])
+    row_layers = [name for name in layout.row_layers for _ in range(meta.layer(name).size)]
+    drivers = [
+        Driver(gain=elements[name].value)
+        if name[0] == "e"
+        else driver_parameters(
+            elements[name].expr, get_activation(meta.layer(layer).activation), unit, vs
+        )
+        for name, unit, layer in zip(layout.drivers, layout.rows, row_layers, strict=True)
+    ]
+    gain_p = np.array([d.gain for d in drivers])
     crossbar.row_gains = np.stack([gain_p, values(layout.inverters)], axis=1).reshape(-1, 2)
     crossbar.layer_gains, offset = {}, 0
     for name in layout.row_layers:
         size = meta.layer(name).size
         crossbar.layer_gains[name] = crossbar.row_gains[offset : offset + size]
+        group = crossbar.even if name in crossbar.even.slices else crossbar.odd
+        transform = crossbar.row_transform_of(group)[:, group.slices[name]]
+        for j, d in enumerate(drivers[offset : offset + size]):
+            scale = d.gain * vs  # the row value is the line voltage ÷ (k_p·vs)
+            transform[:, j] = (d.offset / scale, d.low / scale, d.high / scale)
         offset += size
     crossbar.rails = rails
     apply_devices(crossbar, read_devices(circuit, layout))
@@ -347,8 +408,7 @@ def apply_devices(crossbar: Crossbar, devices: Mapping[str, np.ndarray]) -> None
     ``devices`` (all arrays, as :func:`read_devices` gives them), array by array."""
     meta, layout = crossbar.meta, crossbar.require_layout()
     vs, g_unit = meta.scaling.volts_per_unit, meta.scaling.g_unit
-    crossbar.m_eo[:] = 0.0
-    crossbar.m_oe[:] = 0.0
+    # every array's block is overwritten; blocks no array fills stay 0 (from _empty)
     crossbar.row_conductance_even[:] = 0.0
     crossbar.row_conductance_odd[:] = 0.0
     for key, rows, cols in layout.arrays:

@@ -12,6 +12,7 @@ the element; callers then fall back to the general MNA solver.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from neurosim.circuit.expr import to_text
@@ -20,6 +21,12 @@ from neurosim.circuit.meta import NetworkMeta
 from neurosim.circuit.structure import Structure, default_structure, driven_layers
 from neurosim.errors import CircuitError
 from neurosim.network.activations import get_activation
+from neurosim.network.templates import (
+    driver_expression,
+    driver_parameters,
+    injection_expression,
+    injection_gain,
+)
 
 # unit part -> the element letters it may be
 KINDS = {
@@ -282,8 +289,9 @@ def _expected_nodes(circuit: Circuit, meta: NetworkMeta, layout: Layout) -> dict
 
 
 def _check_behavioural(circuit: Circuit, meta: NetworkMeta, layout: Layout) -> None:
-    """Injections and drivers are the unit laws' templates (B sources exactly, CCCS
-    controlled by the unit's own ammeter, linear drivers reading the unit node)."""
+    """Injections and drivers are the unit laws' templates (:mod:`neurosim.network
+    .templates`: B sources with their parameters, a CCCS controlled by the unit's own
+    ammeter, a linear driver reading the unit node)."""
     vs = meta.scaling.volts_per_unit
     layer_of = _layer_of(meta, layout)
     parts = layout.parts
@@ -300,8 +308,8 @@ def _check_behavioural(circuit: Circuit, meta: NetworkMeta, layout: Layout) -> N
                 f"element {element.name} is controlled by {element.control}, not {ammeter}"
             )
         if element.kind == "b":
-            slope = activation.spice_derivative_of(("bin", "/", ("v", u), ("num", vs)))
-            _same_expression(element, ("bin", "*", slope, ("i", ammeter)), "i")
+            core = injection_expression(activation, u, ammeter, vs)
+            _require(element, "i", injection_gain(element.expr, activation, u, ammeter, vs), core)
     for r, u in enumerate(layout.rows):
         element = circuit.elements[layout.drivers[r]]
         activation = get_activation(meta.layer(layer_of[u]).activation)
@@ -309,8 +317,14 @@ def _check_behavioural(circuit: Circuit, meta: NetworkMeta, layout: Layout) -> N
             want = "a VCVS (E)" if activation.name == "linear" else "a B source vs·ρ(v/vs)"
             raise CircuitError(f"element {element.name}: this unit's row driver is {want}")
         if element.kind == "b":
-            row = activation.spice_of(("bin", "/", ("v", u), ("num", vs)))
-            _same_expression(element, ("bin", "*", ("num", vs), row), "v")
+            driver = driver_parameters(element.expr, activation, u, vs)
+            _require(element, "v", driver, driver_expression(activation, u, vs))
+            limited = math.isfinite(driver.low) or math.isfinite(driver.high)
+            if (limited or driver.offset != 0.0) and not driver.gain > 0.0:
+                raise CircuitError(
+                    f"element {element.name}: a driver with an offset or limits needs a "
+                    f"positive gain, not {driver.gain:g}"
+                )
 
 
 def _layer_of(meta: NetworkMeta, layout: Layout) -> dict[str, str]:
@@ -322,9 +336,10 @@ def _layer_of(meta: NetworkMeta, layout: Layout) -> dict[str, str]:
     return out
 
 
-def _same_expression(element: Element, template, output: str) -> None:
-    if element.output != output or to_text(element.expr) != to_text(template):
+def _require(element: Element, output: str, found, core) -> None:
+    if element.output != output or found is None:
         raise CircuitError(
-            f"element {element.name}: its expression is not the compiled unit's "
-            f"({to_text(template)}); the fast engine cannot simulate it"
+            f"element {element.name}: its expression is not the unit's template "
+            f"({to_text(core)}, with its parameters: neurosim/network/templates.py); the "
+            "fast engine cannot simulate it"
         )

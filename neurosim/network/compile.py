@@ -33,6 +33,7 @@ from neurosim.circuit.structure import ArrayPart, Structure, default_structure
 from neurosim.network.activations import get_activation
 from neurosim.network.model import Arrays, Drive, check_params, init_params
 from neurosim.network.spec import NetworkSpec
+from neurosim.network.templates import driver_expression, injection_expression
 
 TRAINABLE = ("rw*", "rb*")
 
@@ -99,8 +100,7 @@ def _add_units(circuit: Circuit, meta: NetworkMeta, layer: Layer, parts: dict[st
             if name["injection"].startswith("f"):
                 circuit.add(Element(name["injection"], ("0", u), 1.0, control=name["ammeter"]))
             else:
-                slope = activation.spice_derivative_of(("bin", "/", ("v", u), ("num", vs)))
-                injection = ("bin", "*", slope, ("i", name["ammeter"]))
+                injection = injection_expression(activation, u, name["ammeter"], vs)
                 circuit.add(Element(name["injection"], ("0", u), expr=injection, output="i"))
         if "spring" in name:
             target = f"{u}_t"
@@ -115,12 +115,7 @@ def _add_units(circuit: Circuit, meta: NetworkMeta, layer: Layer, parts: dict[st
             if layer.activation == "linear":
                 circuit.add(Element(name["driver"], (f"{u}_p", "0", u, "0"), 1.0))
             else:
-                row = (
-                    "bin",
-                    "*",
-                    ("num", vs),
-                    activation.spice_of(("bin", "/", ("v", u), ("num", vs))),
-                )
+                row = driver_expression(activation, u, vs)
                 circuit.add(Element(name["driver"], (f"{u}_p", "0"), expr=row, output="v"))
             circuit.add(Element(name["inverter"], (f"{u}_n", "0", f"{u}_p", "0"), -1.0))
 

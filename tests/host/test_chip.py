@@ -238,3 +238,47 @@ def test_a_clamped_view_refuses_to_settle_after_the_chip_is_programmed():
     chip.program({"b_x": np.full(4, 0.01)})
     with pytest.raises(Exception, match="programmed after"):
         view.settle(sources)
+
+
+def test_ep_with_offset_row_drivers_is_the_exact_gradient_of_that_circuit():
+    """Driver offsets shift the row values (r = ρ + offset/(k_p vs)): the circuit keeps
+    an energy, −r_h·W·r_out per two-array coupling, so EP reading the row lines must
+    give its exact gradient. The engine settles it along its own dynamics."""
+    from neurosim.netlist.parse import parse_netlist_text
+    from neurosim.netlist.write import netlist_text
+    from neurosim.network.activations import get_activation
+    from neurosim.network.templates import Driver, driver_expression
+
+    meta = classifier()
+    circuit = compile_network(meta, random_params(meta, np.random.default_rng(3), 0.8))
+    rng = np.random.default_rng(8)
+    for layer in ("h", "out"):
+        activation = get_activation(meta.layer(layer).activation)
+        for i in range(meta.layer(layer).size):
+            unit, name = f"{layer}_{i}", f"bp_{layer}_{i}"
+            driver = Driver(
+                gain=float(rng.uniform(0.95, 1.05)), offset=float(rng.uniform(-0.01, 0.01))
+            )
+            expr = driver_expression(activation, unit, meta.scaling.volts_per_unit, driver)
+            circuit.elements[name] = replace(circuit.elements[name], expr=expr)
+    circuit = parse_netlist_text(netlist_text(circuit))
+    inputs, targets = rng.uniform(-1, 1, (6, 3)), rng.uniform(-0.8, 0.8, (6, 2))
+    options = dict(tolerance=TOL, max_passes=200_000)
+
+    def loss(c):
+        crossbar = lower_crossbar(c)
+        sources = default_sources(crossbar, 6)
+        sources.inputs[:] = inputs
+        state = relax(crossbar, sources, **options).raise_if_failed().state
+        out = state[:, crossbar.free_slices()["out"]]
+        return float(np.mean(0.5 * np.sum((out - targets) ** 2, axis=1)))
+
+    exact = exact_gradient(circuit, shapes_of(meta), loss)
+    chip = Chip(circuit)
+    sources = chip.sources(6)
+    sources.inputs[:] = inputs
+    free = chip.settle(sources, **options).raise_if_failed()
+    assert free.method == "gradient"
+    est = ep_estimate(chip, sources, free.state, "out", targets, 1e-2, **options)
+    cosine, relative = compare(est.gradients, exact)
+    assert cosine >= 0.999 and relative <= 1e-2, (cosine, relative)

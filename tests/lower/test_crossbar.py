@@ -116,7 +116,7 @@ def edited(circuit, name, **changes):
         (lambda c: edited(c, "fi_x_0", control="vc_x_1"), "controlled by vc_x_1"),
         (
             lambda c: edited(c, "bi_h_0", expr=parse_expr("i(vc_h_0) * 2", {}, {})),
-            "not the compiled unit's",
+            "not the unit's template",
         ),
         (lambda c: _with_extra_resistor(c), "not part of the crossbar.s structure"),
         (lambda c: _without(c, "rl_h_2"), "lacks 1 elements, e.g. rl_h_2"),
