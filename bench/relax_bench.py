@@ -60,11 +60,12 @@ from neurosim.data.digits import load_digits
 from neurosim.engine.relax import Equilibrium, relax, residual
 from neurosim.engine.shards import TILE_ROWS, core_count, tile_slices
 from neurosim.engine.sources import Sources, default_sources
+from neurosim.host import Chip
 from neurosim.io.atomic import write_text_atomic
 from neurosim.lower.crossbar import Crossbar, ideal_crossbar, lower_crossbar
 from neurosim.netlist.parse import parse_netlist
 from neurosim.netlist.write import netlist_text
-from neurosim.network.compile import drive_settings, params_from_circuit
+from neurosim.network.compile import drive_settings
 from neurosim.network.model import Drive, force, init_params
 from neurosim.spice.ngspice import OperatingPoint, operating_points
 
@@ -321,7 +322,7 @@ def steps_to_reach(history: Sequence[float], level: float) -> int | None:
 
 def versus_reference(config: Config, circuit: Circuit, crossbar: Crossbar, xt: np.ndarray) -> dict:
     """neurosim (float64, float32, float64 at the reference's residual) vs the reference."""
-    meta, params = circuit.network, params_from_circuit(circuit)
+    meta, params = circuit.network, Chip(circuit).parameters()
     sources = flow_sources(crossbar, xt)
     log("reference: one tracked run (residual after every step, untimed)")
     ref_state, history = reference_relax(meta, params, xt, track=True)

@@ -53,6 +53,17 @@ def random_params(meta: NetworkMeta, rng: np.random.Generator, gain: float) -> d
     return params
 
 
+def small_classifier(sizes: tuple[int, int, int], output: str = "rho") -> NetworkMeta:
+    """in (linear) → h (ρ) → out (``output``), Scellier–Bengio, default scaling."""
+    layers = (
+        Layer("in", sizes[0], "input", "linear"),
+        Layer("h", sizes[1], "hidden", "rho"),
+        Layer("out", sizes[2], "output", output),
+    )
+    couplings = (("in", "h"), ("h", "out"))
+    return NetworkMeta("crossbar", "scellier_bengio", layers, couplings, Scaling())
+
+
 def flow_net(hidden: tuple[int, int] = (5, 3), visible: int = 4) -> NetworkMeta:
     """x (visible, linear) – h1 – h2 (ρ), Scellier–Bengio, spring λ = 15: the
     FlowEqProp shape; ``flow_net((128, 128), 64)`` is digits_flow's."""

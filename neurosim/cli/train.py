@@ -134,14 +134,17 @@ from neurosim.cli.options import positive_float
 )
 @click.option("--resume", is_flag=True, help="Continue from RUN_DIR/checkpoint.h5.")
 def train(run_dir: Path, netlist: Path, resume: bool, **options) -> None:
-    """Train NETLIST's devices with EP/GradEP: only local rules, no backprop.
+    """Train NETLIST's own circuit with EP/GradEP: only local rules, no backprop.
 
     Each epoch the host sets sources, lets the circuit settle, reads node voltages and
-    spring currents and programs each device with its local update. Writes
-    RUN_DIR/checkpoint.h5 (atomically, every --checkpoint-every epochs; --resume
-    continues it bit for bit), RUN_DIR/trained.cir (valid ngspice; train on from it
-    with --netlist) and RUN_DIR/loss.png. Defaults are the FlowEqProp reference
-    hyper-parameters (DESIGN.md §4.4); λ comes from the netlist's springs.
+    spring currents and programs each device with its local update. The devices the
+    netlist's `*@neurosim trainable` patterns mark are programmed; every other element
+    (an edited leak, a mismatched array's offsets, drivers, amplifiers) keeps its value.
+    Writes RUN_DIR/checkpoint.h5 (atomically, every --checkpoint-every epochs; --resume
+    continues it bit for bit), RUN_DIR/trained.cir (NETLIST's circuit after training,
+    valid ngspice; train on from it with --netlist) and RUN_DIR/loss.png. Defaults are
+    the FlowEqProp reference hyper-parameters (DESIGN.md §4.4); λ comes from the
+    netlist's springs.
     """
     from neurosim.cli.train_run import TrainRun
     from neurosim.errors import NeurosimError

@@ -25,10 +25,10 @@ import numpy as np
 from neurosim.circuit.ir import Circuit
 from neurosim.circuit.meta import NetworkMeta
 from neurosim.engine.readout import activations, node_voltages, row_line_values
-from neurosim.engine.relax import Equilibrium, relax
-from neurosim.engine.sources import Sources, default_sources
+from neurosim.engine.sources import Sources
 from neurosim.errors import CircuitError
 from neurosim.host.programming import IdealProgrammer, Programmer, encode, pair_values
+from neurosim.host.view import CrossbarView
 from neurosim.lower.crossbar import (
     apply_devices,
     lower_crossbar,
@@ -37,7 +37,7 @@ from neurosim.lower.crossbar import (
 from neurosim.netlist.write import element_line
 
 
-class Chip:
+class Chip(CrossbarView):
     """A crossbar circuit as a host sees it (module docstring).
 
     ``programmer`` maps parameter updates onto devices (default: exact devices). The
@@ -77,35 +77,11 @@ class Chip:
         """The network the circuit realises (its ``*@neurosim`` metadata)."""
         return self._crossbar.meta
 
-    @property
-    def free(self) -> int:
-        """Number of free unit nodes (the length of a state vector)."""
-        return self._crossbar.free
-
-    def free_slices(self) -> dict[str, slice]:
-        """Free layer -> its slice of a state vector."""
-        return self._crossbar.free_slices()
-
-    def input_slices(self) -> dict[str, slice]:
-        """Input layer -> its slice of the input sources."""
-        return self._crossbar.input_slices()
-
     def spring(self, layer: str) -> np.ndarray:
         """Spring conductance of each unit of ``layer`` (size,), units of g_unit."""
         return self._crossbar.spring[self.free_slices()[layer]].copy()
 
-    # set sources
-    def sources(self, batch: int = 1) -> Sources:
-        """The netlist's own source settings, ``batch`` times, to be changed and applied."""
-        return default_sources(self._crossbar, batch)
-
-    # settle
-    def settle(self, sources: Sources, **options) -> Equilibrium:
-        """Let the circuit settle under ``sources``; ``options`` as
-        :func:`neurosim.engine.relax.relax` (``start``, ``tolerance``, ``max_passes``, ...)."""
-        return relax(self._crossbar, sources, **options)
-
-    # read
+    # read (set sources: ``sources()``; settle: ``settle()``, from CrossbarView)
     def voltages(self, sources: Sources, state: np.ndarray) -> dict[str, np.ndarray]:
         """Every node's voltage [V] (node -> (batch,)) with the units at ``state``."""
         return node_voltages(self._crossbar, sources, state)

@@ -13,13 +13,14 @@ from dataclasses import replace
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from neurosim.engine.relax import Equilibrium, Tables, Workspace, relax
-from neurosim.engine.sources import Sources, default_sources
+from neurosim.engine.relax import Equilibrium, Tables, Workspace
+from neurosim.engine.sources import Sources
 from neurosim.errors import CircuitError
+from neurosim.host.view import CrossbarView
 from neurosim.lower.crossbar import Crossbar, Group
 
 
-class ClampedChip:
+class ClampedChip(CrossbarView):
     """``chip`` with free ``layer`` clamped; ``index`` (free,): where each of its free
     units sits in the chip's flat state."""
 
@@ -27,29 +28,11 @@ class ClampedChip:
         self.chip, self.layer, self._version = chip, layer, chip.version
         self._crossbar, self.index = clamp_layer(crossbar, layer)
 
-    @property
-    def free(self) -> int:
-        """Number of free unit nodes left."""
-        return self._crossbar.free
-
-    def free_slices(self) -> dict[str, slice]:
-        """Free layer -> its slice of this view's state vector."""
-        return self._crossbar.free_slices()
-
-    def input_slices(self) -> dict[str, slice]:
-        """Input layer (the clamped layer among them) -> its slice of the input sources."""
-        return self._crossbar.input_slices()
-
-    def sources(self, batch: int = 1) -> Sources:
-        """The netlist's own source settings, ``batch`` times (the clamp at the spring
-        targets' values)."""
-        return default_sources(self._crossbar, batch)
-
     def settle(self, sources: Sources, **options) -> Equilibrium:
-        """Let the clamped circuit settle (``options`` as :meth:`Chip.settle`)."""
+        """Let the clamped circuit settle (the clamp is an input layer of its sources)."""
         if self.chip.version != self._version:
             raise CircuitError("the chip was programmed after this clamped view was made")
-        return relax(self._crossbar, sources, **options)
+        return super().settle(sources, **options)
 
 
 def net_current(crossbar: Crossbar, sources: Sources, state: np.ndarray) -> np.ndarray:

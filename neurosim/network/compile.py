@@ -1,4 +1,4 @@
-"""Compile a crossbar energy network (DESIGN.md §3.1) into a circuit, and map back.
+"""Compile a crossbar energy network (DESIGN.md §3.1) into a circuit.
 
 Per unit ``i`` of layer ``L`` (all names lower case)::
 
@@ -145,39 +145,6 @@ def _add_biases(
         column = f"{layer.name}_{i}_c"
         circuit.add(Element(parts["bias_p"].format(i=i), ("bias_p", column), 1.0 / g_plus[i]))
         circuit.add(Element(parts["bias_n"].format(i=i), ("bias_n", column), 1.0 / g_minus[i]))
-
-
-def params_from_circuit(circuit: Circuit) -> dict[str, np.ndarray]:
-    """Read the model parameters back from the device conductances (forward arrays)."""
-    meta = _network(circuit)
-    g_unit = meta.scaling.g_unit
-    params = {}
-    for k, (a, b) in enumerate(meta.couplings):
-        rows, cols = meta.layer(a).size, meta.layer(b).size
-        w = np.empty((rows, cols))
-        for i in range(rows):
-            for j in range(cols):
-                w[i, j] = _pair_value(circuit, f"rw{k}f_{i}_{j}", g_unit)
-        params[f"w{k}"] = w
-    for layer in meta.layers:
-        if layer.kind != "input":
-            values = [
-                _pair_value(circuit, f"rb_{layer.name}_{i}_", g_unit) for i in range(layer.size)
-            ]
-            params[f"b_{layer.name}"] = np.array(values)
-    return params
-
-
-def _pair_value(circuit: Circuit, stem: str, g_unit: float) -> float:
-    return (
-        1.0 / circuit.elements[f"{stem}p"].value - 1.0 / circuit.elements[f"{stem}n"].value
-    ) / g_unit
-
-
-def _network(circuit: Circuit) -> NetworkMeta:
-    if circuit.network is None:
-        raise ValueError("the circuit carries no neurosim network metadata")
-    return circuit.network
 
 
 def drive_settings(meta: NetworkMeta, drive: Drive) -> list[dict[str, float]]:

@@ -7,9 +7,9 @@ import numpy as np
 from click.testing import CliRunner
 
 from neurosim.cli.main import cli
+from neurosim.host import Chip
 from neurosim.io.checkpoint_h5 import read_checkpoint
 from neurosim.netlist.parse import parse_netlist
-from neurosim.network.compile import params_from_circuit
 
 ROOT = Path(__file__).resolve().parents[2]
 NETLIST = ROOT / "netlists/digits_flow.cir"
@@ -40,7 +40,7 @@ def test_resume_gives_the_same_result_as_an_uninterrupted_run(tmp_path):
     np.testing.assert_array_equal(a.history["mse"], b.history["mse"])
     assert a.optimizer["step"] == b.optimizer["step"] == 4
     # the trained netlist holds the trained parameters and parses back
-    back = params_from_circuit(parse_netlist(tmp_path / "b/trained.cir"))
+    back = Chip(parse_netlist(tmp_path / "b/trained.cir")).parameters()
     for name in a.params:
         np.testing.assert_allclose(back[name], a.params[name], rtol=0, atol=1e-12)
     assert (tmp_path / "b/loss.png").stat().st_size > 1000
@@ -108,7 +108,7 @@ def test_sample_quality_is_tracked_and_the_best_parameters_kept(tmp_path):
     history = read_checkpoint(tmp_path / "q/checkpoint.h5").history
     frechet = np.array(history["frechet"])
     assert np.isnan(frechet[[0, 2]]).all() and np.isfinite(frechet[[1, 3]]).all()
-    best = params_from_circuit(parse_netlist(tmp_path / "q/best.cir"))
+    best = Chip(parse_netlist(tmp_path / "q/best.cir")).parameters()
     assert set(best) == set(read_checkpoint(tmp_path / "q/checkpoint.h5").params)
     assert (tmp_path / "q/quality.png").stat().st_size > 1000
     assert "best samples at epoch" in run.output

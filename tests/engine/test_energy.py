@@ -17,10 +17,11 @@ from neurosim.engine.relax import Tables, Workspace
 from neurosim.engine.sources import sources_from_drive, sources_from_settings
 from neurosim.engine.transient import transient
 from neurosim.errors import CircuitError
+from neurosim.host import Chip
 from neurosim.lower.crossbar import lower_crossbar
 from neurosim.network import model
 from neurosim.network.activations import get_activation
-from neurosim.network.compile import compile_network, drive_settings, params_from_circuit
+from neurosim.network.compile import compile_network, drive_settings
 from neurosim.network.model import Drive
 from tests.networks import SCALING, random_params, small_network
 
@@ -184,7 +185,7 @@ def test_a_symmetric_edit_keeps_an_energy_of_the_edited_parameters():
         circuit.set_value(forward, value)
         circuit.set_value(forward.replace("f_", "b_"), value)
     circuit.set_value("rb_h_2_n", circuit.elements["rb_h_2_n"].value * 0.7)
-    edited = params_from_circuit(circuit)
+    edited = Chip(circuit).parameters()
     assert not np.allclose(edited["w1"], params["w1"])
     crossbar = lower_crossbar(circuit)
     assert crossbar.symmetric()

@@ -102,6 +102,28 @@ def compare(estimate, exact):
     return a @ b / np.linalg.norm(a) / np.linalg.norm(b), np.linalg.norm(a - b) / np.linalg.norm(b)
 
 
+def ep_against_exact(circuit, inputs, targets, beta=1e-2, **options):
+    """(cosine, relative error) of the chip's EP estimate for the output cost ½‖s_out −
+    t‖² against the exact gradient of that circuit's own loss; and the free phase."""
+    batch = inputs.shape[0]
+
+    def loss(c):
+        crossbar = lower_crossbar(c)
+        sources = default_sources(crossbar, batch)
+        sources.inputs[:] = inputs
+        state = relax(crossbar, sources, **options).raise_if_failed().state
+        out = state[:, crossbar.free_slices()["out"]]
+        return float(np.mean(0.5 * np.sum((out - targets) ** 2, axis=1)))
+
+    exact = exact_gradient(circuit, shapes_of(circuit.network), loss)
+    chip = Chip(circuit)
+    sources = chip.sources(batch)
+    sources.inputs[:] = inputs
+    free = chip.settle(sources, **options).raise_if_failed()
+    est = ep_estimate(chip, sources, free.state, "out", targets, beta, **options)
+    return (*compare(est.gradients, exact), free)
+
+
 def test_gradep_on_an_edited_reciprocal_circuit_is_that_circuits_exact_gradient():
     circuit = edited_flow_circuit()
     meta = circuit.network
@@ -141,22 +163,7 @@ def test_ep_on_an_edited_reciprocal_circuit_is_that_circuits_exact_gradient():
     circuit = scaled(circuit, ["rw1f_2_1p", "rw1f_2_1n", "rw1b_2_1p", "rw1b_2_1n"], 1.5)
     rng = np.random.default_rng(4)
     inputs, targets = rng.uniform(-1, 1, (8, 3)), rng.uniform(-0.8, 0.8, (8, 2))
-
-    def loss(c):
-        crossbar = lower_crossbar(c)
-        sources = default_sources(crossbar, 8)
-        sources.inputs[:] = inputs
-        state = relax(crossbar, sources, tolerance=TOL).raise_if_failed().state
-        out = state[:, crossbar.free_slices()["out"]]
-        return float(np.mean(0.5 * np.sum((out - targets) ** 2, axis=1)))
-
-    exact = exact_gradient(circuit, shapes_of(meta), loss)
-    chip = Chip(circuit)
-    sources = chip.sources(8)
-    sources.inputs[:] = inputs
-    free = chip.settle(sources, tolerance=TOL).raise_if_failed()
-    est = ep_estimate(chip, sources, free.state, "out", targets, 1e-2, tolerance=TOL)
-    cosine, relative = compare(est.gradients, exact)
+    cosine, relative, _ = ep_against_exact(circuit, inputs, targets, tolerance=TOL)
     assert cosine >= 0.999 and relative <= 1e-2, (cosine, relative)
 
 
@@ -264,21 +271,6 @@ def test_ep_with_offset_row_drivers_is_the_exact_gradient_of_that_circuit():
     circuit = parse_netlist_text(netlist_text(circuit))
     inputs, targets = rng.uniform(-1, 1, (6, 3)), rng.uniform(-0.8, 0.8, (6, 2))
     options = dict(tolerance=TOL, max_passes=200_000)
-
-    def loss(c):
-        crossbar = lower_crossbar(c)
-        sources = default_sources(crossbar, 6)
-        sources.inputs[:] = inputs
-        state = relax(crossbar, sources, **options).raise_if_failed().state
-        out = state[:, crossbar.free_slices()["out"]]
-        return float(np.mean(0.5 * np.sum((out - targets) ** 2, axis=1)))
-
-    exact = exact_gradient(circuit, shapes_of(meta), loss)
-    chip = Chip(circuit)
-    sources = chip.sources(6)
-    sources.inputs[:] = inputs
-    free = chip.settle(sources, **options).raise_if_failed()
+    cosine, relative, free = ep_against_exact(circuit, inputs, targets, **options)
     assert free.method == "gradient"
-    est = ep_estimate(chip, sources, free.state, "out", targets, 1e-2, **options)
-    cosine, relative = compare(est.gradients, exact)
     assert cosine >= 0.999 and relative <= 1e-2, (cosine, relative)

@@ -6,7 +6,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from neurosim.circuit.meta import Layer, NetworkMeta, Scaling
 from neurosim.data.digits import load_digits
 from neurosim.errors import ConvergenceError
 from neurosim.learn.classify_objective import (
@@ -19,7 +18,7 @@ from neurosim.learn.classify_objective import (
 from neurosim.learn.optim import SGD, Adam
 from neurosim.network.model import init_params
 from neurosim.network.spec import load_spec
-from tests.networks import chip_of, random_params
+from tests.networks import chip_of, random_params, small_classifier
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = ClassifySettings(beta=0.25, batch_size=32, clip=1.0)
@@ -153,15 +152,8 @@ class Recorder:
         return {}
 
 
-def tiny_classifier() -> NetworkMeta:
-    layers = (
-        Layer("in", 4, "input", "linear"),
-        Layer("h", 5, "hidden", "rho"),
-        Layer("out", 3, "output", "rho"),
-    )
-    return NetworkMeta(
-        "crossbar", "scellier_bengio", layers, (("in", "h"), ("h", "out")), Scaling()
-    )
+def tiny_classifier():
+    return small_classifier((4, 5, 3))
 
 
 @pytest.mark.parametrize("beta, relative", [(1e-2, 1e-3), (0.25, 5e-2)])

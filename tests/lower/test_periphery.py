@@ -10,7 +10,6 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from neurosim.circuit.meta import Layer, NetworkMeta, Scaling
 from neurosim.errors import CircuitError
 from neurosim.host import Chip
 from neurosim.lower.crossbar import lower_crossbar
@@ -27,20 +26,13 @@ from neurosim.network.templates import (
     injection_gain,
 )
 from neurosim.verify.crosscheck import cross_check, settings_for_inputs
-from tests.networks import random_params
+from tests.networks import random_params, small_classifier
 
 VS = 0.1
 
 
-def network() -> NetworkMeta:
-    layers = (
-        Layer("in", 3, "input", "linear"),
-        Layer("h", 6, "hidden", "rho"),
-        Layer("out", 2, "output", "tanh"),
-    )
-    return NetworkMeta(
-        "crossbar", "scellier_bengio", layers, (("in", "h"), ("h", "out")), Scaling()
-    )
+def network():
+    return small_classifier((3, 6, 2), "tanh")
 
 
 def with_periphery(circuit, drivers: dict, gains: dict | None = None):

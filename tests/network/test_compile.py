@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from neurosim.errors import SpecError
-from neurosim.network.compile import compile_network, conductance_pair, params_from_circuit
+from neurosim.host import Chip
+from neurosim.network.compile import compile_network, conductance_pair
 from neurosim.network.model import init_params
 from neurosim.network.spec import load_spec, spec_from_dict
 
@@ -37,7 +38,7 @@ def test_xor_circuit_structure_and_parameter_round_trip():
     trainable = [n for n in circuit.elements if circuit.is_trainable(n)]
     # Each weight is a device pair; w1 (h-out) is in two arrays (both directions).
     assert len(trainable) == 2 * 8 + 2 * 2 * 4 + 2 * 5
-    back = params_from_circuit(circuit)
+    back = Chip(circuit).parameters()
     for name, value in params.items():
         np.testing.assert_allclose(back[name], value, rtol=0, atol=1e-12)
 

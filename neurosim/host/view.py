@@ -1,0 +1,35 @@
+"""What every view of a chip offers a host: its shape, its sources, settling."""
+
+from __future__ import annotations
+
+from neurosim.engine.relax import Equilibrium, relax
+from neurosim.engine.sources import Sources, default_sources
+from neurosim.lower.crossbar import Crossbar
+
+
+class CrossbarView:
+    """A settleable crossbar circuit, seen from the host (``_crossbar``: its arrays)."""
+
+    _crossbar: Crossbar
+
+    @property
+    def free(self) -> int:
+        """Number of free unit nodes (the length of a state vector)."""
+        return self._crossbar.free
+
+    def free_slices(self) -> dict[str, slice]:
+        """Free layer -> its slice of a state vector."""
+        return self._crossbar.free_slices()
+
+    def input_slices(self) -> dict[str, slice]:
+        """Input layer -> its slice of the input sources."""
+        return self._crossbar.input_slices()
+
+    def sources(self, batch: int = 1) -> Sources:
+        """The netlist's own source settings, ``batch`` times, to be changed and applied."""
+        return default_sources(self._crossbar, batch)
+
+    def settle(self, sources: Sources, **options) -> Equilibrium:
+        """Let the circuit settle under ``sources``; ``options`` as
+        :func:`neurosim.engine.relax.relax` (``start``, ``tolerance``, ``max_passes``, ...)."""
+        return relax(self._crossbar, sources, **options)
