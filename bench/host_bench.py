@@ -17,7 +17,7 @@ values (``Chip.set_values``), as the ideal copy builds them: read from the netli
 device is 1/R of the written resistance, which can differ from that encoding in the last
 bit, and a last-bit difference grows over the steps of a training run.
 
-Run: .venv/bin/python bench/host_bench.py [--flow-epochs 30] [--classify-epochs 3]
+Run: .venv/bin/python bench/host_bench.py [--flow-epochs 30] [--classify-epochs 6]
 Progress goes to stderr; stdout gets a summary and, last, one JSON line.
 """
 
@@ -111,11 +111,13 @@ def side_by_side(name: str, netlist: Path, objective, epochs: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--flow-epochs", type=int, default=30)
-    parser.add_argument("--classify-epochs", type=int, default=3)
+    parser.add_argument("--classify-epochs", type=int, default=6)
     args = parser.parse_args()
     x, labels = load_digits()
     figures = {}
-    with threadpool_limits(limits=1, user_api="blas"), FlowBatches(x, 0, ahead=True) as batches:
+    # batches made in line, before each epoch's timed runs: the OT worker of `train` would
+    # compete for a core with whichever run came first
+    with threadpool_limits(limits=1, user_api="blas"), FlowBatches(x, 0) as batches:
         flow = FlowObjective(SameBatch(batches), FlowSettings())
         figures["flow"] = side_by_side(
             "flow", ROOT / "netlists/digits_flow.cir", flow, args.flow_epochs

@@ -37,13 +37,15 @@ def pair_values(pairs: np.ndarray, scaling: Scaling) -> np.ndarray:
 def encode(values: np.ndarray, scaling: Scaling) -> np.ndarray:
     """The compiler's pair for each value (..., 2): ``G± = g_min + max(±θ, 0)·g_unit``."""
     values = np.asarray(values, dtype=np.float64)
-    return np.stack(
-        [
-            scaling.g_min + np.maximum(values, 0.0) * scaling.g_unit,
-            scaling.g_min + np.maximum(-values, 0.0) * scaling.g_unit,
-        ],
-        axis=-1,
-    )
+    pairs = np.empty((*values.shape, 2))
+    positive = np.maximum(values, 0.0)
+    positive *= scaling.g_unit
+    positive += scaling.g_min
+    negative = np.minimum(values, 0.0)  # −max(−θ, 0), to the bit
+    negative *= -scaling.g_unit
+    negative += scaling.g_min
+    pairs[..., 0], pairs[..., 1] = positive, negative
+    return pairs
 
 
 @dataclass(frozen=True)

@@ -266,16 +266,23 @@ def _no_transform(width: int) -> np.ndarray:
     return np.array([np.zeros(width), np.full(width, -np.inf), np.full(width, np.inf)])
 
 
-def _place(crossbar: Crossbar, rows: str, cols: str, weights, row_conductance) -> None:
-    """Put the effective weights from layer ``rows`` onto layer ``cols`` in their block."""
+def _block(crossbar: Crossbar, rows: str, cols: str) -> tuple[np.ndarray, np.ndarray]:
+    """Views of the effective weights from layer ``rows`` onto layer ``cols`` and of the
+    row conductances of ``rows``."""
     if rows in crossbar.even.slices:
         matrix, row_g = crossbar.m_eo, crossbar.row_conductance_even
         r_slice, c_slice = crossbar.even.slices[rows], crossbar.odd.slices[cols]
     else:
         matrix, row_g = crossbar.m_oe, crossbar.row_conductance_odd
         r_slice, c_slice = crossbar.odd.slices[rows], crossbar.even.slices[cols]
-    matrix[r_slice, c_slice] = weights
-    row_g[r_slice] += row_conductance
+    return matrix[r_slice, c_slice], row_g[r_slice]
+
+
+def _place(crossbar: Crossbar, rows: str, cols: str, weights, row_conductance) -> None:
+    """Put the effective weights from layer ``rows`` onto layer ``cols`` in their block."""
+    block, row_g = _block(crossbar, rows, cols)
+    block[:] = weights
+    row_g += row_conductance
 
 
 def _groups(meta: NetworkMeta) -> tuple[Group, Group]:
@@ -416,15 +423,16 @@ def apply_devices(crossbar: Crossbar, devices: Mapping[str, np.ndarray]) -> None
         if key.endswith("backward"):
             pairs = pairs.transpose(1, 0, 2)
         g_p, g_n = pairs[..., 0], pairs[..., 1]
-        k_p, k_n = crossbar.layer_gains[rows][:, 0:1], crossbar.layer_gains[rows][:, 1:2]
-        weights = k_p * (g_p + k_n * g_n) / g_unit
-        _place(
-            crossbar,
-            rows,
-            cols,
-            weights,
-            k_p[:, 0] ** 2 * (g_p.sum(1) + k_n[:, 0] ** 2 * g_n.sum(1)),
-        )
+        gains = crossbar.layer_gains[rows]
+        block, row_g = _block(crossbar, rows, cols)
+        if np.all(gains[:, 0] == 1.0) and np.all(gains[:, 1] == -1.0):  # ideal drivers
+            np.subtract(g_p, g_n, out=block)
+            block /= g_unit
+            row_g += g_p.sum(1) + g_n.sum(1)
+        else:
+            k_p, k_n = gains[:, 0:1], gains[:, 1:2]
+            block[:] = k_p * (g_p + k_n * g_n) / g_unit
+            row_g += k_p[:, 0] ** 2 * (g_p.sum(1) + k_n[:, 0] ** 2 * g_n.sum(1))
     rails = crossbar.rails
     bias_power = 0.0
     for name, where in crossbar.free_slices().items():
