@@ -163,11 +163,11 @@ class Chip(CrossbarView):
         earlier version (``neurosim-checkpoint/2``)."""
         scaling = self.meta.scaling
         for name, value in values.items():
+            value = np.asarray(value, dtype=np.float64)
             for array in self._arrays[name]:
-                mask = self._masks[array]
-                value = np.asarray(value, dtype=np.float64)
-                self._targets[array] = np.where(mask.any(axis=-1), value, self._targets[array])
-                self._devices[array] = np.where(mask, encode(value, scaling), self._devices[array])
+                self._targets[array] = np.where(self._pairs[array], value, self._targets[array])
+                encoded = encode(value, scaling)
+                self._devices[array] = np.where(self._masks[array], encoded, self._devices[array])
         apply_devices(self._crossbar, self._devices)
         self.version += 1
 
@@ -186,7 +186,10 @@ class Chip(CrossbarView):
 
     def load_device_state(self, state: Mapping[str, np.ndarray]) -> None:
         """Put the devices and targets of ``state`` (from :meth:`device_state`) back."""
-        if set(state) != set(self.device_state()):
+        expected = {
+            f"{kind}/{name}" for kind in ("conductance", "target") for name in self._devices
+        }
+        if set(state) != expected:
             raise CircuitError("the saved device state is for another circuit")
         for key, value in state.items():
             kind, name = key.split("/", 1)
