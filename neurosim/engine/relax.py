@@ -37,7 +37,7 @@ from neurosim.engine import kernels, newton
 from neurosim.engine.shards import TILE_ROWS, run_tiles, tile_slices
 from neurosim.engine.sources import Sources
 from neurosim.errors import CircuitError, ConvergenceError
-from neurosim.lower.crossbar import ACTIVATION_CODES, Crossbar, row_values
+from neurosim.lower.crossbar import ACTIVATION_CODES, Crossbar, row_values, transformed
 from neurosim.network.activations import get_activation
 
 METHODS = ("auto", "anderson", "gradient")
@@ -135,7 +135,7 @@ class Tables:
             axis=1,
         )
         unit[[kernels.SHIFT, kernels.LOW, kernels.HIGH]] = rows
-        changed = (rows[0] != 0.0) | np.isfinite(rows[1]) | np.isfinite(rows[2])
+        changed = transformed(rows)
         layers = [
             (where.start, where.stop, int(cb.act_code[where.start]), int(changed[where].any()))
             for where in cb.free_slices().values()

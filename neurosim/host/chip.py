@@ -164,9 +164,9 @@ class Chip(CrossbarView):
         scaling = self.meta.scaling
         for name, value in values.items():
             value = np.asarray(value, dtype=np.float64)
+            encoded = encode(value, scaling)  # both arrays of a coupling take the same pairs
             for array in self._arrays[name]:
                 self._targets[array] = np.where(self._pairs[array], value, self._targets[array])
-                encoded = encode(value, scaling)
                 self._devices[array] = np.where(self._masks[array], encoded, self._devices[array])
         apply_devices(self._crossbar, self._devices)
         self.version += 1

@@ -129,10 +129,7 @@ class Crossbar:
 
     def transforms_rows(self) -> bool:
         """True if some row driver has an offset or output limits."""
-        return any(
-            np.any(t[0] != 0.0) or np.any(np.isfinite(t[1:]))
-            for t in (self.row_transform_even, self.row_transform_odd)
-        )
+        return any(transformed(t).any() for t in (self.row_transform_even, self.row_transform_odd))
 
     def require_layout(self) -> Layout:
         """The element layout; :class:`CircuitError` for an :func:`ideal_crossbar`."""
@@ -164,9 +161,14 @@ def row_values(activations: np.ndarray, transform: np.ndarray) -> np.ndarray:
     driver's offset and output limits ÷ (k_p·vs)). Unchanged where the driver has
     neither (the compiled drivers). The engine's kernels apply the same law
     (:func:`neurosim.engine.kernels._activate_row`)."""
-    if not (np.any(transform[0] != 0.0) or np.any(np.isfinite(transform[1:]))):
+    if not transformed(transform).any():
         return activations
     return np.clip(activations + transform[0], transform[1], transform[2])
+
+
+def transformed(transform: np.ndarray) -> np.ndarray:
+    """Which rows of ``transform`` (3, n) have a driver offset or a finite limit, (n,)."""
+    return (transform[0] != 0.0) | np.isfinite(transform[1]) | np.isfinite(transform[2])
 
 
 def _free_layer_count(meta: NetworkMeta, group: Group) -> int:
