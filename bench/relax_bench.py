@@ -20,7 +20,15 @@ visible spring targets), settled to max |F| ≤ 1e-6 (model units). Measured:
 - ngspice: seconds per ``.op`` of the same netlist (shared library, in process) against
   neurosim's seconds per equilibrium (batch wall time / batch size; all cores);
 - width scaling: hidden widths 128-1024 (ideal crossbars of seeded Xavier weights, no
-  circuit built), time per equilibrium, passes and blas_fraction.
+  circuit built), time per equilibrium, passes and blas_fraction;
+- non-ideal circuits, same batch: ``mismatch_passes_ratio``, the most passes of the
+  network with every backward-array device scaled by (1 + 0.05·N(0, 1)) (seed 1; no
+  energy function) over the reciprocal network's, with the samples settled by plain
+  steps after failing the stability certificate; ``wired_time_ratio``, relax of the
+  same network compiled with 2 Ω wire segments over the ideal one (interleaved), and
+  what reducing its four arrays costs; ``trained_passes_ratio``, most passes of a
+  trained network (``--trained RUN/trained.cir``, e.g. the README's main job) over the
+  shipped initialisation's (null without ``--trained``).
 
 The machine is shared and noisy: things compared run interleaved in this one process,
 each figure is the best (min) of the repeats, and comparisons are ratios of those. Every
@@ -28,7 +36,7 @@ timed call starts after a 0.25 s pause: OpenBLAS's idle threads spin for a while
 call and slow whatever runs next (the report measures how much, for relax).
 Progress goes to stderr; stdout gets a table and, last, exactly one JSON line.
 
-Run: .venv/bin/python bench/relax_bench.py [--quick] [--json-out FILE]
+Run: .venv/bin/python bench/relax_bench.py [--quick] [--json-out FILE] [--trained CIR]
 (the full run takes about two minutes, most of it ngspice; --quick about half a minute)
 """
 
@@ -63,9 +71,10 @@ from neurosim.engine.sources import Sources, default_sources
 from neurosim.host import Chip
 from neurosim.io.atomic import write_text_atomic
 from neurosim.lower.crossbar import Crossbar, ideal_crossbar, lower_crossbar
-from neurosim.netlist.parse import parse_netlist
+from neurosim.lower.layout import device_names
+from neurosim.netlist.parse import parse_netlist, parse_netlist_text
 from neurosim.netlist.write import netlist_text
-from neurosim.network.compile import drive_settings
+from neurosim.network.compile import compile_network, drive_settings
 from neurosim.network.model import Drive, force, init_params
 from neurosim.spice.ngspice import OperatingPoint, operating_points
 
@@ -586,6 +595,96 @@ def _rounds(config: Config) -> Config:
     return dataclasses.replace(config, cheap_repeats=config.repeats)
 
 
+# --- non-ideal circuits ----------------------------------------------------------------
+
+MISMATCH, WIRE_OHMS = 0.05, 2.0
+
+
+def mismatched(circuit: Circuit, seed: int = 1) -> Circuit:
+    """``circuit`` with every backward-array device scaled by (1 + MISMATCH·N(0, 1))."""
+    out = parse_netlist_text(netlist_text(circuit))
+    rng = np.random.default_rng(seed)
+    for array in out.structure.arrays:
+        if array.direction == "backward":
+            for name in device_names(out.network, out.structure)[array.key]:
+                out.set_value(name, out.elements[name].value * (1 + MISMATCH * rng.normal()))
+    return out
+
+
+def nonideal_part(config: Config, circuit: Circuit, crossbar: Crossbar, xt, trained) -> dict:
+    """Passes and time of mismatched, wired and trained versions against the shipped one."""
+    sources = flow_sources(crossbar, xt)
+    log(f"non-ideal: 5% mismatch, {WIRE_OHMS:g} ohm wires ({config.repeats} rounds)")
+    mismatch = lower_crossbar(mismatched(circuit))
+    params = Chip(circuit).parameters()
+    start = time.perf_counter()
+    wired_circuit = compile_network(circuit.network, params, wire_resistance=WIRE_OHMS)
+    compile_s = time.perf_counter() - start
+    lowered = interleaved({"lower": lambda: lower_crossbar(wired_circuit)}, 1)
+    wired = lowered["lower"].result
+    runs = interleaved(
+        {
+            "ideal": settle(crossbar, sources, np.float64, TOLERANCE),
+            "mismatched": settle(mismatch, sources, np.float64, TOLERANCE),
+            "wired": settle(wired, sources, np.float64, TOLERANCE),
+        },
+        config.repeats,
+    )
+    ideal, bad, drop = (runs[k].result for k in ("ideal", "mismatched", "wired"))
+    out = {
+        "mismatch_passes_ratio": bad.total_passes / ideal.total_passes,
+        "mismatch_passes_max": bad.total_passes,
+        "mismatch_passes_median": float(np.median(bad.passes)),
+        "mismatch_followed": int(bad.followed.sum()),
+        "mismatch_converged": int(bad.converged.sum()),
+        "mismatch_time_ratio": runs["mismatched"].best / runs["ideal"].best,
+        "ideal_passes_max": ideal.total_passes,
+        "wired_time_ratio": runs["wired"].best / runs["ideal"].best,
+        "wired_passes_max": drop.total_passes,
+        "wired_followed": int(drop.followed.sum()),
+        "wired_converged": int(drop.converged.sum()),
+        "wired_elements": len(wired_circuit.elements),
+        "wired_compile_s": compile_s,
+        "wired_lower_s": lowered["lower"].best,
+        "wired_max_abs_dw": float(np.max(np.abs(wired.m_eo - crossbar.m_eo))),
+        "wired_max_abs_ds": float(np.max(np.abs(drop.state - ideal.state))),
+        "trained": None if trained is None else str(trained),
+        "trained_passes_ratio": None,
+    }
+    if trained is not None:
+        log(f"non-ideal: the trained network {trained}, reciprocal and 5% mismatched")
+        grown_circuit = parse_netlist(trained)
+        grown = lower_crossbar(grown_circuit)
+        grown_bad = lower_crossbar(mismatched(grown_circuit))
+        timed = interleaved(
+            {
+                "trained": settle(grown, sources, np.float64, TOLERANCE),
+                "trained_mismatched": settle(grown_bad, sources, np.float64, TOLERANCE),
+            },
+            1,
+        )
+        eq, eq_bad = timed["trained"].result, timed["trained_mismatched"].result
+        log("non-ideal: plain steps on the trained mismatched network (its own dynamics)")
+        own = relax(grown_bad, sources, tolerance=TOLERANCE, method="gradient", max_passes=50_000)
+        apart = np.max(np.abs(eq_bad.state - own.state), axis=1)
+        out.update(
+            trained_mismatched_passes_max=eq_bad.total_passes,
+            trained_mismatched_passes_median=float(np.median(eq_bad.passes)),
+            trained_mismatched_converged=int(eq_bad.converged.sum()),
+            trained_mismatched_followed=int(eq_bad.followed.sum()),
+            trained_mismatched_plain_steps_passes_max=own.total_passes,
+            trained_mismatched_plain_steps_converged=int(own.converged.sum()),
+            trained_mismatched_max_abs_ds_vs_plain_steps=float(apart.max()),
+            trained_mismatched_elsewhere_than_plain_steps=int(np.sum(apart > 1e-3)),
+            trained_passes_ratio=eq.total_passes / ideal.total_passes,
+            trained_passes_max=eq.total_passes,
+            trained_passes_median=float(np.median(eq.passes)),
+            trained_converged=int(eq.converged.sum()),
+            trained_time_ratio=timed["trained"].best / runs["ideal"].best,
+        )
+    return out
+
+
 # --- report --------------------------------------------------------------------------
 
 
@@ -751,6 +850,36 @@ def print_widths(w: dict) -> None:
     print(f"{w['passes_flat']} (largest ratio {w['passes_growth']:.2f})\n")
 
 
+def print_nonideal(n: dict, batch: int) -> None:
+    print(f"non-ideal circuits (same {batch} inputs, float64, tolerance {TOLERANCE:g})")
+    print(f"  reciprocal (shipped)        {n['ideal_passes_max']:6d} passes max")
+    print(f"  5% mismatched backward arrays {n['mismatch_passes_max']:4d} passes max ", end="")
+    print(
+        f"(median {n['mismatch_passes_median']:g}), {n['mismatch_converged']} converged, ", end=""
+    )
+    print(f"{n['mismatch_followed']} by plain steps: mismatch_passes_ratio ", end="")
+    print(f"{n['mismatch_passes_ratio']:.2f}, time {n['mismatch_time_ratio']:.2f}x")
+    print(f"  {WIRE_OHMS:g} ohm wire segments ({n['wired_elements']:,} elements; ", end="")
+    print(f"lowering with the reductions {n['wired_lower_s']:.2f} s): ", end="")
+    print(f"{n['wired_passes_max']} passes max, max |ΔW| {n['wired_max_abs_dw']:.3f}, ", end="")
+    print(f"max |Δs| {n['wired_max_abs_ds']:.3f}: wired_time_ratio {n['wired_time_ratio']:.2f}")
+    if n["trained_passes_ratio"] is None:
+        print("  trained network: not measured (pass --trained RUN/trained.cir)\n")
+    else:
+        print(f"  trained ({n['trained']}): {n['trained_passes_max']} passes max ", end="")
+        print(
+            f"(median {n['trained_passes_median']:g}), {n['trained_converged']} converged: ", end=""
+        )
+        print(f"trained_passes_ratio {n['trained_passes_ratio']:.2f}")
+        print(f"  trained, 5% mismatched: {n['trained_mismatched_passes_max']} passes max ", end="")
+        print(f"(median {n['trained_mismatched_passes_median']:g}), ", end="")
+        print(f"{n['trained_mismatched_converged']} converged, ", end="")
+        print(f"{n['trained_mismatched_followed']} by plain steps; plain steps alone ", end="")
+        print(f"{n['trained_mismatched_plain_steps_passes_max']} passes; max |Δs| vs them ", end="")
+        print(f"{n['trained_mismatched_max_abs_ds_vs_plain_steps']:.1e}, ", end="")
+        print(f"{n['trained_mismatched_elsewhere_than_plain_steps']} samples elsewhere\n")
+
+
 def print_report(figures: dict) -> None:
     """The human-readable table (stdout)."""
     print_header(figures)
@@ -759,6 +888,7 @@ def print_report(figures: dict) -> None:
     print_blas(figures["blas"])
     print_ngspice(figures["ngspice"], figures["batch"])
     print_widths(figures["widths"])
+    print_nonideal(figures["nonideal"], figures["batch"])
 
 
 def summary(figures: dict) -> dict:
@@ -771,6 +901,9 @@ def summary(figures: dict) -> dict:
         "speedup_vs_ngspice": g["speedup_vs_ngspice"],
         "cli_warm_start_s": s["cli_warm_start_s"],
         "neurosim_residual_not_worse": r["neurosim_residual_not_worse"],
+        "mismatch_passes_ratio": figures["nonideal"]["mismatch_passes_ratio"],
+        "wired_time_ratio": figures["nonideal"]["wired_time_ratio"],
+        "trained_passes_ratio": figures["nonideal"]["trained_passes_ratio"],
         "batch": figures["batch"],
         "tolerance": TOLERANCE,
         "quick": figures["quick"],
@@ -782,6 +915,7 @@ def summary(figures: dict) -> dict:
         "width_scaling": figures["widths"]["width_scaling"],
         "passes_flat": figures["widths"]["passes_flat"],
         "passes_growth": figures["widths"]["passes_growth"],
+        "nonideal": figures["nonideal"],
         "machine": {**figures["machine"], "loadavg_end": figures["loadavg_end"]},
         "total_s": figures["total_s"],
     }
@@ -814,6 +948,7 @@ def main() -> None:
         help="smoke run: batch 512, 1 repeat, widths 128/256, 1 ngspice setting",
     )
     parser.add_argument("--json-out", type=Path, help="also write the JSON object here")
+    parser.add_argument("--trained", type=Path, help="a trained netlist for trained_passes_ratio")
     args = parser.parse_args()
     config = Config.from_args(args.quick)
     figures: dict[str, Any] = {
@@ -829,6 +964,7 @@ def main() -> None:
     figures["blas"] = blas_part(config, crossbar, xt)
     figures["ngspice"] = ngspice_part(config, circuit, crossbar, xt)
     figures["widths"] = width_part(config, circuit.network, xt)
+    figures["nonideal"] = nonideal_part(config, circuit, crossbar, xt, args.trained)
     figures["loadavg_end"] = list(os.getloadavg())
     figures["total_s"] = time.perf_counter() - START
     log("done")

@@ -12,6 +12,10 @@ before the line existed (schema ``neurosim-netlist/1``) has the compiler's templ
 Templates are Python format strings: ``{i}`` is a unit's index in its layer; an array's
 ``{row}`` and ``{col}`` index the units of its row and column layers and ``{sign}`` is
 ``p`` or ``n`` (the device of a pair on the positive or the negated row line).
+
+An array may have wire resistance (IR drop): then ``row_wire`` and ``column_wire`` name
+a resistor per device, the row-line segment feeding it and the column-line segment
+leaving it (geometry: :mod:`neurosim.lower.wires`), with the same fields.
 """
 
 from __future__ import annotations
@@ -46,11 +50,19 @@ DIRECTIONS = ("forward", "backward")
 class ArrayPart:
     """The device array of coupling ``coupling`` in ``direction``: ``"forward"`` carries
     the rows of the coupling's first layer onto the columns of its second, ``"backward"``
-    the reverse. ``device``: the name template of its devices."""
+    the reverse. ``device``: the name template of its devices; ``row_wire`` and
+    ``column_wire``: of its wire segments (None: ideal wires)."""
 
     coupling: int
     direction: str
     device: str
+    row_wire: str | None = None
+    column_wire: str | None = None
+
+    @property
+    def wired(self) -> bool:
+        """True if the array's lines have resistive wire segments."""
+        return self.row_wire is not None
 
     @property
     def key(self) -> str:
@@ -78,10 +90,7 @@ class Structure:
         return {
             "rails": list(self.rails),
             "units": self.units,
-            "arrays": [
-                {"coupling": a.coupling, "direction": a.direction, "device": a.device}
-                for a in self.arrays
-            ],
+            "arrays": [_array_dict(a) for a in self.arrays],
         }
 
     @classmethod
@@ -106,8 +115,20 @@ class Structure:
             coupling, direction = int(entry["coupling"]), str(entry["direction"])
             if not 0 <= coupling < len(meta.couplings) or direction not in DIRECTIONS:
                 raise ValueError(f"array {coupling} {direction}: no such coupling direction")
-            arrays.append(ArrayPart(coupling, direction, _template(entry["device"], "array", "")))
+            wires = [entry.get(key) for key in ("row_wire", "column_wire")]
+            if (wires[0] is None) != (wires[1] is None):
+                raise ValueError(f"array {coupling} {direction}: row_wire without column_wire")
+            wires = [None if w is None else _template(w, "array", "") for w in wires]
+            device = _template(entry["device"], "array", "")
+            arrays.append(ArrayPart(coupling, direction, device, *wires))
         return cls(rails, units, tuple(arrays))
+
+
+def _array_dict(array: ArrayPart) -> dict:
+    out = {"coupling": array.coupling, "direction": array.direction, "device": array.device}
+    if array.wired:
+        out.update(row_wire=array.row_wire, column_wire=array.column_wire)
+    return out
 
 
 def _template(text, kind: str, where: str) -> str:
@@ -136,8 +157,10 @@ def driven_layers(meta: NetworkMeta) -> set[str]:
     return driven
 
 
-def default_structure(meta: NetworkMeta) -> Structure:
-    """The compiler's templates (:mod:`neurosim.network.compile`) for ``meta``."""
+def default_structure(meta: NetworkMeta, wired: bool = False) -> Structure:
+    """The compiler's templates (:mod:`neurosim.network.compile`) for ``meta``; with
+    ``wired``, every array has wire segments (``rh…`` along rows, ``rv…`` along
+    columns: not matched by the trainable-device patterns ``rw*``, ``rb*``)."""
     driven = driven_layers(meta)
     units = {}
     for layer in meta.layers:
@@ -165,7 +188,10 @@ def default_structure(meta: NetworkMeta) -> Structure:
         units[layer.name] = parts
     arrays = []
     for k, (a, _) in enumerate(meta.couplings):
-        arrays.append(ArrayPart(k, "forward", f"rw{k}f_{{row}}_{{col}}{{sign}}"))
+        directions = [("forward", "f", "{row}_{col}")]
         if meta.layer(a).kind != "input":
-            arrays.append(ArrayPart(k, "backward", f"rw{k}b_{{col}}_{{row}}{{sign}}"))
+            directions.append(("backward", "b", "{col}_{row}"))
+        for direction, d, index in directions:
+            wires = (f"rh{k}{d}_{index}{{sign}}", f"rv{k}{d}_{index}{{sign}}") if wired else ()
+            arrays.append(ArrayPart(k, direction, f"rw{k}{d}_{index}{{sign}}", *wires))
     return Structure(("vbias_p", "vbias_n"), units, tuple(arrays))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -25,12 +26,24 @@ import click
     help="HDF5 parameters or training checkpoint to use instead of the spec's "
     "seeded initialisation.",
 )
-def export(spec: Path, out: Path, params_file: Path | None) -> None:
+@click.option(
+    "--wire-resistance",
+    "wire_resistance",
+    type=click.FloatRange(min=0.0),
+    default=None,
+    metavar="OHMS",
+    help="Resistance of every row and column wire segment of every array (IR drop; "
+    "default: the spec's [circuit] wire_resistance, else 0 = ideal wires).",
+)
+def export(spec: Path, out: Path, params_file: Path | None, wire_resistance: float | None) -> None:
     """Compile the network SPEC (circuits/*.toml) into an ngspice netlist OUT.
 
     Weights become conductance pairs, units become neuron macromodels, biases become
     conductances to bias rails (see the README's "Netlist format"). Without --params
-    the weights are Xavier-normal from the spec's [init] seed.
+    the weights are Xavier-normal from the spec's [init] seed. With a wire resistance,
+    each device sits on its own row and column wire nodes joined by resistors
+    (rh*: row segments, rv*: column segments); the engine reduces each wired array
+    exactly.
     """
     from neurosim.errors import NeurosimError
     from neurosim.netlist.write import write_netlist
@@ -40,6 +53,8 @@ def export(spec: Path, out: Path, params_file: Path | None) -> None:
 
     start = time.perf_counter()
     network = load_spec(spec)
+    if wire_resistance is not None:
+        network = dataclasses.replace(network, wire_resistance=wire_resistance)
     params = None
     if params_file is not None:
         from neurosim.io.params_h5 import read_params

@@ -44,9 +44,11 @@ import click
     default="auto",
     show_default=True,
     type=click.Choice(["auto", "anderson", "gradient"]),
-    help="anderson: energy-safeguarded accelerated fixed point (fast); gradient: plain "
-    "steps of --step along the circuit's own dynamics (the reference schedule); auto: "
-    "anderson when the circuit has an energy function, else gradient.",
+    help="anderson: accelerated fixed point (fast), safeguarded by the circuit's energy; "
+    "a circuit without one (mismatched arrays, wire resistance, gain errors) is guided "
+    "by its reciprocal part and every equilibrium must pass a stability check, else "
+    "that row is settled by plain steps; gradient: plain steps of --step along the "
+    "circuit's own dynamics (the reference schedule); auto: anderson.",
 )
 @click.option(
     "--step",

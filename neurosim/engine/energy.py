@@ -64,9 +64,17 @@ def dissipated_power(crossbar: Crossbar, sources: Sources, state: np.ndarray) ->
     act_e, act_o = _activations(cb, sources, s)
     act_e = row_values(act_e, cb.row_transform_even)  # what the row lines carry
     act_o = row_values(act_o, cb.row_transform_odd)
-    rows = act_e**2 @ cb.row_conductance_even + act_o**2 @ cb.row_conductance_odd
+    rows = _row_power(act_e, cb.row_conductance_even) + _row_power(act_o, cb.row_conductance_odd)
     nodes = np.sum(cb.leak * s**2 + cb.spring * (s - sources.targets) ** 2, axis=1)
     return vs**2 * (rows + g_unit * nodes) + cb.bias_power
+
+
+def _row_power(act: np.ndarray, conductance: np.ndarray) -> np.ndarray:
+    """Σ over a group's arrays of their dissipation ÷ vs², (batch,): ``act²·g`` for
+    per-row conductances (width,), ``actᵀ·Q·act`` for a wired group's matrix."""
+    if conductance.ndim == 1:
+        return act**2 @ conductance
+    return np.einsum("bi,ij,bj->b", act, conductance, act)
 
 
 def _activations(cb: Crossbar, sources: Sources, s: np.ndarray):

@@ -102,11 +102,16 @@ def clamp_layer(crossbar: Crossbar, layer: str) -> tuple[Crossbar, np.ndarray]:
         act_code=crossbar.act_code[index],
         slope=crossbar.slope[index],
         defaults=defaults,
-        row_conductance_even=crossbar.row_conductance_even[rows[0]],
-        row_conductance_odd=crossbar.row_conductance_odd[rows[1]],
+        row_conductance_even=_rows_of(crossbar.row_conductance_even, rows[0]),
+        row_conductance_odd=_rows_of(crossbar.row_conductance_odd, rows[1]),
         row_transform_even=crossbar.row_transform_even[:, rows[0]],
         row_transform_odd=crossbar.row_transform_odd[:, rows[1]],
         bias_power=crossbar.bias_power,
         rails=crossbar.rails,
     )
     return clamped, index
+
+
+def _rows_of(conductance: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The row conductances (width,) or power matrix (width, width) of ``rows``."""
+    return conductance[rows] if conductance.ndim == 1 else conductance[np.ix_(rows, rows)]

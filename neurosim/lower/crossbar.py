@@ -16,7 +16,9 @@ CCCS gain (or ρ'(s) for a Scellier–Bengio B-source injection), and each effec
 is a device pair seen through the row drivers: a row pair driven at ``V_p = k_p·ρ·vs``
 and ``V_n = k_n·V_p`` puts ``k_p (G⁺ + k_n G⁻)·ρ·vs`` into the column, so
 ``W = k_p (G⁺ + k_n G⁻)/g_unit`` (``(G⁺ − G⁻)/g_unit`` for ideal drivers). Biases are
-``(G⁺ V_bias_p + G⁻ V_bias_n)/(vs·g_unit)``.
+``(G⁺ V_bias_p + G⁻ V_bias_n)/(vs·g_unit)``. An array with wire resistance is reduced
+exactly to its column transfer matrix (:mod:`neurosim.lower.wires`), which takes the
+place of the device pairs in the same formula.
 
 Layers are split into two groups ("even" and "odd") by two-colouring the coupling graph
 (a layered network is bipartite): every coupling joins the groups, so one relaxation
@@ -34,6 +36,7 @@ from neurosim.circuit.ir import Circuit
 from neurosim.circuit.meta import NetworkMeta, Scaling
 from neurosim.errors import CircuitError
 from neurosim.lower.layout import Layout, read_layout
+from neurosim.lower.wires import reduce_array
 from neurosim.network.activations import get_activation
 from neurosim.network.templates import Driver, driver_parameters, injection_gain
 
@@ -67,8 +70,12 @@ class Crossbar:
     ``nudge_targets``, ``nudge`` and the capacitors' ``start`` (``ic``) per free unit).
     For the dissipated power:
     ``row_conductance_*`` [S] per unit of a group, ``Σ k_p²(G⁺ + k_n² G⁻)`` over the
-    devices its row lines drive (so those devices dissipate ``Σ (ρ·vs)² · it``), and
-    ``bias_power`` [W], the constant dissipation of the bias devices.
+    devices its row lines drive (so those devices dissipate ``Σ (ρ·vs)² · it``) — or,
+    when an array the group drives has wire resistance, a (width, width) matrix ``Q``
+    (the arrays dissipate ``vs²·ρᵀQρ``, wires included) — and ``bias_power`` [W], the
+    constant dissipation of the bias devices. ``wires``: wired array's key -> its row
+    and column segment conductances [S], each (2·rows, columns) in array orientation
+    (line ``2r`` the p line of row unit ``r``, ``2r+1`` its n line).
     """
 
     meta: NetworkMeta
@@ -93,6 +100,7 @@ class Crossbar:
     layer_gains: dict[str, np.ndarray] | None = None  # driving layer -> (size, 2) k_p, k_n
     rails: np.ndarray | None = None  # (2,) bias rail voltages [V]
     layout: Layout | None = None
+    wires: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
 
     @property
     def free(self) -> int:
@@ -263,6 +271,20 @@ def _empty(meta: NetworkMeta) -> Crossbar:
     )
 
 
+def _apply_wired(block, row_g, gains, pairs, wires, meta: NetworkMeta, key: str) -> None:
+    """A wired array's weights ``k_p (T_p + k_n T_n)/g_unit`` from its reduced transfer
+    matrix T, and its share ``Σ κ Y κ`` of the row power matrix (κ: the line gains
+    k_p, k_p·k_n; Y: the drivers' admittance matrix)."""
+    g_unit = meta.scaling.g_unit
+    flat = np.asarray(pairs, dtype=float).reshape(-1)
+    transfer, admittance = reduce_array(_grid(meta, key, flat), *wires)
+    k_p, k_n = gains[:, 0:1], gains[:, 1:2]
+    block[:] = k_p * (transfer[0::2] + k_n * transfer[1::2]) / g_unit
+    kappa = np.concatenate([k_p, k_p * k_n], axis=1)  # (rows, 2): the p and n line gains
+    n = kappa.shape[0]
+    row_g += np.einsum("rs,rsqt,qt->rq", kappa, admittance.reshape(n, 2, n, 2), kappa)
+
+
 def _no_transform(width: int) -> np.ndarray:
     """Row drivers without offset or limits: shift 0, limits ±inf, (3, width)."""
     return np.array([np.zeros(width), np.full(width, -np.inf), np.full(width, np.inf)])
@@ -277,14 +299,14 @@ def _block(crossbar: Crossbar, rows: str, cols: str) -> tuple[np.ndarray, np.nda
     else:
         matrix, row_g = crossbar.m_oe, crossbar.row_conductance_odd
         r_slice, c_slice = crossbar.odd.slices[rows], crossbar.even.slices[cols]
-    return matrix[r_slice, c_slice], row_g[r_slice]
+    return matrix[r_slice, c_slice], row_g[r_slice] if row_g.ndim == 1 else row_g[r_slice, r_slice]
 
 
 def _place(crossbar: Crossbar, rows: str, cols: str, weights, row_conductance) -> None:
     """Put the effective weights from layer ``rows`` onto layer ``cols`` in their block."""
     block, row_g = _block(crossbar, rows, cols)
     block[:] = weights
-    row_g += row_conductance
+    row_g += row_conductance  # ideal_crossbar: no wires, so row_g is (width,)
 
 
 def _groups(meta: NetworkMeta) -> tuple[Group, Group]:
@@ -392,7 +414,22 @@ def _fill(crossbar: Crossbar, layout: Layout, circuit: Circuit) -> None:
             transform[:, j] = (d.offset / scale, d.low / scale, d.high / scale)
         offset += size
     crossbar.rails = rails
+    crossbar.wires = {
+        key: tuple(_grid(meta, key, 1.0 / _values(circuit, names)) for names in segments)
+        for key, segments in layout.wires.items()
+    }
     apply_devices(crossbar, read_devices(circuit, layout))
+
+
+def _grid(meta: NetworkMeta, key: str, flat: np.ndarray) -> np.ndarray:
+    """Values of an array's devices in device order (:func:`neurosim.lower.layout
+    .device_names`) as (2·rows, columns) in array orientation (line 2r+s: row unit r,
+    s = 0 for p, 1 for n)."""
+    a, b = meta.couplings[int(key[1:].split(".")[0])]
+    pairs = flat.reshape(meta.layer(a).size, meta.layer(b).size, 2)
+    if key.endswith("backward"):
+        pairs = pairs.transpose(1, 0, 2)
+    return np.ascontiguousarray(pairs.transpose(0, 2, 1).reshape(-1, pairs.shape[1]))
 
 
 def read_devices(circuit: Circuit, layout: Layout) -> dict[str, np.ndarray]:
@@ -418,23 +455,36 @@ def apply_devices(crossbar: Crossbar, devices: Mapping[str, np.ndarray]) -> None
     meta, layout = crossbar.meta, crossbar.require_layout()
     vs, g_unit = meta.scaling.volts_per_unit, meta.scaling.g_unit
     # every array's block is overwritten; blocks no array fills stay 0 (from _empty)
-    crossbar.row_conductance_even[:] = 0.0
-    crossbar.row_conductance_odd[:] = 0.0
+    wired_rows = {rows for key, rows, _ in layout.arrays if key in (crossbar.wires or {})}
+    for group in (crossbar.even, crossbar.odd):
+        wired = any(name in group.slices for name in wired_rows)
+        shape = (group.width, group.width) if wired else (group.width,)
+        if group is crossbar.even:
+            crossbar.row_conductance_even = np.zeros(shape)
+        else:
+            crossbar.row_conductance_odd = np.zeros(shape)
     for key, rows, cols in layout.arrays:
+        gains = crossbar.layer_gains[rows]
+        block, row_g = _block(crossbar, rows, cols)
+        if crossbar.wires and key in crossbar.wires:
+            _apply_wired(block, row_g, gains, devices[key], crossbar.wires[key], meta, key)
+            continue
         pairs = devices[key]
         if key.endswith("backward"):
             pairs = pairs.transpose(1, 0, 2)
         g_p, g_n = pairs[..., 0], pairs[..., 1]
-        gains = crossbar.layer_gains[rows]
-        block, row_g = _block(crossbar, rows, cols)
         if np.all(gains[:, 0] == 1.0) and np.all(gains[:, 1] == -1.0):  # ideal drivers
             np.subtract(g_p, g_n, out=block)
             block /= g_unit
-            row_g += g_p.sum(1) + g_n.sum(1)
+            power = g_p.sum(1) + g_n.sum(1)
         else:
             k_p, k_n = gains[:, 0:1], gains[:, 1:2]
             block[:] = k_p * (g_p + k_n * g_n) / g_unit
-            row_g += k_p[:, 0] ** 2 * (g_p.sum(1) + k_n[:, 0] ** 2 * g_n.sum(1))
+            power = k_p[:, 0] ** 2 * (g_p.sum(1) + k_n[:, 0] ** 2 * g_n.sum(1))
+        if row_g.ndim == 1:
+            row_g += power
+        else:  # the group also drives a wired array: this one adds to the diagonal
+            row_g[np.diag_indices(power.size)] += power
     rails = crossbar.rails
     bias_power = 0.0
     for name, where in crossbar.free_slices().items():

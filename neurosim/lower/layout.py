@@ -8,10 +8,15 @@ holding each column line, devices from the row lines their drivers drive onto th
 columns, and so on — deriving every internal node (columns, row lines, target nodes,
 rails) from the elements themselves. Anything else is a :class:`CircuitError` naming
 the element; callers then fall back to the general MNA solver.
+
+In a wired array (:mod:`neurosim.lower.wires`) each device defines its own two wire
+nodes (they must be new and distinct), and each wire segment must join them as the
+array's geometry says.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -59,7 +64,8 @@ class Layout:
     row unit. ``nodes``: ``column``, ``spring_target``, ``nudge_target`` per free unit,
     ``row_p``, ``row_n`` per row unit, ``rails`` (positive, negative). ``arrays``:
     (device-state key, row layer, column layer); ``devices``: device-state key ->
-    element names (:func:`device_names`).
+    element names (:func:`device_names`); ``wires``: wired array's key -> (row segment
+    names, column segment names), in the order of its devices.
     """
 
     structure: Structure
@@ -75,6 +81,7 @@ class Layout:
     rails: tuple[str, str]
     nodes: dict[str, list[str | None]] = field(default_factory=dict)
     devices: dict[str, list[str]] = field(default_factory=dict)
+    wires: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
     springs: frozenset[str] = frozenset()  # unit nodes with a spring to a target source
     nudges: frozenset[str] = frozenset()  # unit nodes with a nudge element
     element_count: int = 0
@@ -123,16 +130,7 @@ def device_names(meta: NetworkMeta, structure: Structure) -> dict[str, list[str]
     the pairs of coupling ``k = (a, b)`` in its own ``(i, j)`` order (``W[i, j]``, ``i``
     over ``a``), ``p`` before ``n``; ``b_<layer>``, the bias pairs of a free layer, per
     unit ``p`` then ``n``."""
-    names = {}
-    for array in structure.arrays:
-        a, b = meta.couplings[array.coupling]
-        forward = array.direction == "forward"
-        names[array.key] = [
-            array.device.format(row=i if forward else j, col=j if forward else i, sign=sign)
-            for i in range(meta.layer(a).size)
-            for j in range(meta.layer(b).size)
-            for sign in "pn"
-        ]
+    names = {array.key: _array_names(meta, array, array.device) for array in structure.arrays}
     for layer in meta.layers:
         if layer.kind != "input":
             parts = structure.units[layer.name]
@@ -140,6 +138,30 @@ def device_names(meta: NetworkMeta, structure: Structure) -> dict[str, list[str]
                 parts[f"bias_{sign}"].format(i=i) for i in range(layer.size) for sign in "pn"
             ]
     return names
+
+
+def wire_names(meta: NetworkMeta, structure: Structure) -> dict[str, tuple[list[str], list[str]]]:
+    """Wired array's key -> its row and column segment names, in device order."""
+    return {
+        array.key: (
+            _array_names(meta, array, array.row_wire),
+            _array_names(meta, array, array.column_wire),
+        )
+        for array in structure.arrays
+        if array.wired
+    }
+
+
+def _array_names(meta: NetworkMeta, array, template: str) -> list[str]:
+    """``template`` filled for every device of ``array`` in coupling order, p before n."""
+    a, b = meta.couplings[array.coupling]
+    forward = array.direction == "forward"
+    return [
+        template.format(row=i if forward else j, col=j if forward else i, sign=sign)
+        for i in range(meta.layer(a).size)
+        for j in range(meta.layer(b).size)
+        for sign in "pn"
+    ]
 
 
 def _check_parts(structure: Structure, meta: NetworkMeta) -> None:
@@ -188,6 +210,7 @@ def _names(
         inverters=flat(row_layers, "inverter"),
         rails=structure.rails,
         devices=device_names(meta, structure),
+        wires=wire_names(meta, structure),
     )
     layout.springs = frozenset(
         u for u, s in zip(layout.units, layout.parts["spring"], strict=True) if s
@@ -208,6 +231,8 @@ def _expected_nodes(circuit: Circuit, meta: NetworkMeta, layout: Layout) -> dict
     for key, names in layout.devices.items():
         if key.startswith("w"):  # the bias pairs are unit parts already
             named += names
+    for row_wires, column_wires in layout.wires.values():
+        named += row_wires + column_wires
     missing = [n for n in named if n not in elements]
     if missing:
         raise CircuitError(f"the crossbar lacks {len(missing)} elements, e.g. {missing[0]}")
@@ -271,20 +296,58 @@ def _expected_nodes(circuit: Circuit, meta: NetworkMeta, layout: Layout) -> dict
         expected[layout.inverters[r]] = (row_n, GROUND, row_p, GROUND)
     row_of = {u: r for r, u in enumerate(layout.rows)}
     column_of = dict(zip(layout.units, nodes["column"], strict=True))
+    taken = {GROUND, *internal}
     for key, rows, cols in layout.arrays:
-        names = iter(layout.devices[key])
         a, b = (rows, cols) if key.endswith("forward") else (cols, rows)
         unit_a, unit_b = layout.structure.units[a]["node"], layout.structure.units[b]["node"]
+        ends = {}  # (row unit r, sign, column c) -> (line node, column node)
         for i in range(meta.layer(a).size):
             for j in range(meta.layer(b).size):
-                row_unit, col_unit = (
-                    (unit_a.format(i=i), unit_b.format(i=j))
-                    if key.endswith("forward")
-                    else (unit_b.format(i=j), unit_a.format(i=i))
-                )
+                r, c = (i, j) if key.endswith("forward") else (j, i)
+                row_unit = (unit_a if key.endswith("forward") else unit_b).format(i=r)
+                col_unit = (unit_b if key.endswith("forward") else unit_a).format(i=c)
                 for sign in ("row_p", "row_n"):
-                    line = nodes[sign][row_of[row_unit]]
-                    expected[next(names)] = (line, column_of[col_unit])
+                    ends[r, sign, c] = (nodes[sign][row_of[row_unit]], column_of[col_unit])
+        names = layout.devices[key]
+        if key not in layout.wires:
+            for name, pair in zip(names, ends.values(), strict=True):
+                expected[name] = pair
+            continue
+        expected.update(_wired_nodes(circuit, layout, key, names, ends, taken))
+    return expected
+
+
+def _wired_nodes(circuit: Circuit, layout: Layout, key: str, devices, ends, taken) -> dict:
+    """Expected nodes of a wired array's devices and segments: each device's own two
+    nodes (new, distinct), row segments from the previous node of the row line (its
+    driven node first), column segments to the next position of the column (its column
+    node last); ``ends`` maps (row unit, sign, column) to (line node, column node), in
+    device order. ``taken`` (updated) holds every node already used."""
+    row_wires, column_wires = layout.wires[key]
+    at = {}
+    for name, place in zip(devices, ends, strict=True):
+        pair = tuple(circuit.elements[name].nodes)
+        if len(pair) != 2 or pair[0] == pair[1] or taken & set(pair):
+            raise CircuitError(
+                f"device {name} of wired array {key} must join two wire nodes of its own"
+            )
+        taken.update(pair)
+        at[place] = pair
+    rows = sorted({r for r, _, _ in ends})
+    lines = [(r, sign) for r in rows for sign in ("row_p", "row_n")]  # along each column
+    following = dict(itertools.pairwise(lines))
+    expected = {}
+    for name, row_wire, column_wire, (r, sign, c) in zip(
+        devices, row_wires, column_wires, ends, strict=True
+    ):
+        here, below = at[r, sign, c]
+        expected[name] = (here, below)
+        line, column = ends[r, sign, c]
+        feed = line if c == 0 else at[r, sign, c - 1][0]
+        after = following.get((r, sign))
+        onward = column if after is None else at[(*after, c)][1]
+        expected[row_wire] = (feed, here)
+        expected[column_wire] = (below, onward)
     return expected
 
 

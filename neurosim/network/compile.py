@@ -19,6 +19,13 @@ Weights: coupling ``k = (a, b)``, entry ``W[i, j]``, is a conductance pair
 onto the column of b) and ``rw<k>b_<i>_<j>{p,n}`` (rows of b onto the column of a;
 absent when a is clamped). Biases: ``rb_L_i_{p,n}`` from the rails ``bias_p``/``bias_n``
 (±volts_per_unit) onto the column. So ``W = (G+ − G−)/g_unit`` and ``b`` likewise.
+
+With wire resistance ``R`` (IR drop), each device of an array sits between its own row
+wire node ``w<k><f|b>_r<row><sign>_<col>`` and column wire node ``w<k><f|b>_c…``; the
+row segment ``rh<k><f|b>_…`` (R ohms) feeds it from the previous node of its row line
+(the driven line node for the first column) and the column segment ``rv<k><f|b>_…``
+carries its current to the next position of the column line (the column node after the
+last): :mod:`neurosim.lower.wires`. Biases stay directly on the column nodes.
 """
 
 from __future__ import annotations
@@ -45,14 +52,23 @@ def conductance_pair(w: np.ndarray, scaling: Scaling) -> tuple[np.ndarray, np.nd
     return g_plus, g_minus
 
 
-def compile_network(meta: NetworkMeta, params: Arrays, *, title: str | None = None) -> Circuit:
-    """Build the circuit of ``meta`` with parameter values ``params`` (model units).
+def compile_network(
+    meta: NetworkMeta,
+    params: Arrays,
+    *,
+    title: str | None = None,
+    wire_resistance: float = 0.0,
+) -> Circuit:
+    """Build the circuit of ``meta`` with parameter values ``params`` (model units),
+    every array's row and column segments ``wire_resistance`` ohms (0: ideal wires).
 
     Elements are named by :func:`neurosim.circuit.structure.default_structure`, which the
     circuit carries (the netlist's ``structure`` line).
     """
     check_params(meta, params)
-    structure = default_structure(meta)
+    if not (np.isfinite(wire_resistance) and wire_resistance >= 0.0):
+        raise ValueError(f"wire resistance must be >= 0 ohms, not {wire_resistance!r}")
+    structure = default_structure(meta, wired=wire_resistance > 0.0)
     circuit = Circuit(
         title=title or f"neurosim {meta.family} network", network=meta, structure=structure
     )
@@ -66,7 +82,7 @@ def compile_network(meta: NetworkMeta, params: Arrays, *, title: str | None = No
     for layer in meta.layers:
         _add_units(circuit, meta, layer, structure.units[layer.name])
     for array in structure.arrays:
-        _add_array(circuit, meta, params[f"w{array.coupling}"], array)
+        _add_array(circuit, meta, params[f"w{array.coupling}"], array, wire_resistance)
     for layer in meta.layers:
         if layer.kind != "input":
             _add_biases(circuit, meta.scaling, layer, params[f"b_{layer.name}"], structure)
@@ -80,7 +96,7 @@ def compile_spec(spec: NetworkSpec, params: Arrays | None = None) -> Circuit:
         params = init_params(spec.meta, np.random.default_rng(spec.seed), spec.weight_gain)
     sizes = "-".join(str(layer.size) for layer in spec.meta.layers)
     title = f"neurosim {spec.name}: {spec.meta.family} {sizes}, {spec.meta.law} law"
-    return compile_network(spec.meta, params, title=title)
+    return compile_network(spec.meta, params, title=title, wire_resistance=spec.wire_resistance)
 
 
 def _add_units(circuit: Circuit, meta: NetworkMeta, layer: Layer, parts: dict[str, str]) -> None:
@@ -120,20 +136,45 @@ def _add_units(circuit: Circuit, meta: NetworkMeta, layer: Layer, parts: dict[st
             circuit.add(Element(name["inverter"], (f"{u}_n", "0", f"{u}_p", "0"), -1.0))
 
 
-def _add_array(circuit: Circuit, meta: NetworkMeta, w: np.ndarray, array: ArrayPart) -> None:
+def _add_array(
+    circuit: Circuit, meta: NetworkMeta, w: np.ndarray, array: ArrayPart, wire: float
+) -> None:
     """The devices of ``array``: from the row lines of its row layer onto the columns of
-    its column layer; entry ``W[i, j]`` of the coupling in both directions."""
+    its column layer; entry ``W[i, j]`` of the coupling in both directions. A wired
+    array gets its segments of ``wire`` ohms (module docstring)."""
     a, b = meta.couplings[array.coupling]
     rows, cols = (a, b) if array.direction == "forward" else (b, a)
     g_plus, g_minus = conductance_pair(np.asarray(w, dtype=float), meta.scaling)
     if array.direction == "backward":
         g_plus, g_minus = g_plus.T, g_minus.T
-    for r in range(meta.layer(rows).size):
-        for c in range(meta.layer(cols).size):
-            column = f"{cols}_{c}_c"
+    n_rows, n_cols = meta.layer(rows).size, meta.layer(cols).size
+    for r in range(n_rows):
+        for c in range(n_cols):
             for sign, g in (("p", g_plus[r, c]), ("n", g_minus[r, c])):
                 name = array.device.format(row=r, col=c, sign=sign)
-                circuit.add(Element(name, (f"{rows}_{r}_{sign}", column), 1.0 / g))
+                line, column = f"{rows}_{r}_{sign}", f"{cols}_{c}_c"
+                if not array.wired:
+                    circuit.add(Element(name, (line, column), 1.0 / g))
+                    continue
+                here = _wire_node(array, "r", r, sign, c)
+                below = _wire_node(array, "c", r, sign, c)
+                feed = line if c == 0 else _wire_node(array, "r", r, sign, c - 1)
+                last = r == n_rows - 1 and sign == "n"
+                onward = column if last else _wire_node(array, "c", *_next_line(r, sign), c)
+                index = {"row": r, "col": c, "sign": sign}
+                circuit.add(Element(name, (here, below), 1.0 / g))
+                circuit.add(Element(array.row_wire.format(**index), (feed, here), wire))
+                circuit.add(Element(array.column_wire.format(**index), (below, onward), wire))
+
+
+def _wire_node(array: ArrayPart, side: str, row: int, sign: str, col: int) -> str:
+    """The row (``side`` "r") or column ("c") wire node at device (row, sign, col)."""
+    return f"w{array.coupling}{array.direction[0]}_{side}{row}{sign}_{col}"
+
+
+def _next_line(row: int, sign: str) -> tuple[int, str]:
+    """The row line after (row, sign) along a column: p, n of row 0, then of row 1, ..."""
+    return (row, "n") if sign == "p" else (row + 1, "p")
 
 
 def _add_biases(

@@ -15,12 +15,14 @@ from neurosim.network.activations import ACTIVATIONS
 
 @dataclass(frozen=True)
 class NetworkSpec:
-    """A network spec: what to build (``meta``) and how to initialise it."""
+    """A network spec: what to build (``meta``), how to initialise it, and the circuit's
+    ``wire_resistance`` [Ω] per row and column segment of every array (0: ideal wires)."""
 
     name: str
     meta: NetworkMeta
     seed: int = 0
     weight_gain: float = 0.5
+    wire_resistance: float = 0.0
 
 
 def load_spec(path: str | os.PathLike) -> NetworkSpec:
@@ -87,11 +89,20 @@ def spec_from_dict(data: dict, *, default_name: str = "network") -> NetworkSpec:
     if meta.family != "crossbar":
         raise SpecError(f"network.family {meta.family!r} is not supported (only 'crossbar')")
     init = data.get("init", {})
+    circuit = data.get("circuit", {})
+    if not isinstance(circuit, dict):
+        raise SpecError("[circuit] must be a table")
+    for key in circuit:
+        _known(key, {"wire_resistance": None}, "circuit")
+    wire = _number("circuit.wire_resistance", circuit.get("wire_resistance", 0.0))
+    if wire < 0:
+        raise SpecError(f"circuit.wire_resistance must be >= 0 ohms, got {wire}")
     return NetworkSpec(
         name=str(network.get("name", default_name)),
         meta=meta,
         seed=_seed(init.get("seed", 0)),
         weight_gain=_positive("init.weight_gain", init.get("weight_gain", 0.5)),
+        wire_resistance=wire,
     )
 
 

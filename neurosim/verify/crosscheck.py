@@ -24,7 +24,7 @@ from neurosim.circuit.ir import Circuit
 from neurosim.circuit.meta import NetworkMeta
 from neurosim.engine.dc import solve_dc
 from neurosim.engine.readout import node_voltages
-from neurosim.engine.relax import relax
+from neurosim.engine.relax import has_energy, relax
 from neurosim.engine.sources import sources_from_settings
 from neurosim.errors import CircuitError
 from neurosim.lower.crossbar import lower_crossbar
@@ -209,7 +209,12 @@ def neurosim_voltages(
     try:
         crossbar = lower_crossbar(circuit)
         sources = sources_from_settings(crossbar, settings)
-        equilibrium = relax(crossbar, sources, tolerance=ENGINE_TOLERANCE, max_passes=MAX_PASSES)
+        # the arbiter settles along the circuit's own dynamics where it has no energy
+        # function: the accelerated path can end in a neighbouring basin there
+        method = "auto" if has_energy(crossbar) else "gradient"
+        equilibrium = relax(
+            crossbar, sources, tolerance=ENGINE_TOLERANCE, max_passes=MAX_PASSES, method=method
+        )
     except CircuitError:
         crossbar = None
     if crossbar is None:
@@ -225,4 +230,5 @@ def neurosim_voltages(
     for _ in settings:
         progress()
     rows = [{node: float(v[n]) for node, v in volts.items()} for n in range(len(settings))]
-    return rows, f"crossbar engine ({equilibrium.method})"
+    wired = f", {len(crossbar.wires)} wired arrays reduced" if crossbar.wires else ""
+    return rows, f"crossbar engine ({equilibrium.method}{wired})"

@@ -44,6 +44,51 @@ def test_export_writes_a_netlist_that_info_describes(tmp_path):
     assert "42 elements" in summary["trainable"]
 
 
+def test_export_with_wire_resistance_is_checked_by_the_engine_against_ngspice(tmp_path):
+    out = tmp_path / "w.cir"
+    result = run("export", XOR, "-o", out, "--wire-resistance", "20")
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    # every device has its row segment (rh*) and its column segment (rv*)
+    devices = sum(line.startswith("rw") for line in text.splitlines())
+    rows = [line for line in text.splitlines() if line.startswith("rh")]
+    columns = [line for line in text.splitlines() if line.startswith("rv")]
+    assert len(rows) == len(columns) == devices > 0
+    assert rows[0].split()[1:] == ["in_0_p", "w0f_r0p_0", "20"]
+    check = run("check", out, "--count", "3", "--json")
+    assert check.exit_code == 0, check.output
+    report = json.loads(check.output)
+    assert report["ok"] and report["solver"].startswith("crossbar engine")
+    assert "3 wired arrays reduced" in report["solver"]
+    # the spec key does the same; the option wins over it
+    spec = tmp_path / "wired.toml"
+    spec.write_text(XOR.read_text() + "\n[circuit]\nwire_resistance = 20.0\n")
+    assert run("export", spec, "-o", tmp_path / "s.cir").exit_code == 0
+    assert (tmp_path / "s.cir").read_text().splitlines()[1:] == text.splitlines()[1:]
+    assert run("export", spec, "-o", tmp_path / "i.cir", "--wire-resistance", "0").exit_code == 0
+    assert (tmp_path / "i.cir").read_text() == (ROOT / "netlists/xor.cir").read_text()
+    spec.write_text(XOR.read_text() + "\n[circuit]\nwire_ohms = 2\n")
+    bad = run("export", spec, "-o", tmp_path / "b.cir")
+    assert bad.exit_code != 0 and "unknown key circuit.wire_ohms" in bad.output
+
+
+def test_a_miswired_segment_is_named_and_check_falls_back_to_mna(tmp_path):
+    out = tmp_path / "w.cir"
+    assert run("export", XOR, "-o", out, "--wire-resistance", "20").exit_code == 0
+    text = out.read_text().replace("rv0f_0_0p w0f_c0p_0 w0f_c0n_0", "rv0f_0_0p w0f_c0p_0 h_0_c")
+    (tmp_path / "edited.cir").write_text(text)
+    from neurosim.errors import CircuitError
+    from neurosim.lower.crossbar import lower_crossbar
+    from neurosim.netlist.parse import parse_netlist
+
+    with pytest.raises(CircuitError, match="element rv0f_0_0p connects"):
+        lower_crossbar(parse_netlist(tmp_path / "edited.cir"))
+    check = run("check", tmp_path / "edited.cir", "--count", "1", "--json")
+    assert check.exit_code == 0, check.output
+    report = json.loads(check.output)
+    assert report["ok"] and report["solver"] == "general MNA Newton"
+
+
 def test_export_with_params_file_and_h5_info(tmp_path):
     spec = load_spec(XOR)
     params = init_params(spec.meta, np.random.default_rng(5), 1.0)

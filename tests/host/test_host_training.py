@@ -90,12 +90,16 @@ def test_flow_training_through_the_host_equals_the_ideal_copy_step_by_step(encod
         np.testing.assert_allclose(value, reference[name], rtol=1e-12, atol=1e-15)
 
 
-def test_a_circuit_whose_two_arrays_differ_trains_and_settles_as_that_circuit():
+@pytest.mark.parametrize("departure", ["mismatch", "wires"])
+def test_a_circuit_whose_two_arrays_differ_trains_and_settles_as_that_circuit(departure):
+    """5% device mismatch between a coupling's arrays, or 100 Ω wire segments."""
     meta = flow_net()
-    circuit = compile_network(meta, random_params(meta, np.random.default_rng(4), 0.8))
-    rng = np.random.default_rng(5)
-    for name in [n for n in circuit.elements if n.startswith("rw") and "b_" in n]:
-        circuit.set_value(name, circuit.elements[name].value * (1 + 0.05 * rng.normal()))
+    params = random_params(meta, np.random.default_rng(4), 0.8)
+    circuit = compile_network(meta, params, wire_resistance=100.0 * (departure == "wires"))
+    if departure == "mismatch":
+        rng = np.random.default_rng(5)
+        for name in [n for n in circuit.elements if n.startswith("rw") and "b_" in n]:
+            circuit.set_value(name, circuit.elements[name].value * (1 + 0.05 * rng.normal()))
     chip = Chip(circuit)
     data = np.random.default_rng(6).uniform(-1, 1, (64, 4))
     batches, adam = FlowBatches(data, seed=0), Adam(lr=2e-2)
@@ -103,12 +107,12 @@ def test_a_circuit_whose_two_arrays_differ_trains_and_settles_as_that_circuit():
     assert all(r.unsettled == 0 for r in reports)
     first, last = np.mean([r.mse for r in reports[:5]]), np.mean([r.mse for r in reports[-5:]])
     assert last < 0.8 * first, (first, last)
-    # its free phases are the programmed circuit's own equilibria (no energy: plain steps)
+    # its free phases are where the programmed circuit's own dynamics settle
     programmed = lower_crossbar(chip.circuit())
-    assert not programmed.symmetric()
+    assert not programmed.symmetric() and bool(programmed.wires) == (departure == "wires")
     sources = chip.sources(16)
     sources.targets[:, chip.free_slices()["x"]] = data[:16]
     eq = chip.settle(sources, tolerance=1e-12)
-    assert eq.method == "gradient" and eq.ok
-    again = relax(programmed, sources, tolerance=1e-12)
-    np.testing.assert_allclose(eq.state, again.state, rtol=0, atol=1e-10)
+    assert eq.method == "anderson" and eq.ok and not eq.followed.any()
+    own = relax(programmed, sources, tolerance=1e-12, method="gradient", max_passes=50_000)
+    np.testing.assert_allclose(eq.state, own.raise_if_failed().state, rtol=0, atol=1e-9)
