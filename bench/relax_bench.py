@@ -674,8 +674,10 @@ def nonideal_part(config: Config, circuit: Circuit, crossbar: Crossbar, xt, trai
             trained_mismatched_followed=int(eq_bad.followed.sum()),
             trained_mismatched_plain_steps_passes_max=own.total_passes,
             trained_mismatched_plain_steps_converged=int(own.converged.sum()),
-            trained_mismatched_max_abs_ds_vs_plain_steps=float(apart.max()),
-            trained_mismatched_elsewhere_than_plain_steps=int(np.sum(apart > 1e-3)),
+            trained_mismatched_max_abs_ds_vs_plain_steps=float(apart[eq_bad.converged].max()),
+            trained_mismatched_elsewhere_than_plain_steps=int(
+                np.sum((apart > 1e-3) & eq_bad.converged & own.converged)
+            ),
             trained_passes_ratio=eq.total_passes / ideal.total_passes,
             trained_passes_max=eq.total_passes,
             trained_passes_median=float(np.median(eq.passes)),
@@ -877,7 +879,7 @@ def print_nonideal(n: dict, batch: int) -> None:
         print(f"{n['trained_mismatched_followed']} by plain steps; plain steps alone ", end="")
         print(f"{n['trained_mismatched_plain_steps_passes_max']} passes; max |Δs| vs them ", end="")
         print(f"{n['trained_mismatched_max_abs_ds_vs_plain_steps']:.1e}, ", end="")
-        print(f"{n['trained_mismatched_elsewhere_than_plain_steps']} samples elsewhere\n")
+        print(f"{n['trained_mismatched_elsewhere_than_plain_steps']} converged samples elsewhere\n")
 
 
 def print_report(figures: dict) -> None:

@@ -72,16 +72,30 @@ def test_the_polish_changes_no_equilibrium_and_cuts_the_slowest_samples(monkeypa
         return real(*args, **kwargs)
 
     monkeypatch.setattr(newton, "polish", counting)
-    share = relax_module.POLISH_SHARE
+    after = relax_module.POLISH_AFTER
     worst_with, worst_without = 0, 0
     for seed in range(10):
         crossbar, sources, _ = strong_case(seed, batch=40, gain=1.2)
         polished = relax(crossbar, sources, tolerance=1e-10)
-        monkeypatch.setattr(relax_module, "POLISH_SHARE", 0.0)
+        monkeypatch.setattr(relax_module, "POLISH_AFTER", 10**9)  # never
         plain = relax(crossbar, sources, tolerance=1e-10)
-        monkeypatch.setattr(relax_module, "POLISH_SHARE", share)
+        monkeypatch.setattr(relax_module, "POLISH_AFTER", after)
         assert polished.ok and plain.ok
         np.testing.assert_allclose(polished.state, plain.state, atol=1e-8)
         worst_with = max(worst_with, polished.total_passes)
         worst_without = max(worst_without, plain.total_passes)
     assert calls and worst_with < worst_without
+
+
+def test_a_slow_sample_is_polished_in_a_tile_of_its_own(monkeypatch):
+    """The polish waits for few active samples (a share of the tile): a tile of one
+    sample (a batch of 1, the last tile of a batch) must get it too."""
+    crossbar, sources, _ = strong_case(3, batch=40, gain=1.2)
+    slowest = int(np.argmax(relax(crossbar, sources, tolerance=1e-10).passes))
+    alone = sources.rows(np.array([slowest]))
+    polished = relax(crossbar, alone, tolerance=1e-10, tile_rows=1)
+    monkeypatch.setattr(relax_module, "POLISH_AFTER", 10**9)  # never
+    plain = relax(crossbar, alone, tolerance=1e-10, tile_rows=1)
+    assert polished.ok and plain.ok
+    np.testing.assert_allclose(polished.state, plain.state, atol=1e-8)
+    assert polished.total_passes < plain.total_passes
