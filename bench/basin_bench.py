@@ -16,7 +16,6 @@ Run: .venv/bin/python bench/basin_bench.py   (about a minute; one JSON line last
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -25,19 +24,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from neurosim.engine.relax import relax
+from neurosim.engine.relax import reciprocal_part, relax
 from tests.engine.test_robustness import jacobians, mismatched_chain
 
 SEEDS, BATCH, TOLERANCE, APART = range(30), 40, 1e-10, 1e-6
-
-
-def reciprocal_part(crossbar):
-    """``crossbar`` with each coupling's two arrays replaced by their mean."""
-    n_e, n_o = crossbar.even.free, crossbar.odd.free
-    mean = 0.5 * (crossbar.m_eo[:n_e] + crossbar.m_oe[:n_o].T)
-    m_eo, m_oe = crossbar.m_eo.copy(), crossbar.m_oe.copy()
-    m_eo[:n_e], m_oe[:n_o] = mean, mean.T
-    return dataclasses.replace(crossbar, m_eo=m_eo, m_oe=m_oe)
 
 
 def main() -> None:

@@ -292,7 +292,7 @@ def relax(
     tables = Tables.build(crossbar, sources.nudge, dtype)
     run = _Runner(crossbar, tables, tol, threads, tile_rows, _Progress(batch, progress))
     followed = np.zeros(batch, dtype=bool)
-    step = min(0.1, _safe_step(run)) if step is None else float(step)
+    step = _safe_step(run) if step is None else float(step)
     if not step > 0:
         raise ValueError(f"step must be positive, not {step!r}")
     if method == "gradient":
@@ -301,7 +301,8 @@ def relax(
     else:
         no_energy = tables.energy_law == kernels.NO_ENERGY
         first = np.zeros(batch, dtype=np.int64)
-        surrogate = _reciprocal_part(crossbar) if no_energy else None
+        part = reciprocal_part(crossbar) if no_energy else None
+        surrogate = part if part is not None and has_energy(part) else None
         if surrogate is not None:  # stage 1: the reciprocal part's energy-guided descent
             guide = _Runner(
                 surrogate,
@@ -333,18 +334,15 @@ def relax(
     )
 
 
-def _reciprocal_part(crossbar: Crossbar) -> Crossbar | None:
-    """``crossbar`` with each coupling's two arrays replaced by their mean, if that
-    circuit has an energy function (the circuit's only departure from one is that its
-    arrays differ: mismatch, wire resistance); else None."""
-    if crossbar.symmetric():
-        return None
+def reciprocal_part(crossbar: Crossbar) -> Crossbar:
+    """``crossbar`` with each coupling's two arrays replaced by their mean (it has an
+    energy function where arrays that differ — mismatch, wire resistance — were all
+    that kept ``crossbar`` from one)."""
     n_e, n_o = crossbar.even.free, crossbar.odd.free
     mean = 0.5 * (crossbar.m_eo[:n_e] + crossbar.m_oe[:n_o].T)
     m_eo, m_oe = crossbar.m_eo.copy(), crossbar.m_oe.copy()
     m_eo[:n_e], m_oe[:n_o] = mean, mean.T
-    part = replace(crossbar, m_eo=m_eo, m_oe=m_oe)
-    return part if _energy_law(part) != kernels.NO_ENERGY else None
+    return replace(crossbar, m_eo=m_eo, m_oe=m_oe)
 
 
 def _follow_uncertified(

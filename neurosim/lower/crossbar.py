@@ -456,13 +456,16 @@ def apply_devices(crossbar: Crossbar, devices: Mapping[str, np.ndarray]) -> None
     vs, g_unit = meta.scaling.volts_per_unit, meta.scaling.g_unit
     # every array's block is overwritten; blocks no array fills stay 0 (from _empty)
     wired_rows = {rows for key, rows, _ in layout.arrays if key in (crossbar.wires or {})}
-    for group in (crossbar.even, crossbar.odd):
+    for group, field in (
+        (crossbar.even, "row_conductance_even"),
+        (crossbar.odd, "row_conductance_odd"),
+    ):
         wired = any(name in group.slices for name in wired_rows)
         shape = (group.width, group.width) if wired else (group.width,)
-        if group is crossbar.even:
-            crossbar.row_conductance_even = np.zeros(shape)
-        else:
-            crossbar.row_conductance_odd = np.zeros(shape)
+        if getattr(crossbar, field).shape == shape:
+            getattr(crossbar, field)[:] = 0.0
+        else:  # the first time a group drives a wired array: a power matrix
+            setattr(crossbar, field, np.zeros(shape))
     for key, rows, cols in layout.arrays:
         gains = crossbar.layer_gains[rows]
         block, row_g = _block(crossbar, rows, cols)
