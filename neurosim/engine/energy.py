@@ -16,33 +16,35 @@ from __future__ import annotations
 import numpy as np
 
 from neurosim.engine.sources import Sources
+from neurosim.engine.workspace import Tables, Workspace, no_energy_reason
 from neurosim.errors import CircuitError
 from neurosim.lower.crossbar import Crossbar, row_values
 from neurosim.network.activations import get_activation
 
 
 def energy(crossbar: Crossbar, sources: Sources, state: np.ndarray) -> np.ndarray:
-    """E (model units) of each state, shape (batch,), for states ``state`` (batch, free)."""
-    _require_energy(crossbar)
-    cb, law = crossbar, crossbar.meta.law
-    s = np.asarray(state, dtype=np.float64)
-    act_e, act_o = _activations(cb, sources, s)
-    a = np.concatenate([act_e[:, : cb.even.free], act_o[:, : cb.odd.free]], axis=1)
-    if law == "scellier_bengio":
-        own = 0.5 * cb.leak * s**2
-        spring = 0.5 * cb.spring * (s - sources.targets) ** 2
-        nudge = 0.5 * sources.nudge * (s - sources.nudge_targets) ** 2
-    else:
-        lam = _lambda(cb, s, a)
-        own = cb.leak * lam
-        spring = cb.spring * (lam - sources.targets * a + 0.5 * sources.targets**2)
-        nudge = sources.nudge * (lam - sources.nudge_targets * a + 0.5 * sources.nudge_targets**2)
-    total = np.sum(own - cb.bias * a + spring + nudge, axis=1)
-    # each coupling once: even rows (free and inputs) onto odd free columns, then the odd
-    # group's clamped inputs onto even free columns
-    total -= np.sum((act_e @ cb.m_eo) * act_o[:, : cb.odd.free], axis=1)
-    total -= np.sum((act_o[:, cb.odd.free :] @ cb.m_oe[cb.odd.free :]) * a[:, : cb.even.free], 1)
-    return total
+    """E (model units) of each state, shape (batch,), for states ``state`` (batch, free).
+
+    Evaluated by the engine's own kernel (:meth:`neurosim.engine.workspace.Workspace
+    .energies`), the energy the solvers descend.
+    """
+    reason = no_energy_reason(crossbar)
+    if reason is not None:
+        raise CircuitError(f"the circuit has no energy function: {reason}")
+    s = np.ascontiguousarray(state, dtype=np.float64)
+    work = Workspace(
+        crossbar, Tables.build(crossbar, sources.nudge, np.float64), sources, slice(0, len(s))
+    )
+    work.activate(s)
+    work.columns()
+    out = np.empty(len(s))
+    work.energies(s, out)
+    return out
+
+
+def has_energy(crossbar: Crossbar) -> bool:
+    """True if the circuit has an energy function its dynamics descend."""
+    return no_energy_reason(crossbar) is None
 
 
 def co_content_watts(crossbar: Crossbar, energy_model_units: np.ndarray) -> np.ndarray:
@@ -79,7 +81,7 @@ def _row_power(act: np.ndarray, conductance: np.ndarray) -> np.ndarray:
 
 def _activations(cb: Crossbar, sources: Sources, s: np.ndarray):
     """ρ of every unit in group column order: (batch, width_even), (batch, width_odd)
-    (the compiled drivers' row values: no offsets or limits, see :func:`_require_energy`)."""
+    (ρ itself: the row drivers' offsets and limits are applied by the caller)."""
     act_e = np.zeros((s.shape[0], cb.even.width))
     act_o = np.zeros((s.shape[0], cb.odd.width))
     free, inputs = cb.free_slices(), cb.input_slices()
@@ -89,36 +91,3 @@ def _activations(cb: Crossbar, sources: Sources, s: np.ndarray):
             values = s[:, free[name]] if name in free else sources.inputs[:, inputs[name]]
             act[:, where] = rho(values)
     return act_e, act_o
-
-
-def _lambda(cb: Crossbar, s: np.ndarray, a: np.ndarray) -> np.ndarray:
-    """Λ(a) = ∫₀^a ρ⁻¹ per free unit (Hopfield law; monotone activations only).
-
-    For tanh it is computed from u = s as u·a − log cosh u, finite even where a = ±1.
-    """
-    out = np.empty_like(a)
-    for name, where in cb.free_slices().items():
-        activation = cb.meta.layer(name).activation
-        values = a[:, where]
-        if activation == "linear":
-            out[:, where] = 0.5 * values**2
-        elif activation == "tanh":
-            u = np.abs(s[:, where])
-            log_cosh = u + np.log1p(np.exp(-2.0 * u)) - np.log(2.0)
-            out[:, where] = s[:, where] * values - log_cosh
-        else:
-            raise CircuitError(f"layer {name}: the hopfield law has no energy for {activation}")
-    return out
-
-
-def _require_energy(cb: Crossbar) -> None:
-    if not cb.symmetric():
-        raise CircuitError(
-            "the circuit has no energy function: forward and backward device arrays differ"
-        )
-    if np.any(np.abs(cb.inj_gain - 1.0) > 1e-12):
-        raise CircuitError("the circuit has no energy function: an injection gain is not 1")
-    if cb.transforms_rows():
-        raise CircuitError(
-            "the circuit has no energy function here: a row driver has an offset or limits"
-        )

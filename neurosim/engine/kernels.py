@@ -5,8 +5,11 @@ first (see :mod:`neurosim.lower.crossbar`); ``act_e`` (batch, width_even) and ``
 (batch, width_odd) hold ρ of each group's units, clamped inputs in their last columns;
 ``net_e`` = ``act_o @ m_oe`` (batch, free_even) and ``net_o`` = ``act_e @ m_eo``;
 ``slope_of`` (batch, free) holds ρ'(s). ``unit`` packs per-unit rows (see the row
-indices below); ``layers`` (n_layers, 3) int64 holds each free layer's start, stop and
-activation code (0 linear, 1 the reference 10·tanh(SiLU(u)/10), 2 tanh).
+indices below); ``layers`` (n_layers, 4) int64 holds each free layer's start, stop,
+activation code (0 linear, 1 the reference 10·tanh(SiLU(u)/10), 2 tanh) and whether its
+row drivers transform the values. The kernels take them packed: a tile's arrays as a
+:class:`Tile`, the shared per-unit tables as :class:`Units`, Anderson's per-sample
+history as :class:`History`.
 
 Kernels are serial over the batch they are given and release the GIL: the caller runs
 one shard of the batch per core. They are compiled with ``error_model="numpy"`` (no
@@ -16,12 +19,56 @@ contraction; dot products also allow reassociation.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit, types
 from numba.extending import intrinsic
 
 BIAS, LEAK, SPRING, GAIN, SLOPE, NUDGE, DIAG, SHIFT, LOW, HIGH = range(10)
 UNIT_ROWS = 10
+
+
+class Units(NamedTuple):
+    """What every tile shares: ``unit`` (UNIT_ROWS, free) per-unit rows, ``layers``
+    (n_layers, 4) int64 start, stop, activation code, row transform flag; ``code``
+    (free,) int64 activation code per unit; ``law``: the energy law (see below)."""
+
+    unit: np.ndarray
+    layers: np.ndarray
+    code: np.ndarray
+    law: int
+
+
+class Tile(NamedTuple):
+    """One tile's arrays (see the module docstring); ``targets``, ``nudge_targets``
+    (tile, free); ``input_e``, ``input_o``: the clamped inputs' share of ``net_*``."""
+
+    net_e: np.ndarray
+    net_o: np.ndarray
+    act_e: np.ndarray
+    act_o: np.ndarray
+    slope_of: np.ndarray
+    targets: np.ndarray
+    nudge_targets: np.ndarray
+    input_e: np.ndarray
+    input_o: np.ndarray
+
+
+class History(NamedTuple):
+    """Anderson's per-sample state: ring buffers ``d_f``, ``d_g`` (tile, m, free) of
+    differences of f = F/D and of g, their Gram matrix ``gram`` (tile, m, m), the last
+    ``f_prev``, ``g_prev`` (tile, free), ``count`` (tile,) pushes since a restart and
+    ``progress`` (tile, 4): columns MERIT, BEST, SINCE_BEST, DAMPING."""
+
+    d_f: np.ndarray
+    d_g: np.ndarray
+    gram: np.ndarray
+    f_prev: np.ndarray
+    g_prev: np.ndarray
+    count: np.ndarray
+    progress: np.ndarray
+
 
 _FLAGS = {"cache": True, "nogil": True, "error_model": "numpy", "fastmath": {"contract"}}
 _DOT_FLAGS = {**_FLAGS, "fastmath": {"contract", "reassoc"}}
@@ -70,7 +117,7 @@ def fast_exp(x):
 
 
 @njit(inline="always", **_FLAGS)
-def _activate_row(n, s, act_e, act_o, slope_of, layers, free_e, unit):
+def _activate_row(n, s, tile, units):
     """ρ and ρ' of row ``n`` of ``s``, layer by layer; a layer flagged in ``layers[:, 3]``
     has row drivers with an offset or limits: its row values are
     ``clip(ρ + unit[SHIFT], unit[LOW], unit[HIGH])`` (ρ' stays the unit's own slope).
@@ -78,6 +125,9 @@ def _activate_row(n, s, act_e, act_o, slope_of, layers, free_e, unit):
     Each layer is a 0-based loop over row slices: with a provably non-negative index
     Numba drops its wraparound checks and LLVM vectorises the loop (2x measured).
     """
+    act_e, act_o, slope_of = tile.act_e, tile.act_o, tile.slope_of
+    layers, unit = units.layers, units.unit
+    free_e = tile.net_e.shape[1]
     for layer in range(layers.shape[0]):
         start, stop, code = layers[layer, 0], layers[layer, 1], layers[layer, 2]
         if start < free_e:
@@ -109,16 +159,18 @@ def _activate_row(n, s, act_e, act_o, slope_of, layers, free_e, unit):
 
 
 @njit(**_FLAGS)
-def activate(s, act_e, act_o, slope_of, layers, free_e, unit):
+def activate(s, tile, units):
     """Row values (ρ(s), see :func:`_activate_row`) into the free columns of
-    ``act_e``/``act_o``, ρ'(s) into ``slope_of``."""
+    ``tile.act_e``/``act_o``, ρ'(s) into ``tile.slope_of``."""
     for n in range(s.shape[0]):
-        _activate_row(n, s, act_e, act_o, slope_of, layers, free_e, unit)
+        _activate_row(n, s, tile, units)
 
 
 @njit(inline="always", **_FLAGS)
-def _row_force(n, s, net_e, net_o, slope_of, unit, targets, nudge_targets, f):
+def _row_force(n, s, tile, units, f):
     """F of row ``n`` into ``f`` (free,); returns max |F| (NaN if any F is NaN)."""
+    net_e, net_o, slope_of = tile.net_e, tile.net_o, tile.slope_of
+    targets, nudge_targets, unit = tile.targets, tile.nudge_targets, units.unit
     free_e = net_e.shape[1]
     worst = 0.0
     for i in range(s.shape[1]):
@@ -137,50 +189,35 @@ def _row_force(n, s, net_e, net_o, slope_of, unit, targets, nudge_targets, f):
 
 
 @njit(**_FLAGS)
-def force(s, net_e, net_o, slope_of, unit, targets, nudge_targets, out, residual):
+def force(s, tile, units, out, residual):
     """``out`` = F(s) (batch, free); ``residual`` = max_i |F_i| per sample (batch,).
 
-    ``net_*`` and ``slope_of`` must belong to ``s`` (after :func:`activate` and the GEMMs).
+    The tile's ``net_*`` and ``slope_of`` must belong to ``s`` (after :func:`activate`
+    and the GEMMs).
     """
     for n in range(s.shape[0]):
-        residual[n] = _row_force(n, s, net_e, net_o, slope_of, unit, targets, nudge_targets, out[n])
+        residual[n] = _row_force(n, s, tile, units, out[n])
 
 
 @njit(**_FLAGS)
-def gradient_step(
-    s,
-    net_e,
-    net_o,
-    act_e,
-    act_o,
-    slope_of,
-    unit,
-    layers,
-    targets,
-    nudge_targets,
-    step,
-    tol,
-    active,
-    residual,
-):
+def gradient_step(s, tile, units, step, tol, active, residual):
     """One explicit step ``s += step·F(s)`` per active sample, then ρ(s) and ρ'(s).
 
     ``residual`` gets max |F| of the state before the step; a sample at or below ``tol``
     (or non-finite) is left unchanged and deactivated.
     """
-    free_e = net_e.shape[1]
     f = np.empty(s.shape[1], dtype=s.dtype)
     for n in range(s.shape[0]):
         if not active[n]:
             continue
-        worst = _row_force(n, s, net_e, net_o, slope_of, unit, targets, nudge_targets, f)
+        worst = _row_force(n, s, tile, units, f)
         residual[n] = worst
         if not np.isfinite(worst) or worst <= tol:
             active[n] = False
             continue
         for i in range(s.shape[1]):
             s[n, i] += step * f[i]
-        _activate_row(n, s, act_e, act_o, slope_of, layers, free_e, unit)
+        _activate_row(n, s, tile, units)
 
 
 # per-sample solver state of anderson_step, columns of ``progress`` (batch, 4)
@@ -189,14 +226,16 @@ NO_ENERGY, SB_ENERGY, HOPFIELD_ENERGY = range(3)
 
 
 @njit(inline="always", **_FLAGS)
-def _row_energy(
-    n, s, act_e, act_o, net_e, net_o, input_e, input_o, unit, code, targets, nudge_targets, law
-):
+def _row_energy(n, s, tile, units):
     """Energy E of row ``n`` (model units) from the current activations and column inputs.
 
     ``input_*`` are the clamped inputs' constant share of ``net_*``; with them the coupling
     energy is −½ Σ a·(net + input), each symmetric coupling counted once.
     """
+    act_e, act_o, net_e, net_o = tile.act_e, tile.act_o, tile.net_e, tile.net_o
+    input_e, input_o = tile.input_e, tile.input_o
+    targets, nudge_targets = tile.targets, tile.nudge_targets
+    unit, code, law = units.unit, units.code, units.law
     free_e = net_e.shape[1]
     total = 0.0
     for i in range(s.shape[1]):
@@ -228,34 +267,7 @@ def _row_energy(
 
 
 @njit(**_FLAGS)
-def anderson_step(
-    s,
-    net_e,
-    net_o,
-    act_e,
-    act_o,
-    slope_of,
-    unit,
-    layers,
-    targets,
-    nudge_targets,
-    tol,
-    active,
-    residual,
-    d_f,
-    d_g,
-    gram,
-    f_prev,
-    g_prev,
-    count,
-    progress,
-    law,
-    code,
-    input_e,
-    input_o,
-    regularisation,
-    slack,
-):
+def anderson_step(s, tile, units, history, tol, active, residual, regularisation, slack):
     """One safeguarded Anderson step of the preconditioned map g(s) = s + F(s)/D.
 
     Safeguard, checked first: the merit of ``s`` is its energy E (``law`` SB_ENERGY or
@@ -280,36 +292,29 @@ def anderson_step(
     since the last restart; ``progress`` (batch, 4) holds the accepted merit, the best
     residual, the passes since it and the damping ω (1 at the start).
     """
+    d_f, d_g, gram = history.d_f, history.d_g, history.gram
+    f_prev, g_prev, count, progress = (
+        history.f_prev,
+        history.g_prev,
+        history.count,
+        history.progress,
+    )
+    unit, law = units.unit, units.law
     free = s.shape[1]
-    free_e = net_e.shape[1]
     depth = d_f.shape[1]
     f = np.empty(free, dtype=s.dtype)
     scratch = np.empty((depth + 3, depth))  # see _mixing_weights
     for n in range(s.shape[0]):
         if not active[n]:
             continue
-        worst = _row_force(n, s, net_e, net_o, slope_of, unit, targets, nudge_targets, f)
+        worst = _row_force(n, s, tile, units, f)
         accepted = progress[n, MERIT]
         if not np.isfinite(worst):
             merit = np.nan
         elif law == NO_ENERGY:
             merit = worst
         else:
-            merit = _row_energy(
-                n,
-                s,
-                act_e,
-                act_o,
-                net_e,
-                net_o,
-                input_e,
-                input_o,
-                unit,
-                code,
-                targets,
-                nudge_targets,
-                law,
-            )
+            merit = _row_energy(n, s, tile, units)
         if law == NO_ENERGY:
             rejected = not merit <= 10.0 * accepted
         else:  # a rise beyond round-off
@@ -321,7 +326,7 @@ def anderson_step(
                 f_prev[n, i] *= 0.5  # the step from the accepted point, halved
                 s[n, i] = g_prev[n, i] - f_prev[n, i]
                 g_prev[n, i] = s[n, i]
-            _activate_row(n, s, act_e, act_o, slope_of, layers, free_e, unit)
+            _activate_row(n, s, tile, units)
             continue
         residual[n] = worst
         if not np.isfinite(worst) or worst <= tol:
@@ -352,7 +357,7 @@ def anderson_step(
             scratch,
         )
         count[n] += 1
-        _activate_row(n, s, act_e, act_o, slope_of, layers, free_e, unit)
+        _activate_row(n, s, tile, units)
 
 
 @njit(**_DOT_FLAGS)
@@ -435,23 +440,8 @@ def _mixing_weights(gram, used, regularisation, scratch):
 
 
 @njit(**_FLAGS)
-def energies(
-    s, act_e, act_o, net_e, net_o, input_e, input_o, unit, code, targets, nudge_targets, law, out
-):
-    """E of every row of ``s`` into ``out`` (batch,), from current activations and columns."""
+def energies(s, tile, units, out):
+    """E of every row of ``s`` into ``out`` (batch,), from the tile's current
+    activations and column inputs."""
     for n in range(s.shape[0]):
-        out[n] = _row_energy(
-            n,
-            s,
-            act_e,
-            act_o,
-            net_e,
-            net_o,
-            input_e,
-            input_o,
-            unit,
-            code,
-            targets,
-            nudge_targets,
-            law,
-        )
+        out[n] = _row_energy(n, s, tile, units)

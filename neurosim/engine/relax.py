@@ -35,8 +35,10 @@ Stopping is on the physical residual: ``max_i |F_i|``, the net current into each
 node in units of ``vs·g_unit`` (so ``tolerance · vs · g_unit`` amperes). Each sample
 stops at the first pass where it is within tolerance and is then left alone; the result
 records per sample its passes, residual and convergence, and never hides a failure.
-The batch runs in tiles, several cores at once (:mod:`neurosim.engine.shards`); a
-sample's result does not depend on the other samples.
+The batch runs in tiles, several cores at once (:mod:`neurosim.engine.shards`); the
+result does not depend on the number of threads. Slow samples get Newton steps
+(:mod:`neurosim.engine.newton`) once few of their tile are left, so a sample's
+equilibrium depends on its tile-mates only within the tolerance (when it is polished).
 """
 
 from __future__ import annotations
@@ -50,9 +52,9 @@ import numpy as np
 from neurosim.engine import kernels, newton, stability
 from neurosim.engine.shards import TILE_ROWS, run_tiles, tile_slices
 from neurosim.engine.sources import Sources
-from neurosim.errors import CircuitError, ConvergenceError
-from neurosim.lower.crossbar import ACTIVATION_CODES, Crossbar, row_values, transformed
-from neurosim.network.activations import get_activation
+from neurosim.engine.workspace import Tables, Workspace, energy_law
+from neurosim.errors import ConvergenceError
+from neurosim.lower.crossbar import Crossbar
 
 METHODS = ("auto", "anderson", "gradient")
 DEFAULT_TOLERANCE = {np.dtype(np.float64): 1e-6, np.dtype(np.float32): 3e-6}
@@ -60,8 +62,8 @@ DEFAULT_DEPTH = 12  # measured on trained digits networks: median passes 63 -> 4
 # relative energy rise Anderson treats as round-off, by precision
 ENERGY_SLACK = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-5}
 REGULARISATION = 1e-10
-POLISH_AFTER = 40  # passes before (and between) Newton polishes of a tile's slow samples
-POLISH_SHARE = 0.1  # ... once at most this share of the tile (or one sample) is still active
+POLISH_AFTER = 30  # passes before (and between) Newton polishes of a tile's slow samples
+POLISH_ROWS = 32  # ... once at most this many samples of the tile are still active
 # Anderson's passes on a circuit without an energy before its unsettled samples are left
 # to plain steps (mismatched digits: 14; multi-stable chains: median 40, tail > 50,000)
 ROOT_FINDER_PASSES = 1000
@@ -125,128 +127,6 @@ class Equilibrium:
         return self
 
 
-@dataclass(frozen=True)
-class Tables:
-    """What every tile shares: effective weights and per-unit rows in one dtype."""
-
-    m_eo: np.ndarray
-    m_oe: np.ndarray
-    unit: np.ndarray  # (kernels.UNIT_ROWS, free)
-    layers: np.ndarray  # (n_layers, 4) int64: start, stop, activation code, row transform
-    code: np.ndarray  # (free,) int64 activation code per unit
-    free_e: int
-    energy_law: int  # kernels.NO_ENERGY / SB_ENERGY / HOPFIELD_ENERGY (the merit function)
-
-    @classmethod
-    def build(cls, crossbar: Crossbar, nudge: np.ndarray, dtype: np.dtype) -> Tables:
-        """The tables of ``crossbar`` with nudge conductances ``nudge`` (free,), in ``dtype``."""
-        cb = crossbar
-        nudge = np.asarray(nudge, dtype=float)
-        diag = cb.leak + cb.spring + nudge
-        if np.any(diag <= 0.0):
-            index = int(np.flatnonzero(diag <= 0.0)[0])
-            unit = cb.layout.units[index] if cb.layout else f"#{index}"
-            raise CircuitError(
-                f"unit {unit}: leak + spring + nudge conductance is not positive "
-                f"({diag[index]:g} g_unit); the engine cannot settle it"
-            )
-        unit = np.zeros((kernels.UNIT_ROWS, cb.free))
-        unit[kernels.BIAS] = cb.bias
-        unit[kernels.LEAK] = cb.leak
-        unit[kernels.SPRING] = cb.spring
-        unit[kernels.GAIN] = np.where(cb.slope == 1, 0.0, cb.inj_gain)
-        unit[kernels.SLOPE] = np.where(cb.slope == 1, cb.inj_gain, 0.0)
-        unit[kernels.NUDGE] = nudge
-        unit[kernels.DIAG] = diag
-        rows = np.concatenate(
-            [cb.row_transform_even[:, : cb.even.free], cb.row_transform_odd[:, : cb.odd.free]],
-            axis=1,
-        )
-        unit[[kernels.SHIFT, kernels.LOW, kernels.HIGH]] = rows
-        changed = transformed(rows)
-        layers = [
-            (where.start, where.stop, int(cb.act_code[where.start]), int(changed[where].any()))
-            for where in cb.free_slices().values()
-        ]
-        return cls(
-            m_eo=np.ascontiguousarray(cb.m_eo, dtype=dtype),
-            m_oe=np.ascontiguousarray(cb.m_oe, dtype=dtype),
-            unit=np.ascontiguousarray(unit, dtype=dtype),
-            layers=np.array(sorted(layers), dtype=np.int64).reshape(-1, 4),
-            code=np.ascontiguousarray(cb.act_code, dtype=np.int64),
-            free_e=cb.even.free,
-            energy_law=_energy_law(cb),
-        )
-
-
-def _energy_law(crossbar: Crossbar) -> int:
-    """Which energy safeguards Anderson: none for a circuit that has no energy function."""
-    if not crossbar.symmetric() or crossbar.transforms_rows():
-        return kernels.NO_ENERGY
-    if np.any(np.abs(crossbar.inj_gain - 1.0) > 1e-12):
-        return kernels.NO_ENERGY
-    if crossbar.meta.law == "scellier_bengio":
-        return kernels.SB_ENERGY
-    if np.any(crossbar.act_code == ACTIVATION_CODES["rho"]):
-        return kernels.NO_ENERGY  # the hopfield law has no energy for a non-monotone ρ
-    return kernels.HOPFIELD_ENERGY
-
-
-class Workspace:
-    """The arrays of one tile of a batch, reused across its passes."""
-
-    def __init__(self, crossbar: Crossbar, tables: Tables, sources: Sources, rows: slice):
-        dtype = tables.m_eo.dtype
-        self.tables = tables
-        batch = rows.stop - rows.start
-        self.targets = np.ascontiguousarray(sources.targets[rows], dtype=dtype)
-        self.nudge_targets = np.ascontiguousarray(sources.nudge_targets[rows], dtype=dtype)
-        self.act_e = np.zeros((batch, crossbar.even.width), dtype=dtype)
-        self.act_o = np.zeros((batch, crossbar.odd.width), dtype=dtype)
-        self.net_e = np.zeros((batch, crossbar.even.free), dtype=dtype)
-        self.net_o = np.zeros((batch, crossbar.odd.free), dtype=dtype)
-        self.slope_of = np.zeros((batch, crossbar.free), dtype=dtype)
-        for name, where in crossbar.input_slices().items():
-            group, act = (
-                (crossbar.even, self.act_e)
-                if name in crossbar.even.slices
-                else (crossbar.odd, self.act_o)
-            )
-            rho = get_activation(crossbar.meta.layer(name).activation).rho
-            columns = group.slices[name]
-            transform = crossbar.row_transform_of(group)[:, columns]
-            act[:, columns] = row_values(rho(sources.inputs[rows, where]), transform)
-        # the clamped inputs' constant share of the column inputs (for the energy)
-        self.input_e = self.act_o[:, crossbar.odd.free :] @ tables.m_oe[crossbar.odd.free :]
-        self.input_o = self.act_e[:, crossbar.even.free :] @ tables.m_eo[crossbar.even.free :]
-
-    def activate(self, s: np.ndarray) -> None:
-        """ρ(s) and ρ'(s) into the activation arrays."""
-        t = self.tables
-        kernels.activate(s, self.act_e, self.act_o, self.slope_of, t.layers, t.free_e, t.unit)
-
-    def columns(self) -> None:
-        """The column inputs from the current activations (the two GEMMs)."""
-        np.matmul(self.act_o, self.tables.m_oe, out=self.net_e)
-        np.matmul(self.act_e, self.tables.m_eo, out=self.net_o)
-
-    def force(self, s: np.ndarray, out: np.ndarray, residual: np.ndarray) -> None:
-        """F(s) into ``out`` and max |F| per sample into ``residual`` (one full pass)."""
-        self.activate(s)
-        self.columns()
-        kernels.force(
-            s,
-            self.net_e,
-            self.net_o,
-            self.slope_of,
-            self.tables.unit,
-            self.targets,
-            self.nudge_targets,
-            out,
-            residual,
-        )
-
-
 def relax(
     crossbar: Crossbar,
     sources: Sources,
@@ -302,7 +182,7 @@ def relax(
         no_energy = tables.energy_law == kernels.NO_ENERGY
         first = np.zeros(batch, dtype=np.int64)
         part = reciprocal_part(crossbar) if no_energy else None
-        surrogate = part if part is not None and has_energy(part) else None
+        surrogate = part if part is not None and energy_law(part) != kernels.NO_ENERGY else None
         if surrogate is not None:  # stage 1: the reciprocal part's energy-guided descent
             guide = _Runner(
                 surrogate,
@@ -380,12 +260,6 @@ def residual(crossbar: Crossbar, sources: Sources, state: np.ndarray) -> np.ndar
     return out
 
 
-def has_energy(crossbar: Crossbar) -> bool:
-    """True if the circuit has an energy function its dynamics descend (what makes the
-    accelerated solver follow them; see the module docstring)."""
-    return _energy_law(crossbar) != kernels.NO_ENERGY
-
-
 def _safe_step(run) -> float:
     """A plain step small enough to be stable on each node: min(0.1, 1/max D)."""
     return min(0.1, 1.0 / float(np.max(run.tables.unit[kernels.DIAG])))
@@ -458,6 +332,7 @@ def _anderson(work, s, tol, max_passes, depth, residual, passes, report) -> int:
         g_prev[moved] = s[moved]
         return used
 
+    history = kernels.History(d_f, d_g, gram, f_prev, g_prev, count, progress)
     return _loop(
         work,
         s,
@@ -466,29 +341,12 @@ def _anderson(work, s, tol, max_passes, depth, residual, passes, report) -> int:
         report,
         lambda active, shard_residual: kernels.anderson_step(
             s,
-            work.net_e,
-            work.net_o,
-            work.act_e,
-            work.act_o,
-            work.slope_of,
-            t.unit,
-            t.layers,
-            work.targets,
-            work.nudge_targets,
+            work.tile,
+            work.units,
+            history,
             tol,
             active,
             shard_residual,
-            d_f,
-            d_g,
-            gram,
-            f_prev,
-            g_prev,
-            count,
-            progress,
-            t.energy_law,
-            t.code,
-            work.input_e,
-            work.input_o,
             REGULARISATION,
             slack,
         ),
@@ -498,7 +356,6 @@ def _anderson(work, s, tol, max_passes, depth, residual, passes, report) -> int:
 
 
 def _gradient(work, s, tol, max_passes, step, residual, passes, report) -> int:
-    t = work.tables
     return _loop(
         work,
         s,
@@ -506,20 +363,7 @@ def _gradient(work, s, tol, max_passes, step, residual, passes, report) -> int:
         passes,
         report,
         lambda active, shard_residual: kernels.gradient_step(
-            s,
-            work.net_e,
-            work.net_o,
-            work.act_e,
-            work.act_o,
-            work.slope_of,
-            t.unit,
-            t.layers,
-            work.targets,
-            work.nudge_targets,
-            step,
-            tol,
-            active,
-            shard_residual,
+            s, work.tile, work.units, step, tol, active, shard_residual
         ),
         residual,
     )
@@ -529,8 +373,9 @@ def _loop(work, s, max_passes, passes, report, step, residual, polish=None) -> i
     """Run ``step`` (one kernel call) after each pass's GEMMs until all samples stop.
 
     ``polish(active) -> passes`` (Newton, :mod:`neurosim.engine.newton`) runs on the
-    samples still active once few are left (``POLISH_SHARE`` of the tile, or one) after
-    ``POLISH_AFTER`` passes, and again every ``POLISH_AFTER`` passes.
+    samples still active once few are left (at most ``POLISH_ROWS``) after
+    ``POLISH_AFTER`` passes, and again every ``POLISH_AFTER`` passes. Once at most half
+    the tile is active the GEMMs run on the active rows only.
     """
     active = np.ones(s.shape[0], dtype=np.bool_)
     total = 0
@@ -539,13 +384,13 @@ def _loop(work, s, max_passes, passes, report, step, residual, polish=None) -> i
         if (
             polish is not None
             and total - last_polish >= POLISH_AFTER
-            and np.count_nonzero(active) <= max(1.0, POLISH_SHARE * active.size)
+            and np.count_nonzero(active) <= POLISH_ROWS
         ):
             with np.errstate(all="ignore"):
                 total += polish(active)
             last_polish = total
         with np.errstate(all="ignore"):  # NaN/inf end up in the status, not in warnings
-            work.columns()
+            work.columns(active)
         was_active = active.copy()
         step(active, residual)
         total += 1

@@ -33,7 +33,7 @@ CHUNK = 256  # samples per stacked Cholesky (memory: CHUNK · group² floats)
 
 def certified(work, s: np.ndarray) -> np.ndarray:
     """(batch,) bool: True where the state ``s`` (batch, free) of ``work`` (a
-    :class:`neurosim.engine.relax.Workspace` of the same rows) passes the stability
+    :class:`neurosim.engine.workspace.Workspace` of the same rows) passes the stability
     certificate above. ``work`` is left holding the activations of ``s``."""
     t = work.tables
     s = np.asarray(s)

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from neurosim.engine.energy import dissipated_power
-from neurosim.engine.relax import Tables, Workspace, residual
+from neurosim.engine.relax import residual
 from neurosim.engine.shards import TILE_ROWS, run_tiles, tile_slices
 from neurosim.engine.sources import Sources
+from neurosim.engine.workspace import Tables, Workspace
 from neurosim.errors import ConvergenceError
 from neurosim.lower.crossbar import Crossbar
 

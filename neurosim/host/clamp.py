@@ -13,8 +13,9 @@ from dataclasses import replace
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from neurosim.engine.relax import Equilibrium, Tables, Workspace
+from neurosim.engine.relax import Equilibrium
 from neurosim.engine.sources import Sources
+from neurosim.engine.workspace import Tables, Workspace
 from neurosim.errors import CircuitError
 from neurosim.host.view import CrossbarView
 from neurosim.lower.crossbar import Crossbar, Group

@@ -2,8 +2,11 @@
 
 The batch of epoch ``e`` is a pure function of ``(data, seed, e)``
 (:func:`neurosim.learn.loop.epoch_rng`), so :class:`FlowBatches` can prepare it ahead,
-in a worker process on the other core, while the circuit relaxes: the exact
-1,797 × 1,797 assignment costs about 0.5 s and holds the GIL.
+in a worker process on the other core, while the circuit relaxes. The exact
+1,797 × 1,797 assignment (:mod:`neurosim.learn.assignment`) starts from the previous
+batch's column prices: the same optimal pairing as from nothing (scipy's
+``linear_sum_assignment``), about 2.5x faster here (epochs 1–7 of seed 0: 0.21–0.27 s
+against 0.51–0.91 s, side by side).
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
+from neurosim.learn.assignment import assign
 from neurosim.learn.loop import epoch_rng
 
 
@@ -38,24 +41,35 @@ class FlowBatch:
         return self.x1 - self.x0
 
 
-def ot_pairing(noise: np.ndarray, data: np.ndarray) -> np.ndarray:
-    """The permutation of ``noise`` rows minimising Σ‖noise_π(i) − data_i‖² (exact)."""
+def ot_pairing(
+    noise: np.ndarray, data: np.ndarray, prices: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The permutation of ``noise`` rows minimising Σ‖noise_π(i) − data_i‖² (exact),
+    and the data's dual prices (n,) to start the next pairing with the same data from."""
     cost = (
         np.sum(noise**2, axis=1)[:, None] - 2.0 * noise @ data.T + np.sum(data**2, axis=1)[None, :]
     )
-    rows, cols = linear_sum_assignment(cost)
+    cols, prices = assign(cost, prices)
     order = np.empty(len(cols), dtype=np.int64)
-    order[cols] = rows
-    return order
+    order[cols] = np.arange(len(cols))
+    return order, prices
 
 
-def flow_batch(data: np.ndarray, rng: np.random.Generator, *, pair: bool = True) -> FlowBatch:
-    """x0 ~ N(0, I), t ~ U(0, 1), x0 paired with ``data`` (batch, dim) by exact OT."""
+def flow_batch(
+    data: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    pair: bool = True,
+    prices: np.ndarray | None = None,
+) -> tuple[FlowBatch, np.ndarray | None]:
+    """x0 ~ N(0, I), t ~ U(0, 1), x0 paired with ``data`` (batch, dim) by exact OT
+    (started from ``prices``, see :func:`ot_pairing`); the batch and the new prices."""
     noise = rng.standard_normal(data.shape)
     t = rng.uniform(size=(data.shape[0], 1))
     if pair:
-        noise = noise[ot_pairing(noise, data)]
-    return FlowBatch(x0=noise, x1=np.asarray(data, dtype=np.float64), t=t)
+        order, prices = ot_pairing(noise, data, prices)
+        noise = noise[order]
+    return FlowBatch(x0=noise, x1=np.asarray(data, dtype=np.float64), t=t), prices
 
 
 class FlowBatches:
@@ -71,6 +85,7 @@ class FlowBatches:
         self.seed = int(seed)
         self._pool: ProcessPoolExecutor | None = None
         self._pending: dict[int, Future] = {}
+        self._prices: np.ndarray | None = None
         if ahead:
             self._pool = ProcessPoolExecutor(
                 max_workers=1,
@@ -82,7 +97,10 @@ class FlowBatches:
     def get(self, epoch: int) -> FlowBatch:
         """The batch of ``epoch``; with a worker, also starts preparing ``epoch + 1``."""
         if self._pool is None:
-            return flow_batch(self.data, epoch_rng(self.seed, epoch))
+            batch, self._prices = flow_batch(
+                self.data, epoch_rng(self.seed, epoch), prices=self._prices
+            )
+            return batch
         future = self._pending.pop(epoch, None) or self._pool.submit(_worker_batch, epoch)
         for stale in [e for e in self._pending if e != epoch + 1]:
             self._pending.pop(stale).cancel()
@@ -122,5 +140,7 @@ def _exit_with(sentinel: int) -> None:
 
 
 def _worker_batch(epoch: int) -> tuple[np.ndarray, np.ndarray]:
-    batch = flow_batch(_WORKER["data"], epoch_rng(_WORKER["seed"], epoch))
+    batch, _WORKER["prices"] = flow_batch(
+        _WORKER["data"], epoch_rng(_WORKER["seed"], epoch), prices=_WORKER.get("prices")
+    )
     return batch.x0, batch.t

@@ -23,8 +23,9 @@ import numpy as np
 from neurosim.circuit.ir import Circuit
 from neurosim.circuit.meta import NetworkMeta
 from neurosim.engine.dc import solve_dc
+from neurosim.engine.energy import has_energy
 from neurosim.engine.readout import node_voltages
-from neurosim.engine.relax import has_energy, relax
+from neurosim.engine.relax import relax
 from neurosim.engine.sources import sources_from_settings
 from neurosim.errors import CircuitError
 from neurosim.lower.crossbar import lower_crossbar

@@ -13,9 +13,9 @@ import pytest
 from neurosim.circuit.meta import NetworkMeta
 from neurosim.engine.energy import co_content_watts, dissipated_power, energy
 from neurosim.engine.readout import node_voltages
-from neurosim.engine.relax import Tables, Workspace
 from neurosim.engine.sources import sources_from_drive, sources_from_settings
 from neurosim.engine.transient import transient
+from neurosim.engine.workspace import Tables, Workspace
 from neurosim.errors import CircuitError
 from neurosim.host import Chip
 from neurosim.lower.crossbar import lower_crossbar

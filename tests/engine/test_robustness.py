@@ -8,9 +8,10 @@ import pytest
 
 from neurosim.circuit.meta import Layer, NetworkMeta, Scaling
 from neurosim.engine.energy import energy
-from neurosim.engine.relax import Tables, Workspace, relax
+from neurosim.engine.relax import relax
 from neurosim.engine.sources import default_sources, sources_from_drive
 from neurosim.engine.transient import transient
+from neurosim.engine.workspace import Tables, Workspace
 from neurosim.errors import CircuitError
 from neurosim.lower.crossbar import lower_crossbar
 from neurosim.netlist.parse import parse_netlist

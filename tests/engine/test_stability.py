@@ -5,9 +5,9 @@ and mismatched circuits (random states, strong couplings)."""
 import numpy as np
 import pytest
 
-from neurosim.engine.relax import Tables, Workspace
 from neurosim.engine.sources import default_sources
 from neurosim.engine.stability import certified
+from neurosim.engine.workspace import Tables, Workspace
 from neurosim.lower.crossbar import lower_crossbar
 from neurosim.network.compile import compile_network
 from tests.engine.test_robustness import jacobians

@@ -86,8 +86,10 @@ def test_flow_training_through_the_host_equals_the_ideal_copy_step_by_step(encod
         assert error <= 1e-12, (epoch, error)
         for name, delta in reference_adam.step(expected).items():
             reference[name] += delta
+    # Adam moves each parameter by about lr per step whatever the gradient's size, so a
+    # 1e-12 relative gradient error is at most ~8 · lr · 1e-12 = 1e-13 after 8 steps
     for name, value in chip.parameters().items():
-        np.testing.assert_allclose(value, reference[name], rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(value, reference[name], rtol=1e-12, atol=1e-13)
 
 
 @pytest.mark.parametrize("departure", ["mismatch", "wires"])
