@@ -35,7 +35,14 @@ import click
     help="Resistance of every row and column wire segment of every array (IR drop; "
     "default: the spec's [circuit] wire_resistance, else 0 = ideal wires).",
 )
-def export(spec: Path, out: Path, params_file: Path | None, wire_resistance: float | None) -> None:
+@click.option("--force", is_flag=True, help="Replace OUT if it exists.")
+def export(
+    spec: Path,
+    out: Path,
+    params_file: Path | None,
+    wire_resistance: float | None,
+    force: bool,
+) -> None:
     """Compile the network SPEC (circuits/*.toml) into an ngspice netlist OUT.
 
     Weights become conductance pairs, units become neuron macromodels, biases become
@@ -46,11 +53,13 @@ def export(spec: Path, out: Path, params_file: Path | None, wire_resistance: flo
     exactly.
     """
     from neurosim.errors import NeurosimError
+    from neurosim.io.outputs import claim_outputs, write_output
     from neurosim.netlist.write import write_netlist
     from neurosim.network.compile import compile_spec
     from neurosim.network.model import check_params
     from neurosim.network.spec import load_spec
 
+    claim_outputs({"--out": out}, [spec, params_file], force=force)
     start = time.perf_counter()
     network = load_spec(spec)
     if wire_resistance is not None:
@@ -67,7 +76,7 @@ def export(spec: Path, out: Path, params_file: Path | None, wire_resistance: flo
         except ValueError as exc:
             raise NeurosimError(f"{params_file}: {exc}") from None
     circuit = compile_spec(network, params)
-    write_netlist(circuit, out)
+    write_output(out, lambda: write_netlist(circuit, out))
     counts = circuit.count()
     click.echo(
         f"wrote {out}: {len(circuit.elements):,} elements ({counts['r']:,} resistors), "

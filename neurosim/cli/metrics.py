@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import click
@@ -18,12 +19,18 @@ ROWS = (
 
 @click.command()
 @click.argument("samples_file", metavar="SAMPLES", type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print one JSON object (strict JSON: NaN or inf in the file's settings become null).",
+)
 def metrics(samples_file: Path, as_json: bool) -> None:
     """Score the generated digits in SAMPLES (a `neurosim sample` HDF5 file, (n, 64) in
-    [-1, 1], n >= 2) with a fixed digits classifier (an MLP shipped in
-    data/digits_classifier.npz), next to the same scores of real digits (FD: 1,000
-    seeded random real digits; the rest: the 359 digits held out from the classifier):
+    [-1, 1], n >= 2; values outside [-1, 1] are clipped to it and counted) with a fixed
+    digits classifier (an MLP shipped in data/digits_classifier.npz), next to the same
+    scores of real digits (FD: 1,000 seeded random real digits; the rest: the 359
+    digits held out from the classifier):
 
     \b
     - Frechet distance: between Gaussians fitted to the classifier's 64 hidden
@@ -47,7 +54,12 @@ def metrics(samples_file: Path, as_json: bool) -> None:
         raise NeurosimError(f"{samples_file}: {exc}") from None
     result = evaluate(loaded.samples)
     if as_json:
-        click.echo(json.dumps({"file": str(samples_file), "settings": loaded.settings, **result}))
+        settings = _nulls_for_non_finite(loaded.settings)
+        record = {"file": str(samples_file), "settings": settings, **result}
+        try:
+            click.echo(json.dumps(record, allow_nan=False))
+        except ValueError:
+            raise NeurosimError(f"{samples_file}: a score is not finite") from None
         return
     classifier = result["classifier"]
     click.echo(
@@ -55,6 +67,8 @@ def metrics(samples_file: Path, as_json: bool) -> None:
         f"(held-out accuracy {classifier['heldout_accuracy']:.4f})"
     )
     width = max(len(label) for _, label, _ in ROWS)
+    if result["clipped_values"]:
+        click.echo(f"{result['clipped_values']} sample values outside [-1, 1] clipped to it")
     click.echo(f"{'':{width}}  {'samples':>11}  {'real digits':>11}")
     for key, label, fmt in ROWS:
         ours, real = fmt.format(result["samples"][key]), fmt.format(result["baseline"][key])
@@ -63,3 +77,15 @@ def metrics(samples_file: Path, as_json: bool) -> None:
     for name, scores in (("samples", result["samples"]), ("real digits", result["baseline"])):
         shares = " ".join(f"{share:.2f}" for share in scores["class_fractions"])
         click.echo(f"  {name:<11}  {shares}")
+
+
+def _nulls_for_non_finite(value):
+    """``value`` (parsed JSON) with every NaN or infinite number replaced by None, so
+    that the output is strict JSON."""
+    if isinstance(value, dict):
+        return {key: _nulls_for_non_finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_nulls_for_non_finite(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

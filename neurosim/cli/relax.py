@@ -72,6 +72,7 @@ import click
     help="Pass limit per sample (typical: 10-30; slow, nearly flat directions need more).",
 )
 @click.option("--threads", type=click.IntRange(1), help="Threads (default: one per core).")
+@click.option("--force", is_flag=True, help="Replace --out if it exists.")
 def relax(
     netlist: Path,
     inputs_file: Path | None,
@@ -84,6 +85,7 @@ def relax(
     dtype: str,
     max_passes: int,
     threads: int | None,
+    force: bool,
 ) -> None:
     """Settle NETLIST (a neurosim crossbar network) for every row of --inputs.
 
@@ -93,16 +95,14 @@ def relax(
     import numpy as np
 
     from neurosim.engine.batch import prepare_inputs
-    from neurosim.errors import CircuitError, NeurosimError
+    from neurosim.errors import CircuitError
     from neurosim.io.equilibria_h5 import write_equilibria
     from neurosim.io.npy import load_rows
+    from neurosim.io.outputs import claim_outputs, write_output
     from neurosim.netlist.parse import parse_netlist
     from neurosim.network.inputs import input_width
 
-    if out.parent.exists() and not out.parent.is_dir():
-        raise NeurosimError(f"{out}: {out.parent} is not a directory")
-    if out.is_dir():
-        raise NeurosimError(f"{out}: is a directory")
+    claim_outputs({"--out": out}, [netlist, inputs_file], force=force)
     circuit = parse_netlist(netlist)
     if circuit.network is None:
         raise CircuitError(f"{netlist}: relax needs a neurosim network netlist")
@@ -129,10 +129,8 @@ def relax(
             state["done"] = done
 
         result = batch_of_inputs.settle(progress=progress, **options)
-    try:
-        write_equilibria(out, result.crossbar.meta, **result.record(netlist=str(netlist)))
-    except OSError as exc:
-        raise NeurosimError(f"{out}: cannot write ({exc.strerror or exc})") from None
+    record = result.record(netlist=str(netlist))
+    write_output(out, lambda: write_equilibria(out, result.crossbar.meta, **record))
     click.echo(f"{out}: {result.equilibrium.summary()}")
     if not result.equilibrium.ok:
         click.echo(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -46,6 +45,7 @@ REFERENCE_ALPHA = 2.0  # FlowEqProp's output scale, when neither --alpha nor a c
     type=click.Path(path_type=Path),
     help="Also write the first 100 samples as a 10x10 grey image grid (PNG).",
 )
+@click.option("--force", is_flag=True, help="Replace --out and --png if they exist.")
 @click.option(
     "--tol",
     "tolerance",
@@ -70,6 +70,7 @@ def sample(
     alpha: float | None,
     out: Path,
     png: Path | None,
+    force: bool,
     tolerance: float,
     warm_start: bool,
 ) -> None:
@@ -82,6 +83,7 @@ def sample(
 
     from neurosim.errors import NeurosimError
     from neurosim.host import Chip
+    from neurosim.io.outputs import claim_outputs, write_output
     from neurosim.io.samples_h5 import write_samples
     from neurosim.netlist.parse import parse_netlist
     from neurosim.sample.flow import euler_samples, step_count
@@ -98,10 +100,8 @@ def sample(
         steps = step_count(t1, dt)
     except ValueError as exc:
         raise NeurosimError(f"--t1/--dt: {exc}") from None
-    for option, path in (("--out", out), ("--png", png)):
-        if path is not None:
-            _check_writable(option, path)
-    netlist, alpha, alpha_from = _resolve(source, alpha)
+    netlist, checkpoint, alpha, alpha_from = _resolve(source, alpha)
+    claim_outputs({"--out": out, "--png": png}, [netlist, checkpoint], force=force)
     circuit = parse_netlist(netlist)
     if circuit.network is None:
         raise NeurosimError(f"{netlist}: sample needs a neurosim network netlist")
@@ -143,10 +143,10 @@ def sample(
         "worst_residual": stats.worst_residual,
         "seconds": stats.seconds,
     }
-    _write(out, lambda: write_samples(out, samples, settings))
+    write_output(out, lambda: write_samples(out, samples, settings))
     if png is not None:
         title = f"{netlist.name}: {readout} readout, t1 = {t1:g}"
-        _write(png, lambda: save_grid(samples, png, title=title))
+        write_output(png, lambda: save_grid(samples, png, title=title))
     click.echo(
         f"{out}: {count} samples of {netlist}, {steps} Euler steps of {dt:g} ({readout} readout, "
         f"alpha {alpha:g} from {alpha_from}), {stats.passes} passes, "
@@ -162,10 +162,11 @@ def sample(
         )
 
 
-def _resolve(source: Path, alpha: float | None) -> tuple[Path, float, str]:
-    """The netlist to sample, α and where α came from ("option", "checkpoint", "default")."""
+def _resolve(source: Path, alpha: float | None) -> tuple[Path, Path | None, float, str]:
+    """The netlist to sample, the run's checkpoint (None: not a run directory), α and
+    where α came from ("option", "checkpoint", "default")."""
     from neurosim.errors import NeurosimError
-    from neurosim.io.checkpoint_h5 import read_checkpoint
+    from neurosim.io.checkpoint_h5 import read_checkpoint_config
 
     if not source.exists():
         raise NeurosimError(f"{source}: no such file or directory")
@@ -179,32 +180,12 @@ def _resolve(source: Path, alpha: float | None) -> tuple[Path, float, str]:
                 f"{source}: not a run directory of `neurosim train` (no trained.cir)"
             )
     if alpha is not None:
-        return netlist, alpha, "option"
+        return netlist, checkpoint, alpha, "option"
     if checkpoint is not None and checkpoint.is_file():
-        saved = read_checkpoint(checkpoint).config.get("alpha")
+        saved = read_checkpoint_config(checkpoint).get("alpha")
         if saved is not None:
-            return netlist, float(saved), "checkpoint"
-    return netlist, REFERENCE_ALPHA, "default"
-
-
-def _write(path: Path, write) -> None:
-    """Run ``write()``; an OSError becomes one line naming ``path``."""
-    from neurosim.errors import NeurosimError
-
-    try:
-        write()
-    except OSError as exc:
-        raise NeurosimError(f"{path}: cannot write ({exc.strerror or exc})") from None
-
-
-def _check_writable(option: str, path: Path) -> None:
-    """One-line error now, not after sampling, for an output that cannot be written."""
-    from neurosim.errors import NeurosimError
-
-    if path.is_dir():
-        raise NeurosimError(f"{option} {path}: is a directory")
-    parent = next((p for p in (path.parent, *path.parent.parents) if p.exists()), Path("."))
-    if not parent.is_dir():
-        raise NeurosimError(f"{option} {path}: {parent} is not a directory")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise NeurosimError(f"{option} {path}: {parent} is not writable")
+            number = isinstance(saved, int | float) and not isinstance(saved, bool)
+            if not (number and 0 < saved < float("inf")):
+                raise NeurosimError(f"{checkpoint}: its alpha {saved!r} is not a positive number")
+            return netlist, checkpoint, float(saved), "checkpoint"
+    return netlist, checkpoint, REFERENCE_ALPHA, "default"

@@ -146,25 +146,34 @@ def train(run_dir: Path, netlist: Path, resume: bool, **options) -> None:
     the FlowEqProp reference hyper-parameters (DESIGN.md §4.4); λ comes from the
     netlist's springs.
     """
-    from neurosim.cli.train_run import TrainRun
+    from neurosim.cli.train_run import RUN_FILES, TrainRun
     from neurosim.errors import NeurosimError
     from neurosim.io.checkpoint_h5 import read_checkpoint
+    from neurosim.io.outputs import claim_outputs
+    from neurosim.io.run_lock import run_lock
     from neurosim.learn.loop import CHECKPOINT
     from neurosim.netlist.parse import parse_netlist
 
     if run_dir.exists() and not run_dir.is_dir():
         raise NeurosimError(f"{run_dir}: not a directory")
+    outputs = [("--out", run_dir / name) for name in RUN_FILES]
+    claim_outputs(outputs, [netlist], force=True)  # the run's own files are rewritten
     circuit = parse_netlist(netlist)
     run = TrainRun.from_options(circuit, netlist, options)
-    if not resume and (run_dir / CHECKPOINT).exists():
-        raise NeurosimError(
-            f"{run_dir} already holds a training run ({CHECKPOINT}): --resume to continue "
-            "it, or choose another --out"
-        )
-    checkpoint = read_checkpoint(run_dir / CHECKPOINT) if resume else None
-    if checkpoint is not None:
-        run.check_resumable(checkpoint)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    with run_lock(run_dir):
+        if not resume and (run_dir / CHECKPOINT).exists():
+            raise NeurosimError(
+                f"{run_dir} already holds a training run ({CHECKPOINT}): --resume to "
+                "continue it, or choose another --out"
+            )
+        checkpoint = read_checkpoint(run_dir / CHECKPOINT) if resume else None
+        if checkpoint is not None:
+            run.check_resumable(checkpoint)
+        _train(run, run_dir, checkpoint)
+
+
+def _train(run, run_dir: Path, checkpoint) -> None:
+    """Train (from ``checkpoint`` if given) with a progress bar; write the outputs."""
     epochs = run.config["epochs"]
     first = checkpoint.epoch if checkpoint else 0
     label = f"{run.config['objective']} {first}->{epochs} epochs"

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from neurosim.circuit.ir import Circuit
 from neurosim.errors import CircuitError, NeurosimError
 from neurosim.host import Chip
@@ -27,6 +29,7 @@ DEFAULT_EPOCHS = {"flow": 2000, "classify": 30}
 RESUMABLE_CHANGES = ("epochs", "checkpoint_every", "netlist")
 FLOAT32_TOLERANCE = 3e-6  # the engine's float32 default: float32 cannot resolve much less
 CIRCUIT_KEY = "circuit_sha256"  # fingerprint of what training does not program
+RUN_FILES = ("checkpoint.h5", "trained.cir", "best.cir", "loss.png", "quality.png", "metrics.json")
 PREFETCH_ROWS = 256  # below this many rows the OT assignment is cheap: no worker process
 
 
@@ -82,10 +85,34 @@ class TrainRun:
             raise NeurosimError(f"--resume with different settings: {', '.join(changed)}")
         if checkpoint.meta.to_dict() != self.chip.meta.to_dict():
             raise NeurosimError("--resume with a different network than the checkpoint's")
-        if checkpoint.epoch >= self.config["epochs"]:
+        if checkpoint.epoch > self.config["epochs"]:
             raise NeurosimError(
-                f"the checkpoint has {checkpoint.epoch} epochs already; ask for more --epochs"
+                f"the checkpoint has {checkpoint.epoch} epochs, more than --epochs "
+                f"{self.config['epochs']}; ask for at least as many"
             )
+        self._check_state(checkpoint)
+
+    def _check_state(self, checkpoint: Checkpoint) -> None:
+        """Refuse a checkpoint whose devices or optimiser state do not fit this chip."""
+        if checkpoint.devices:
+            ours = self.chip.device_state()
+            for key in ours.keys() | checkpoint.devices.keys():
+                if key not in checkpoint.devices or key not in ours:
+                    raise NeurosimError(
+                        f"damaged checkpoint: devices/{key} "
+                        f"{'is missing' if key in ours else 'is not a device of this circuit'}"
+                    )
+                if np.shape(checkpoint.devices[key]) != ours[key].shape:
+                    raise NeurosimError(
+                        f"damaged checkpoint: devices/{key} has shape "
+                        f"{np.shape(checkpoint.devices[key])}, expected {ours[key].shape}"
+                    )
+        params = self.chip.parameters()
+        shapes = {name: params[name].shape for name in self.chip.trained}
+        try:
+            self._optimizer().check_state(checkpoint.optimizer, shapes)
+        except ValueError as exc:
+            raise NeurosimError(f"damaged checkpoint: {exc}") from None
 
     def train(
         self,

@@ -88,11 +88,12 @@ def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
         with h5py.File(path, "r") as handle:
             if handle.attrs.get("schema") not in READABLE:
                 raise NeurosimError(f"{path}: not a {SCHEMA} file")
+            _require(handle)
             optimizer = {
                 "step": int(handle["optimizer"].attrs["step"]),
                 **_datasets(handle["optimizer"]),
             }
-            return Checkpoint(
+            checkpoint = Checkpoint(
                 meta=NetworkMeta.from_dict(json.loads(handle.attrs["network"])),
                 config=json.loads(handle.attrs["config"]),
                 params={k: np.asarray(v[()]) for k, v in handle["params"].items()},
@@ -101,10 +102,76 @@ def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
                 history={k: list(np.asarray(v[()])) for k, v in handle["history"].items()},
                 devices=_datasets(handle.get("devices")),
             )
+            _validate(checkpoint, int(handle.attrs["epoch"]), handle.attrs["schema"])
+            return checkpoint
+    except OSError as exc:
+        raise NeurosimError(f"{path}: not a readable HDF5 file ({exc})") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise NeurosimError(f"{path}: damaged checkpoint ({exc})") from None
+
+
+def read_checkpoint_config(path: str | os.PathLike) -> dict:
+    """Only the training config of a checkpoint (what ``sample`` needs of a run: α);
+    one-line :class:`NeurosimError` if the file has none."""
+    import h5py
+
+    path = Path(path)
+    try:
+        with h5py.File(path, "r") as handle:
+            if handle.attrs.get("schema") not in READABLE:
+                raise NeurosimError(f"{path}: not a {SCHEMA} file")
+            config = json.loads(handle.attrs["config"])
     except OSError as exc:
         raise NeurosimError(f"{path}: not a readable HDF5 file ({exc})") from None
     except (KeyError, TypeError, ValueError) as exc:
-        raise NeurosimError(f"{path}: damaged checkpoint ({exc})") from None
+        raise NeurosimError(f"{path}: damaged checkpoint config ({exc})") from None
+    if not isinstance(config, dict):
+        raise NeurosimError(f"{path}: damaged checkpoint config (not a JSON object)")
+    return config
+
+
+def _require(handle) -> None:
+    """Raise ``ValueError`` naming the first attribute or group a checkpoint lacks."""
+    import h5py
+
+    for name in ("network", "config", "rng", "epoch"):
+        if name not in handle.attrs:
+            raise ValueError(f"the {name!r} attribute is missing")
+    for name in ("params", "optimizer", "history"):
+        if not isinstance(handle.get(name), h5py.Group):
+            raise ValueError(f"the {name!r} group is missing")
+    if "step" not in handle["optimizer"].attrs:
+        raise ValueError("the optimizer's 'step' attribute is missing")
+
+
+def _validate(checkpoint: Checkpoint, epoch: int, schema: str) -> None:
+    """Raise ``ValueError`` naming what is inconsistent in a checkpoint just read: the
+    history (one finite ``seconds`` per epoch, every series as long), the parameters
+    (the network's finite arrays), the device state, the optimiser arrays and the
+    generator state (the next epoch's)."""
+    from neurosim.network.model import check_params
+
+    history = checkpoint.history
+    if "seconds" not in history:
+        raise ValueError("history/seconds is missing")
+    if epoch < 1 or len(history["seconds"]) != epoch:
+        raise ValueError(
+            f"history/seconds has {len(history['seconds'])} epochs, the file says {epoch}"
+        )
+    for name, values in history.items():
+        if len(values) != epoch:
+            raise ValueError(f"history/{name} has {len(values)} values for {epoch} epochs")
+    if not all(np.isfinite(v) and v >= 0 for v in history["seconds"]):
+        raise ValueError("history/seconds holds negative, NaN or inf values")
+    check_params(checkpoint.meta, checkpoint.params)
+    if schema == SCHEMA and not checkpoint.devices:
+        raise ValueError("the devices group is missing or empty")
+    for group, arrays in (("devices", checkpoint.devices), ("optimizer", checkpoint.optimizer)):
+        for name, value in arrays.items():
+            if name != "step" and not np.all(np.isfinite(value)):
+                raise ValueError(f"{group}/{name} holds NaN or inf")
+    if checkpoint.rng_state.get("next_epoch") != epoch:
+        raise ValueError(f"the generator state is not the one for epoch {epoch}")
 
 
 def _datasets(group) -> dict[str, np.ndarray]:

@@ -51,6 +51,11 @@ class Adam:
             deltas[name] = -(self.lr * m_hat / (np.sqrt(v_hat) + self.eps))
         return deltas
 
+    def check_state(self, state: Mapping, shapes: Mapping[str, tuple]) -> None:
+        """Raise ``ValueError`` unless ``state`` is this optimiser's state after a
+        number of steps on parameters of ``shapes`` (name -> shape)."""
+        _check_state(state, shapes, ("m", "v"))
+
 
 @dataclass
 class SGD:
@@ -70,3 +75,38 @@ class SGD:
             velocity += g
             deltas[name] = -(self.lr * velocity)
         return deltas
+
+    def check_state(self, state: Mapping, shapes: Mapping[str, tuple]) -> None:
+        """Raise ``ValueError`` unless ``state`` is this optimiser's state after a
+        number of steps on parameters of ``shapes`` (name -> shape)."""
+        _check_state(state, shapes, ("v",))
+
+
+def _check_state(state: Mapping, shapes: Mapping[str, tuple], kinds: tuple[str, ...]) -> None:
+    """``state`` holds a step count ≥ 0 and, once it is > 0, exactly one finite array
+    ``<kind>/<name>`` of the parameter's shape per kind and parameter."""
+    step = state.get("step", 0)
+    if isinstance(step, bool) or not isinstance(step, int | np.integer) or step < 0:
+        raise ValueError(f"optimiser step {step!r} is not a count")
+    expected = {f"{kind}/{name}" for kind in kinds for name in shapes} if step else set()
+    given = {key for key in state if key != "step"}
+    if given != expected:
+        missing, extra = sorted(expected - given), sorted(given - expected)
+        raise ValueError(
+            "optimiser state "
+            + "; ".join(
+                part
+                for part in (
+                    f"lacks {', '.join(missing)}" if missing else "",
+                    f"has unexpected {', '.join(extra)}" if extra else "",
+                )
+                if part
+            )
+        )
+    for key in expected:
+        value = np.asarray(state[key])
+        shape = tuple(shapes[key.split("/", 1)[1]])
+        if value.shape != shape:
+            raise ValueError(f"optimiser state {key} has shape {value.shape}, expected {shape}")
+        if not np.all(np.isfinite(value)):
+            raise ValueError(f"optimiser state {key} holds NaN or inf")

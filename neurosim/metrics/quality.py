@@ -1,6 +1,8 @@
 """Sample-quality metrics of generated 8×8 digits (``METRICS_VERSION``), fixed by design.
 
-Samples are (n, 64) images in [-1, 1] pixel units, n ≥ 2. The classifier is the shipped
+Samples are (n, 64) images in [-1, 1] pixel units, n ≥ 2; values outside [-1, 1] are
+clipped to it first (as ``neurosim sample`` writes them), and ``clipped_values`` says
+how many were. The classifier is the shipped
 one (:mod:`neurosim.metrics.classifier`, its version is reported); "real digits" are the
 1,797 of :func:`neurosim.data.digits.load_digits`, "training split" its 80% (1,438) and
 "held-out" the other 20% (359).
@@ -97,7 +99,7 @@ def evaluate(samples: np.ndarray) -> dict:
     as a JSON-serialisable dict (module docstring: the definitions)::
 
         {"metrics_version", "classifier": {"version", "heldout_accuracy"}, "n_samples",
-         "samples": {METRICS}, "baseline": {METRICS}}
+         "clipped_values", "samples": {METRICS}, "baseline": {METRICS}}
 
     with METRICS ``frechet_distance``, ``class_coverage``, ``class_fractions`` (10),
     ``mean_confidence``, ``nearest_train_distance_mean``, ``nearest_train_distance_min``.
@@ -106,6 +108,8 @@ def evaluate(samples: np.ndarray) -> dict:
     from threadpoolctl import threadpool_limits
 
     samples = check_samples(samples)
+    clipped = int(np.count_nonzero(np.abs(samples) > 1.0))
+    samples = np.clip(samples, -1.0, 1.0)
     classifier = load_classifier()
     x, labels = load_digits()
     train, held_out = stratified_split(labels, classifier.split_seed)
@@ -130,6 +134,7 @@ def evaluate(samples: np.ndarray) -> dict:
             "heldout_accuracy": classifier.heldout_accuracy,
         },
         "n_samples": int(samples.shape[0]),
+        "clipped_values": clipped,
         "samples": scores,
         "baseline": baseline,
     }

@@ -123,7 +123,7 @@ def test_bad_params_file_is_rejected_and_nothing_written(tmp_path):
     junk.write_bytes(b"not hdf5")
     out = tmp_path / "keep.cir"
     out.write_text("precious")
-    result = run("export", XOR, "-o", out, "--params", junk)
+    result = run("export", XOR, "-o", out, "--params", junk, "--force")
     assert result.exit_code == 2 and "junk.h5" in result.output
     assert out.read_text() == "precious"
 

@@ -63,14 +63,15 @@ def test_bad_input_is_one_line_and_destroys_nothing(tmp_path):
     }
     for label, array in cases.items():
         np.save(tmp_path / f"{label}.npy", array)
-        result = run("relax", XOR, "--inputs", tmp_path / f"{label}.npy", "--out", out)
+        result = run("relax", XOR, "--inputs", tmp_path / f"{label}.npy", "--out", out, "--force")
         assert result.exit_code == 2, (label, result.output)
         assert result.output.startswith("neurosim: error: inputs"), result.output
         assert len(result.output.strip().splitlines()) == 1
-    assert run("relax", XOR, "--inputs", tmp_path / "missing.npy", "--out", out).exit_code == 2
+    missing = run("relax", XOR, "--inputs", tmp_path / "missing.npy", "--out", out, "--force")
+    assert missing.exit_code == 2
     general = ROOT / "tests/netlist/fixtures/divider.cir"
     np.save(tmp_path / "ok.npy", np.zeros((1, 2)))
-    result = run("relax", general, "--inputs", tmp_path / "ok.npy", "--out", out)
+    result = run("relax", general, "--inputs", tmp_path / "ok.npy", "--out", out, "--force")
     assert result.exit_code == 2 and "neurosim network netlist" in result.output
     assert out.read_bytes() == b"precious"
 

@@ -93,7 +93,7 @@ def test_a_run_dir_is_sampled_from_its_best_parameters_when_it_has_them(tmp_path
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     shutil.copy(DIGITS, run_dir / "trained.cir")
-    args = ("--n", 4, "--dt", 0.5, "--out", tmp_path / "a.h5")
+    args = ("--n", 4, "--dt", 0.5, "--out", tmp_path / "a.h5", "--force")
     assert "trained.cir" in run("sample", run_dir, *args).output
     shutil.copy(DIGITS, run_dir / "best.cir")
     result = run("sample", run_dir, *args)
