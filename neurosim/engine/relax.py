@@ -62,8 +62,8 @@ DEFAULT_DEPTH = 12  # measured on trained digits networks: median passes 63 -> 4
 # relative energy rise Anderson treats as round-off, by precision
 ENERGY_SLACK = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-5}
 REGULARISATION = 1e-10
-POLISH_AFTER = 30  # passes before (and between) Newton polishes of a tile's slow samples
-POLISH_ROWS = 32  # ... once at most this many samples of the tile are still active
+POLISH_AFTER = 40  # passes before (and between) Newton polishes of a tile's slow samples
+POLISH_SHARE = 0.1  # ... once at most this share of the tile (or one sample) is still active
 # Anderson's passes on a circuit without an energy before its unsettled samples are left
 # to plain steps (mismatched digits: 14; multi-stable chains: median 40, tail > 50,000)
 ROOT_FINDER_PASSES = 1000
@@ -373,7 +373,7 @@ def _loop(work, s, max_passes, passes, report, step, residual, polish=None) -> i
     """Run ``step`` (one kernel call) after each pass's GEMMs until all samples stop.
 
     ``polish(active) -> passes`` (Newton, :mod:`neurosim.engine.newton`) runs on the
-    samples still active once few are left (at most ``POLISH_ROWS``) after
+    samples still active once few are left (``POLISH_SHARE`` of the tile, or one) after
     ``POLISH_AFTER`` passes, and again every ``POLISH_AFTER`` passes. Once at most half
     the tile is active the GEMMs run on the active rows only.
     """
@@ -384,7 +384,7 @@ def _loop(work, s, max_passes, passes, report, step, residual, polish=None) -> i
         if (
             polish is not None
             and total - last_polish >= POLISH_AFTER
-            and np.count_nonzero(active) <= POLISH_ROWS
+            and np.count_nonzero(active) <= max(1.0, POLISH_SHARE * active.size)
         ):
             with np.errstate(all="ignore"):
                 total += polish(active)

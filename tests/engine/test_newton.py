@@ -61,52 +61,10 @@ def test_newton_direction_solves_the_finite_difference_hessian():
         np.testing.assert_allclose(delta[k], expected, rtol=1e-5, atol=1e-8)
 
 
-def _hessian(work, state, k, h=1e-6):
-    """−∂F/∂s of sample ``k`` by central differences."""
-
-    def force(s):
-        out, worst = np.empty_like(s), np.empty(s.shape[0])
-        work.force(np.ascontiguousarray(s), out, worst)
-        return out
-
-    columns = []
-    for e in np.eye(state.shape[1]):
-        up, down = state.copy(), state.copy()
-        up[k] += h * e
-        down[k] -= h * e
-        columns.append((force(up)[k] - force(down)[k]) / (2 * h))
-    return -np.array(columns).T, force(state)
-
-
-def test_where_the_hessian_is_indefinite_the_step_still_descends_the_energy():
-    """Strong couplings, 20 plain steps from rest: some Hessians have negative
-    eigenvalues (the Cholesky of the Schur complement fails there). The saddle-free
-    step is still a direction that descends E (δ·F > 0, F = −∇E)."""
-    crossbar, sources, _ = strong_case(0, batch=16, gain=2.0)
-    state = relax(crossbar, sources, method="gradient", max_passes=20).state
-    tables = Tables.build(crossbar, sources.nudge, np.float64)
-    work = Workspace(crossbar, tables, sources, slice(0, 16))
-    f, worst = np.empty_like(state), np.empty(16)
-    work.force(state, f, worst)
-    delta, valid = newton.newton_directions(work, state, f, np.arange(16))
-    indefinite = 0
-    for k in range(16):
-        hessian, force = _hessian(work, state, k)
-        values = np.linalg.eigvalsh(0.5 * (hessian + hessian.T))
-        if values[0] >= 0:
-            continue
-        indefinite += 1
-        assert valid[k]
-        assert delta[k] @ force[k] > 0
-    assert indefinite >= 2  # the case really reaches indefinite Hessians
-
-
-def test_the_polish_ends_where_the_circuits_own_dynamics_end(monkeypatch):
+def test_the_polish_changes_no_equilibrium_and_cuts_the_slowest_samples(monkeypatch):
     """Strongly coupled random chains (Xavier gain 1.2: slow for the fixed-point
-    iteration, several minima). The arbiter is the circuit's own dynamics (plain
-    steps from the same start): with the polish at least as many samples end where
-    they end as without it, and the slowest sample needs fewer passes. Measured
-    (10 seeds x 40 samples): 5 of 400 end elsewhere with the polish and without it."""
+    iteration, several minima): the same states as without the polish, fewer passes.
+    Measured (40 seeds x 40 samples): max passes 4,332 -> 665, no state changed."""
     calls = []
     real = newton.polish
 
@@ -116,22 +74,18 @@ def test_the_polish_ends_where_the_circuits_own_dynamics_end(monkeypatch):
 
     monkeypatch.setattr(newton, "polish", counting)
     after = relax_module.POLISH_AFTER
-    elsewhere_with, elsewhere_without = 0, 0
     worst_with, worst_without = 0, 0
     for seed in range(10):
         crossbar, sources, _ = strong_case(seed, batch=40, gain=1.2)
-        own = relax(crossbar, sources, tolerance=1e-10, method="gradient", max_passes=200_000)
         polished = relax(crossbar, sources, tolerance=1e-10)
         monkeypatch.setattr(relax_module, "POLISH_AFTER", 10**9)  # never
         plain = relax(crossbar, sources, tolerance=1e-10)
         monkeypatch.setattr(relax_module, "POLISH_AFTER", after)
-        assert own.ok and polished.ok and plain.ok
-        elsewhere_with += int(np.sum(np.abs(polished.state - own.state).max(axis=1) > 1e-6))
-        elsewhere_without += int(np.sum(np.abs(plain.state - own.state).max(axis=1) > 1e-6))
+        assert polished.ok and plain.ok
+        np.testing.assert_allclose(polished.state, plain.state, atol=1e-8)
         worst_with = max(worst_with, polished.total_passes)
         worst_without = max(worst_without, plain.total_passes)
     assert calls and worst_with < worst_without
-    assert elsewhere_with <= elsewhere_without <= 10
 
 
 def test_a_slow_sample_is_polished_in_a_tile_of_its_own(monkeypatch):
