@@ -16,7 +16,7 @@ from pathlib import Path
 
 from neurosim.data.digits import load_digits
 from neurosim.host import Chip
-from neurosim.learn.classify_objective import ClassifyObjective, ClassifySettings
+from neurosim.learn.classify_objective import ClassifyObjective, ClassifyStep
 from neurosim.learn.optim import Adam
 from neurosim.netlist.parse import parse_netlist
 
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NETLIST = ROOT / "netlists/digits_classify.cir"
 EPOCHS = 30
 TEST_FRACTION = 0.2
-SETTINGS = ClassifySettings(beta=0.25, batch_size=32, clip=1.0)
+SETTINGS = ClassifyStep(beta=0.25, batch_size=32, clip=1.0)
 
 
 def main() -> None:

@@ -35,9 +35,9 @@ from threadpoolctl import threadpool_limits
 
 from neurosim.data.digits import load_digits
 from neurosim.host import Chip
-from neurosim.learn.classify_objective import ClassifyObjective, ClassifySettings
+from neurosim.learn.classify_objective import ClassifyObjective, ClassifyStep
 from neurosim.learn.flow import FlowBatches
-from neurosim.learn.flow_objective import FlowObjective, FlowSettings
+from neurosim.learn.flow_objective import FlowObjective, FlowStep
 from neurosim.learn.optim import Adam
 from neurosim.netlist.parse import parse_netlist
 
@@ -118,7 +118,7 @@ def main() -> None:
     # batches made in line, before each epoch's timed runs: the OT worker of `train` would
     # compete for a core with whichever run came first
     with threadpool_limits(limits=1, user_api="blas"), FlowBatches(x, 0) as batches:
-        flow = FlowObjective(SameBatch(batches), FlowSettings())
+        flow = FlowObjective(SameBatch(batches), FlowStep())
         figures["flow"] = side_by_side(
             "flow", ROOT / "netlists/digits_flow.cir", flow, args.flow_epochs
         )
@@ -127,7 +127,7 @@ def main() -> None:
             parse_netlist(ROOT / "netlists/digits_classify.cir").network,
             x,
             labels,
-            ClassifySettings(),
+            ClassifyStep(),
             0.2,
             0,
         )

@@ -1,7 +1,7 @@
 """Sample quality against training epochs, from the snapshots of ``train_bench.py``.
 
 Each ``DIR/epoch_N.h5`` (written by ``bench/train_bench.py --snapshots DIR``) is scored
-the way ``neurosim train --eval-every`` scores a run (:mod:`neurosim.cli.quality_tracking`:
+the way ``neurosim train --eval-every`` scores a run (:mod:`neurosim.samplers.quality`:
 500 digits, spring readout, Euler dt 0.05 to t = 1, from rest), and with ``--full`` also
 by 1,000 digits at dt 0.01 (``neurosim sample``'s defaults). Prints a table and, last,
 one JSON line with the epoch of the lowest Fréchet distance.
@@ -18,12 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from neurosim.cli.quality_tracking import QualityTracked
 from neurosim.host import Chip
 from neurosim.io.params_h5 import read_params
-from neurosim.metrics.quality import evaluate
 from neurosim.network.compile import compile_network
-from neurosim.sample.flow import euler_samples
+from neurosim.samplers.flow import euler_samples
+from neurosim.samplers.quality import FlowQuality
+from neurosim.scores.quality import evaluate
 
 ALPHA = 2.0
 
@@ -45,10 +45,7 @@ def main() -> None:
         epoch = int(re.findall(r"\d+", path.stem)[0])
         meta, params = read_params(path)
         chip = Chip(compile_network(meta, params))
-        tracker = QualityTracked(
-            None, every=1, seed=0, alpha=ALPHA, run_dir=path.parent, title=None
-        )
-        row = {"epoch": epoch, **tracker.score(chip, epoch - 1)}
+        row = {"epoch": epoch, **FlowQuality(seed=0, alpha=ALPHA)(chip, epoch - 1)}
         line = (
             f"{epoch:>6} {row['frechet']:>8.3f} {row['coverage']:>9.0f} {row['confidence']:>11.3f}"
         )

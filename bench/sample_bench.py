@@ -20,9 +20,9 @@ import time
 import numpy as np
 
 from neurosim.host import Chip
-from neurosim.metrics.quality import evaluate
 from neurosim.netlist.parse import parse_netlist
-from neurosim.sample.flow import euler_samples
+from neurosim.samplers.flow import euler_samples
+from neurosim.scores.quality import evaluate
 
 COLUMNS = (
     ("frechet_distance", "FD", "{:.3f}"),

@@ -43,7 +43,7 @@ from neurosim.host import Chip
 from neurosim.io.params_h5 import write_params
 from neurosim.learn.estimators import nudged
 from neurosim.learn.flow import FlowBatches
-from neurosim.learn.flow_objective import FlowObjective, FlowSettings
+from neurosim.learn.flow_objective import FlowObjective, FlowStep
 from neurosim.learn.optim import Adam, clip_by_global_norm
 from neurosim.netlist.parse import parse_netlist
 
@@ -127,7 +127,7 @@ def main() -> None:
     began = time.perf_counter()
     with FlowBatches(data, args.seed, ahead=True) as batches:
         tolerance = 3e-6 if args.dtype == "float32" else 1e-6
-        settings = FlowSettings(ALPHA, BETA, CLIP, tolerance=tolerance, dtype=args.dtype)
+        settings = FlowStep(ALPHA, BETA, CLIP, tolerance=tolerance, dtype=args.dtype)
         objective = FlowObjective(batches, settings)
         for epoch in range(args.epochs):
             t0 = time.perf_counter()

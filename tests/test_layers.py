@@ -14,14 +14,31 @@ PACKAGE = Path(__file__).resolve().parents[1] / "neurosim"
 
 # layer -> packages it may not import (anything above it, and the named seams)
 FORBIDDEN = {
-    "circuit": {"netlist", "lower", "engine", "host", "learn", "sample", "metrics", "cli"},
-    "netlist": {"lower", "engine", "host", "learn", "sample", "metrics", "cli"},
-    "lower": {"engine", "host", "learn", "sample", "metrics", "cli"},
-    "engine": {"host", "learn", "sample", "metrics", "cli", "io"},
-    "host": {"learn", "sample", "metrics", "cli"},
-    "learn": {"lower", "sample", "metrics", "cli"},
-    "sample": {"lower", "learn", "cli"},
+    "circuit": {"netlist", "lower", "engine", "host", "learn", "samplers", "scores", "api", "cli"},
+    "netlist": {"lower", "engine", "host", "learn", "samplers", "scores", "api", "cli"},
+    "lower": {"engine", "host", "learn", "samplers", "scores", "api", "cli"},
+    "engine": {"host", "learn", "samplers", "scores", "api", "cli", "io"},
+    "host": {"learn", "samplers", "scores", "api", "cli"},
+    "learn": {"lower", "samplers", "scores", "api", "cli"},
+    "samplers": {"lower", "learn", "api", "cli"},
+    "scores": {"learn", "api", "cli"},
+    "io": {"engine", "host", "learn", "samplers", "scores", "api", "cli"},
 }
+# the CLI parses flags, calls the API and prints: it holds no training, sampling or
+# engine logic of its own (settings classes and file formats it may use)
+CLI_FORBIDDEN = {"engine", "host", "lower", "learn", "samplers"}
+CLI_ALLOWED = {"neurosim.learn.settings", "neurosim.samplers.settings", "neurosim.samplers.grid"}
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every ``neurosim.*`` module ``path`` imports (at any depth of the file)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return {name for name in found if name.startswith("neurosim.")}
 
 
 def imported_packages(path: Path) -> set[str]:
@@ -53,3 +70,26 @@ def test_a_layer_imports_nothing_it_may_not(layer):
 def test_the_checker_sees_imports():
     assert "host" in imported_packages(PACKAGE / "learn/flow_objective.py")
     assert "lower" in imported_packages(PACKAGE / "host/chip.py")
+
+
+def test_the_cli_only_parses_calls_the_api_and_prints():
+    offending = {}
+    for path in (PACKAGE / "cli").rglob("*.py"):
+        bad = {
+            module
+            for module in imported_modules(path) - CLI_ALLOWED
+            if module.split(".")[1] in CLI_FORBIDDEN
+        }
+        if bad:
+            offending[str(path.relative_to(PACKAGE))] = sorted(bad)
+    assert not offending, offending
+
+
+def test_nothing_below_the_cli_imports_it_and_only_the_cli_imports_the_api():
+    for path in PACKAGE.rglob("*.py"):
+        top = path.relative_to(PACKAGE).parts[0]
+        packages = imported_packages(path)
+        if top not in ("cli", "__main__.py"):
+            assert "cli" not in packages, path
+        if top not in ("cli", "__init__.py"):
+            assert "api" not in packages, path

@@ -123,6 +123,8 @@ class Circuit:
     ``trainable`` holds glob patterns (``fnmatch``) over element names. ``structure``
     names the parts of a crossbar network (:mod:`neurosim.circuit.structure`).
     ``controls`` holds analysis and option cards kept verbatim (``.op``, ``.options``).
+    ``programmed`` records each time the circuit's devices were programmed onto a device
+    model (the model, its settings, seed and time; JSON-ready dicts, oldest first).
     """
 
     title: str = "neurosim circuit"
@@ -133,6 +135,7 @@ class Circuit:
     network: NetworkMeta | None = None
     structure: Structure | None = None  # which element is which part (crossbar networks)
     controls: tuple[str, ...] = ()
+    programmed: tuple[dict, ...] = ()  # how its devices were programmed (host/deploy.py)
 
     def add(self, element: Element) -> Element:
         """Add ``element``; a second element of the same name is an error."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
@@ -58,36 +57,31 @@ def check(
     """
     import numpy as np
 
+    from neurosim import api
+    from neurosim.cli.progress import LazyBar
     from neurosim.errors import NeurosimError
     from neurosim.io.npy import load_rows
-    from neurosim.netlist.parse import parse_netlist
     from neurosim.network.inputs import input_width
-    from neurosim.verify.crosscheck import cross_check, settings_for_inputs
 
-    circuit = parse_netlist(netlist)
+    circuit = api.load_netlist(netlist)
+    inputs = None
     if circuit.network is None:
         if inputs_file is not None:
             raise NeurosimError(f"{netlist}: --inputs needs a neurosim network netlist")
-        settings = [{}]
+    elif inputs_file is None:
+        rng = np.random.default_rng(seed)
+        inputs = rng.uniform(-1.0, 1.0, size=(count, input_width(circuit.network)))
     else:
-        if inputs_file is None:
-            rng = np.random.default_rng(seed)
-            inputs = rng.uniform(-1.0, 1.0, size=(count, input_width(circuit.network)))
-        else:
-            inputs = load_rows(inputs_file)
-        settings = settings_for_inputs(circuit.network, inputs)
+        inputs = load_rows(inputs_file)
     if as_json:  # stdout carries only the JSON object; no progress bar
-        report = cross_check(circuit, settings, relative_tolerance=rtol, backend=backend)
+        report = api.check(circuit, inputs, rtol=rtol, backend=backend)
         click.echo(json.dumps(report.to_dict()))
     else:
         label = "operating points (neurosim, then ngspice)"
-        with click.progressbar(length=2 * len(settings), label=label, file=sys.stderr) as bar:
-            report = cross_check(
-                circuit,
-                settings,
-                relative_tolerance=rtol,
-                backend=backend,
-                progress=lambda: bar.update(1),
+        points = 1 if inputs is None else len(inputs)
+        with LazyBar(2 * points, label) as bar:
+            report = api.check(
+                circuit, inputs, rtol=rtol, backend=backend, progress=lambda: bar.update(1)
             )
         _print_table(netlist, report)
     raise SystemExit(0 if report.ok else 1)

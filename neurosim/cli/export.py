@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from pathlib import Path
 
@@ -52,34 +51,16 @@ def export(
     (rh*: row segments, rv*: column segments); the engine reduces each wired array
     exactly.
     """
-    from neurosim.errors import NeurosimError
+    from neurosim import api
     from neurosim.io.outputs import claim_outputs, write_output
-    from neurosim.netlist.write import write_netlist
-    from neurosim.network.compile import compile_spec
-    from neurosim.network.model import check_params
-    from neurosim.network.spec import load_spec
 
     claim_outputs({"--out": out}, [spec, params_file], force=force)
     start = time.perf_counter()
-    network = load_spec(spec)
-    if wire_resistance is not None:
-        network = dataclasses.replace(network, wire_resistance=wire_resistance)
-    params = None
-    if params_file is not None:
-        from neurosim.io.params_h5 import read_params
-
-        stored_meta, params = read_params(params_file)
-        if stored_meta.weight_shapes() != network.meta.weight_shapes():
-            raise NeurosimError(f"{params_file}: parameters are for another network shape")
-        try:
-            check_params(network.meta, params)
-        except ValueError as exc:
-            raise NeurosimError(f"{params_file}: {exc}") from None
-    circuit = compile_spec(network, params)
-    write_output(out, lambda: write_netlist(circuit, out))
+    circuit = api.export(spec, params=params_file, wire_resistance=wire_resistance)
+    write_output(out, lambda: api.write_netlist(circuit, out))
     counts = circuit.count()
     click.echo(
         f"wrote {out}: {len(circuit.elements):,} elements ({counts['r']:,} resistors), "
-        f"{network.meta.parameter_count():,} parameters, {out.stat().st_size / 1e6:.1f} MB "
+        f"{circuit.network.parameter_count():,} parameters, {out.stat().st_size / 1e6:.1f} MB "
         f"in {time.perf_counter() - start:.2f} s"
     )

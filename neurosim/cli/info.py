@@ -73,7 +73,19 @@ def _netlist_summary(path: Path) -> dict:
     }
     if circuit.network is not None:
         summary["network"] = _network_summary(circuit.network)
+    if circuit.programmed:
+        summary["programmed"] = {
+            f"#{k + 1}": _programming(record) for k, record in enumerate(circuit.programmed)
+        }
     return summary
+
+
+def _programming(record: dict) -> str:
+    """One line on a ``*@neurosim programmed`` record."""
+    settings = ", ".join(f"{k} {v}" for k, v in sorted(record.get("settings", {}).items()))
+    seconds = record.get("seconds")
+    when = "right after programming" if seconds is None else f"{seconds} s after programming"
+    return f"{record.get('device', '?')} ({settings}), seed {record.get('seed', '?')}, {when}"
 
 
 def _hdf5_summary(path: Path) -> dict:

@@ -43,16 +43,17 @@ def metrics(samples_file: Path, as_json: bool) -> None:
       and min; far below the real baseline (held-out digits to the other 80%) means
       memorised training images.
     """
+    from neurosim import api
     from neurosim.errors import NeurosimError
     from neurosim.io.samples_h5 import read_samples
-    from neurosim.metrics.quality import check_samples, evaluate
+    from neurosim.scores.quality import check_samples
 
     loaded = read_samples(samples_file)
     try:
         check_samples(loaded.samples)
     except NeurosimError as exc:
         raise NeurosimError(f"{samples_file}: {exc}") from None
-    result = evaluate(loaded.samples)
+    result = api.metrics(loaded.samples).to_dict()
     if as_json:
         settings = _nulls_for_non_finite(loaded.settings)
         record = {"file": str(samples_file), "settings": settings, **result}

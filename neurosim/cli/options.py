@@ -1,7 +1,58 @@
-"""Click parameter types shared by several commands."""
+"""Click options made from settings fields: one default and one help text, the field's.
+
+A flag defaults to None (not given); :func:`build_settings` leaves what was not given
+to the settings class, whose defaults ``--help`` shows, and turns a value outside a
+field's range into one line naming the flag.
+"""
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import click
 
-positive_float = click.FloatRange(0, min_open=True)
+from neurosim.errors import NeurosimError
+from neurosim.validation import SettingsError
+
+
+def _field(cls, name: str):
+    return next((item for item in fields(cls) if item.name == name), None)
+
+
+def _name(cls) -> str:
+    return getattr(cls, "objective", "") or getattr(cls, "sampler", "")
+
+
+def flag(name: str) -> str:
+    """The command-line flag of settings field ``name``."""
+    return "--" + name.replace("_", "-")
+
+
+def settings_option(classes: tuple[type, ...], name: str, *decls: str, scope: str = "", **kwargs):
+    """A Click option for field ``name`` of the settings ``classes``: its help (after
+    ``scope: `` if given), and its default per class (``[default: 2000 flow, 30
+    classify]`` where they differ)."""
+    found = [(cls, _field(cls, name)) for cls in classes if _field(cls, name) is not None]
+    defaults = {_name(cls): item.default for cls, item in found}
+    help_text = found[0][1].metadata["help"]
+    if scope:
+        help_text = f"{scope}: {help_text}"
+    shown = {value for value in defaults.values()}
+    if len(shown) == 1:
+        value = shown.pop()
+        if value is not None and value is not False:
+            help_text += f"  [default: {value}]"
+    else:
+        help_text += "  [default: " + ", ".join(f"{v} {k}" for k, v in defaults.items()) + "]"
+    return click.option(*(decls or (flag(name),)), name, default=None, help=help_text, **kwargs)
+
+
+def build_settings(cls, given: dict):
+    """``cls`` with the options in ``given`` that were given (not None) and belong to it;
+    a value out of range is one :class:`NeurosimError` line naming its flag."""
+    names = {item.name for item in fields(cls)}
+    values = {k: v for k, v in given.items() if v is not None and k in names}
+    try:
+        return cls(**values)
+    except SettingsError as exc:
+        raise NeurosimError(f"{flag(exc.field)}: {exc.reason}") from None

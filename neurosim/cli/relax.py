@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
@@ -94,7 +93,8 @@ def relax(
     """
     import numpy as np
 
-    from neurosim.engine.batch import prepare_inputs
+    from neurosim import api
+    from neurosim.cli.progress import LazyBar
     from neurosim.errors import CircuitError
     from neurosim.io.equilibria_h5 import write_equilibria
     from neurosim.io.npy import load_rows
@@ -111,7 +111,6 @@ def relax(
         inputs = np.random.default_rng(seed).uniform(-1.0, 1.0, size=(count, width))
     else:
         inputs = load_rows(inputs_file)
-    batch_of_inputs = prepare_inputs(circuit, inputs)
     options = dict(
         tolerance=tolerance,
         method=method,
@@ -120,15 +119,15 @@ def relax(
         max_passes=max_passes,
         threads=threads,
     )
-    batch = batch_of_inputs.sources.batch
-    with click.progressbar(length=batch, label="settling", file=sys.stderr, show_pos=True) as bar:
+    batch = len(inputs)
+    with LazyBar(batch, "settling", show_pos=True) as bar:
         state = {"done": 0}
 
         def progress(done: int, total: int) -> None:
             bar.update(done - state["done"])
             state["done"] = done
 
-        result = batch_of_inputs.settle(progress=progress, **options)
+        result = api.relax(circuit, inputs, progress=progress, **options)
     record = result.record(netlist=str(netlist))
     write_output(out, lambda: write_equilibria(out, result.crossbar.meta, **record))
     click.echo(f"{out}: {result.equilibrium.summary()}")

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-from neurosim.cli.options import positive_float
+from neurosim.cli.options import build_settings, settings_option
+from neurosim.cli.progress import EpochReporter
+from neurosim.learn.settings import SETTINGS, ClassifySettings, FlowSettings
+
+BOTH = (FlowSettings, ClassifySettings)
+CHOICES = {"optimizer": ("adam", "sgd"), "dtype": ("float64", "float32"), "data": ("digits",)}
+
+
+def _option(name: str, kind=float, *decls: str, classes=BOTH):
+    kind = click.Choice(CHOICES[name]) if name in CHOICES else kind
+    scope = classes[0].objective if len(classes) == 1 else ""
+    return settings_option(classes, name, *decls, scope=scope, type=kind)
 
 
 @click.command()
@@ -22,17 +32,11 @@ from neurosim.cli.options import positive_float
     "--objective",
     default="flow",
     show_default=True,
-    type=click.Choice(["flow", "classify"]),
+    type=click.Choice(list(SETTINGS)),
     help="flow: GradEP flow matching (the network's visible springs learn a velocity "
     "field); classify: EP with a squared-error cost on the output layer.",
 )
-@click.option(
-    "--data",
-    default="digits",
-    show_default=True,
-    type=click.Choice(["digits"]),
-    help="Dataset: the 1,797 8x8 digits shipped in data/.",
-)
+@_option("data", str)
 @click.option(
     "--out",
     "run_dir",
@@ -40,100 +44,26 @@ from neurosim.cli.options import positive_float
     type=click.Path(file_okay=False, path_type=Path),
     help="RUN_DIR: checkpoint.h5, trained.cir, loss.png (and metrics.json for classify).",
 )
-@click.option(
-    "--epochs",
-    type=click.IntRange(1),
-    help="Epochs in all (with --resume: up to this many)  [default: 2000 flow, 30 classify].",
-)
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of every draw.")
-@click.option("--optimizer", default="adam", show_default=True, type=click.Choice(["adam", "sgd"]))
-@click.option("--lr", default=1e-3, show_default=True, type=positive_float, help="Learning rate.")
-@click.option("--beta1", default=0.9, show_default=True, type=click.FloatRange(0, 1, max_open=True))
-@click.option(
-    "--beta2", default=0.95, show_default=True, type=click.FloatRange(0, 1, max_open=True)
-)
-@click.option(
-    "--momentum",
-    default=0.9,
-    show_default=True,
-    type=click.FloatRange(0, 1, max_open=True),
-    help="Momentum of --optimizer sgd.",
-)
-@click.option(
-    "--clip",
-    default=1.0,
-    show_default=True,
-    type=click.FloatRange(0),
-    help="Bound on the gradient's global L2 norm (0: no clipping).",
-)
-@click.option(
-    "--alpha",
-    default=2.0,
-    show_default=True,
-    type=positive_float,
-    help="flow: output scale α of the velocity readout v = αλ(x* − x_t).",
-)
-@click.option(
-    "--beta",
-    default=None,
-    type=positive_float,
-    help="Nudge β of the symmetric ±β phases  [default: 1.25e-3 flow, 0.25 classify].",
-)
-@click.option(
-    "--batch-size",
-    default=32,
-    show_default=True,
-    type=click.IntRange(1),
-    help="classify: mini-batch size (flow uses the full batch, as the reference).",
-)
-@click.option(
-    "--test-fraction",
-    default=0.2,
-    show_default=True,
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
-    help="classify: held-out share of the digits (stratified, seeded by --seed).",
-)
-@click.option(
-    "--tol",
-    default=1e-6,
-    show_default=True,
-    type=positive_float,
-    help="Relaxation tolerance: max KCL residual per unit, model units.",
-)
-@click.option(
-    "--dtype",
-    default="float64",
-    show_default=True,
-    type=click.Choice(["float64", "float32"]),
-    help="flow: the engine's arithmetic; float32 is about 1.7x faster (tolerance then at "
-    "least 3e-6; its gradients measured within 1.2e-3 of exact).",
-)
-@click.option(
-    "--max-passes",
-    default=5000,
-    show_default=True,
-    type=click.IntRange(1),
-    help="Pass budget per phase and sample.",
-)
-@click.option("--limit", type=click.IntRange(1), help="Train on the first N images only.")
-@click.option(
-    "--checkpoint-every",
-    default=10,
-    show_default=True,
-    type=click.IntRange(1),
-    help="Epochs between checkpoints (a killed run loses at most this many).",
-)
-@click.option(
-    "--eval-every",
-    default=100,
-    show_default=True,
-    type=click.IntRange(0),
-    help="flow: every N epochs, generate 500 digits and score them (Fréchet distance, "
-    "coverage, confidence; history in the checkpoint, quality.png); the best parameters "
-    "go to RUN_DIR/best.cir. 0: off.",
-)
+@_option("epochs", int)
+@_option("seed", int)
+@_option("optimizer", str)
+@_option("lr")
+@_option("beta1")
+@_option("beta2")
+@_option("momentum")
+@_option("clip")
+@_option("alpha", float, classes=(FlowSettings,))
+@_option("beta")
+@_option("batch_size", int, classes=(ClassifySettings,))
+@_option("test_fraction", float, classes=(ClassifySettings,))
+@_option("tol", float, "--tol")
+@_option("dtype", str, classes=(FlowSettings,))
+@_option("max_passes", int)
+@_option("limit", int)
+@_option("checkpoint_every", int)
+@_option("eval_every", int, classes=(FlowSettings,))
 @click.option("--resume", is_flag=True, help="Continue from RUN_DIR/checkpoint.h5.")
-def train(run_dir: Path, netlist: Path, resume: bool, **options) -> None:
+def train(run_dir: Path, netlist: Path, objective: str, resume: bool, **options) -> None:
     """Train NETLIST's own circuit with EP/GradEP: only local rules, no backprop.
 
     Each epoch the host sets sources, lets the circuit settle, reads node voltages and
@@ -141,53 +71,39 @@ def train(run_dir: Path, netlist: Path, resume: bool, **options) -> None:
     netlist's `*@neurosim trainable` patterns mark are programmed; every other element
     (an edited leak, a mismatched array's offsets, drivers, amplifiers) keeps its value.
     Writes RUN_DIR/checkpoint.h5 (atomically, every --checkpoint-every epochs; --resume
-    continues it bit for bit), RUN_DIR/trained.cir (NETLIST's circuit after training,
-    valid ngspice; train on from it with --netlist) and RUN_DIR/loss.png. Defaults are
-    the FlowEqProp reference hyper-parameters (DESIGN.md §4.4); λ comes from the
-    netlist's springs.
+    continues it bit for bit, and finishes the outputs of a run killed after its last
+    checkpoint), RUN_DIR/trained.cir (NETLIST's circuit after training, valid ngspice;
+    train on from it with --netlist) and RUN_DIR/loss.png. Defaults are the FlowEqProp
+    reference hyper-parameters (DESIGN.md §4.4); λ comes from the netlist's springs.
     """
-    from neurosim.cli.train_run import RUN_FILES, TrainRun
+    from neurosim import api
     from neurosim.errors import NeurosimError
-    from neurosim.io.checkpoint_h5 import read_checkpoint
-    from neurosim.io.outputs import claim_outputs
-    from neurosim.io.run_lock import run_lock
-    from neurosim.learn.loop import CHECKPOINT
-    from neurosim.netlist.parse import parse_netlist
 
-    if run_dir.exists() and not run_dir.is_dir():
-        raise NeurosimError(f"{run_dir}: not a directory")
-    outputs = [("--out", run_dir / name) for name in RUN_FILES]
-    claim_outputs(outputs, [netlist], force=True)  # the run's own files are rewritten
-    circuit = parse_netlist(netlist)
-    run = TrainRun.from_options(circuit, netlist, options)
-    with run_lock(run_dir):
-        if not resume and (run_dir / CHECKPOINT).exists():
-            raise NeurosimError(
-                f"{run_dir} already holds a training run ({CHECKPOINT}): --resume to "
-                "continue it, or choose another --out"
-            )
-        checkpoint = read_checkpoint(run_dir / CHECKPOINT) if resume else None
-        if checkpoint is not None:
-            run.check_resumable(checkpoint)
-        _train(run, run_dir, checkpoint)
-
-
-def _train(run, run_dir: Path, checkpoint) -> None:
-    """Train (from ``checkpoint`` if given) with a progress bar; write the outputs."""
-    epochs = run.config["epochs"]
-    first = checkpoint.epoch if checkpoint else 0
-    label = f"{run.config['objective']} {first}->{epochs} epochs"
-    with click.progressbar(
-        length=epochs,
-        label=label,
-        file=sys.stderr,
-        show_eta=True,
-        item_show_func=lambda text: text,
-    ) as bar:
-        bar.update(first)
-        done = run.train(
-            run_dir,
-            resume=checkpoint,
-            progress=lambda epoch, metrics: bar.update(1, run.describe(metrics)),
+    flow_only = {"alpha", "dtype", "eval_every"} if objective == "classify" else set()
+    classify_only = {"batch_size", "test_fraction"} if objective == "flow" else set()
+    for name in sorted(flow_only | classify_only):
+        if options[name] is not None:
+            other = "classify" if name in classify_only else "flow"
+            raise NeurosimError(f"--{name.replace('_', '-')} is an option of --objective {other}")
+    settings = build_settings(SETTINGS[objective], options)
+    with EpochReporter(settings.epochs) as report:
+        result = api.train(
+            netlist, objective, settings=settings, out=run_dir, resume=resume, progress=report
         )
-    click.echo(run.finish(done, run_dir))
+    click.echo(_summary(result, run_dir))
+
+
+def _summary(result, run_dir: Path) -> str:
+    """One line on a finished run."""
+    history = result.history
+    if result.settings.objective == "classify":
+        return (
+            f"{run_dir}: {result.epochs} epochs, test accuracy {history['test_accuracy'][-1]:.2%}"
+        )
+    line = f"{run_dir}: {result.epochs} epochs, flow MSE {history['mse'][-1]:.4f}"
+    if result.best_epoch is not None:
+        best = min(v for v in history["frechet"] if v == v)
+        line += (
+            f"; best samples at epoch {result.best_epoch} (FD {best:.3f}): {run_dir / 'best.cir'}"
+        )
+    return line

@@ -1,10 +1,12 @@
-"""Training checkpoints in HDF5 (schema ``neurosim-checkpoint/3``), written atomically.
+"""Training checkpoints in HDF5 (schema ``neurosim-checkpoint/4``), written atomically.
 
 Layout::
 
-    /              attrs: schema, network (JSON), config (JSON), rng (JSON: how each
-                   epoch's generator is made, and the next epoch's bit_generator
-                   state), epoch (epochs done)
+    /              attrs: schema, network (JSON), settings (JSON: the objective's name
+                   and its training settings, :mod:`neurosim.learn.settings`), config
+                   (JSON: the netlist trained and the fingerprint of its fixed
+                   elements), rng (JSON: how each epoch's generator is made, and the
+                   next epoch's bit_generator state), epoch (epochs done)
     /devices/...   the chip's state training continues from
                    (:meth:`neurosim.host.Chip.device_state`): conductance/<array>, every
                    device's conductance [S]; target/<array>, the host's target of each
@@ -14,6 +16,10 @@ Layout::
     /optimizer/... optimiser state arrays; attrs: step
     /history/...   one value per finished epoch: seconds, and the objective's
                    metrics (flow: loss, mse, grad_norm, passes, unsettled)
+
+Earlier schemas keep loading: ``/3`` has no ``settings`` attribute (its ``config``
+holds the settings and the run's facts in one flat record, which is read as both);
+``/2`` also has no devices (its parameters are programmed).
 """
 
 from __future__ import annotations
@@ -29,8 +35,9 @@ from neurosim.circuit.meta import NetworkMeta
 from neurosim.errors import NeurosimError
 from neurosim.io.atomic import atomic_path
 
-SCHEMA = "neurosim-checkpoint/3"
-READABLE = ("neurosim-checkpoint/2", SCHEMA)  # /2 has no devices: its params are loaded
+SCHEMA = "neurosim-checkpoint/4"
+READABLE = ("neurosim-checkpoint/2", "neurosim-checkpoint/3", SCHEMA)
+WITH_DEVICES = ("neurosim-checkpoint/3", SCHEMA)
 
 
 @dataclass
@@ -44,6 +51,7 @@ class Checkpoint:
     rng_state: dict
     history: dict[str, list[float]]
     devices: dict[str, np.ndarray] = field(default_factory=dict)  # empty in a /2 file
+    settings: dict = field(default_factory=dict)  # the objective and its settings
 
     @property
     def epoch(self) -> int:
@@ -58,6 +66,7 @@ def write_checkpoint(path: str | os.PathLike, checkpoint: Checkpoint) -> None:
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as handle:
         handle.attrs["schema"] = SCHEMA
         handle.attrs["network"] = json.dumps(checkpoint.meta.to_dict(), sort_keys=True)
+        handle.attrs["settings"] = json.dumps(checkpoint.settings, sort_keys=True)
         handle.attrs["config"] = json.dumps(checkpoint.config, sort_keys=True)
         handle.attrs["rng"] = json.dumps(checkpoint.rng_state)
         handle.attrs["epoch"] = checkpoint.epoch
@@ -93,14 +102,16 @@ def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
                 "step": int(handle["optimizer"].attrs["step"]),
                 **_datasets(handle["optimizer"]),
             }
+            config = json.loads(handle.attrs["config"])
             checkpoint = Checkpoint(
                 meta=NetworkMeta.from_dict(json.loads(handle.attrs["network"])),
-                config=json.loads(handle.attrs["config"]),
+                config=config,
                 params={k: np.asarray(v[()]) for k, v in handle["params"].items()},
                 optimizer=optimizer,
                 rng_state=json.loads(handle.attrs["rng"]),
                 history={k: list(np.asarray(v[()])) for k, v in handle["history"].items()},
                 devices=_datasets(handle.get("devices")),
+                settings=_settings(handle, config),
             )
             _validate(checkpoint, int(handle.attrs["epoch"]), handle.attrs["schema"])
             return checkpoint
@@ -110,8 +121,8 @@ def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
         raise NeurosimError(f"{path}: damaged checkpoint ({exc})") from None
 
 
-def read_checkpoint_config(path: str | os.PathLike) -> dict:
-    """Only the training config of a checkpoint (what ``sample`` needs of a run: α);
+def read_checkpoint_settings(path: str | os.PathLike) -> dict:
+    """Only the training settings of a checkpoint (what ``sample`` needs of a run: α);
     one-line :class:`NeurosimError` if the file has none."""
     import h5py
 
@@ -120,21 +131,32 @@ def read_checkpoint_config(path: str | os.PathLike) -> dict:
         with h5py.File(path, "r") as handle:
             if handle.attrs.get("schema") not in READABLE:
                 raise NeurosimError(f"{path}: not a {SCHEMA} file")
-            config = json.loads(handle.attrs["config"])
+            settings = _settings(handle, json.loads(handle.attrs["config"]))
     except OSError as exc:
         raise NeurosimError(f"{path}: not a readable HDF5 file ({exc})") from None
-    except (KeyError, TypeError, ValueError) as exc:
-        raise NeurosimError(f"{path}: damaged checkpoint config ({exc})") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise NeurosimError(f"{path}: damaged checkpoint settings ({exc})") from None
+    return settings
+
+
+def _settings(handle, config: dict) -> dict:
+    """The settings record: the ``settings`` attribute, or (before ``/4``) the config."""
     if not isinstance(config, dict):
-        raise NeurosimError(f"{path}: damaged checkpoint config (not a JSON object)")
-    return config
+        raise ValueError("the config is not a JSON object")
+    if handle.attrs["schema"] != SCHEMA:
+        return dict(config)
+    settings = json.loads(handle.attrs["settings"])
+    if not isinstance(settings, dict):
+        raise ValueError("the settings are not a JSON object")
+    return settings
 
 
 def _require(handle) -> None:
     """Raise ``ValueError`` naming the first attribute or group a checkpoint lacks."""
     import h5py
 
-    for name in ("network", "config", "rng", "epoch"):
+    required = ("network", "config", "rng", "epoch")
+    for name in required + (("settings",) if handle.attrs["schema"] == SCHEMA else ()):
         if name not in handle.attrs:
             raise ValueError(f"the {name!r} attribute is missing")
     for name in ("params", "optimizer", "history"):
@@ -164,7 +186,7 @@ def _validate(checkpoint: Checkpoint, epoch: int, schema: str) -> None:
     if not all(np.isfinite(v) and v >= 0 for v in history["seconds"]):
         raise ValueError("history/seconds holds negative, NaN or inf values")
     check_params(checkpoint.meta, checkpoint.params)
-    if schema == SCHEMA and not checkpoint.devices:
+    if schema in WITH_DEVICES and not checkpoint.devices:
         raise ValueError("the devices group is missing or empty")
     for group, arrays in (("devices", checkpoint.devices), ("optimizer", checkpoint.optimizer)):
         for name, value in arrays.items():

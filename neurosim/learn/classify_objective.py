@@ -33,7 +33,7 @@ SPLIT_STREAM = 0x5B17  # spawn key of the split's generator: apart from every ep
 
 
 @dataclass(frozen=True)
-class ClassifySettings:
+class ClassifyStep:
     """EP settings. ``beta``: nudge of the symmetric ±β phases (model units of
     conductance); ``batch_size``: images per step; ``clip``: global gradient-norm
     bound (None: off); ``tolerance``: relaxation residual (model units);
@@ -86,7 +86,7 @@ class ClassifyObjective:
         meta: NetworkMeta,
         x: np.ndarray,
         labels: np.ndarray,
-        settings: ClassifySettings,
+        settings: ClassifyStep,
         test_fraction: float,
         seed: int,
     ) -> None:

@@ -21,7 +21,7 @@ from neurosim.learn.optim import clip_by_global_norm
 
 
 @dataclass(frozen=True)
-class FlowSettings:
+class FlowStep:
     """GradEP settings; defaults are the FlowEqProp reference values (DESIGN §4.4).
 
     ``alpha``: output scale of v = αλ(x* − x_t); ``beta``: nudge (symmetric ±β);
@@ -66,7 +66,7 @@ def flow_step(
     chip: Chip,
     optimizer,
     batch: FlowBatch,
-    settings: FlowSettings = FlowSettings(),
+    settings: FlowStep = FlowStep(),
 ) -> StepReport:
     """Program ``chip`` with one GradEP step on ``batch``."""
     n = batch.x1.shape[0]
@@ -110,7 +110,7 @@ def flow_step(
 class FlowObjective:
     """Flow matching on ``batches`` (one full-batch GradEP step per epoch)."""
 
-    def __init__(self, batches: FlowBatches, settings: FlowSettings) -> None:
+    def __init__(self, batches: FlowBatches, settings: FlowStep) -> None:
         self.batches, self.settings = batches, settings
 
     def run_epoch(self, chip: Chip, optimizer, epoch: int) -> dict[str, float]:

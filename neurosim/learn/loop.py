@@ -55,19 +55,21 @@ def train(
     objective: Objective,
     chip: Chip,
     optimizer,
-    config: dict,
-    run_dir: Path,
     *,
+    settings: dict,
+    config: dict,
     epochs: int,
     seed: int,
     checkpoint_every: int,
+    out: Path | None = None,
     resume: Checkpoint | None = None,
     progress: Callable[[int, dict[str, float]], None] | None = None,
 ) -> Checkpoint:
     """Run ``objective`` until ``epochs`` epochs are done; returns the final checkpoint.
 
-    ``chip`` is trained in place. ``config`` (JSON-serialisable) is stored in the
-    checkpoint. With ``resume`` the devices, optimiser state and history continue from
+    ``chip`` is trained in place. ``settings`` and ``config`` (JSON-serialisable) are
+    stored in the checkpoint, written to ``out/checkpoint.h5`` (None: nothing is
+    written). With ``resume`` the devices, optimiser state and history continue from
     it (a ``neurosim-checkpoint/2`` file has parameters only: they are programmed
     exactly). ``progress(done, metrics)`` is called after every epoch.
     """
@@ -79,7 +81,9 @@ def train(
             chip.set_values(resume.params)
         optimizer.state = dict(resume.optimizer)
         history = {k: list(v) for k, v in resume.history.items()}
-    checkpoint = Checkpoint(chip.meta, config, {}, optimizer.state, {}, history)
+    checkpoint = Checkpoint(
+        chip.meta, config, {}, optimizer.state, {}, history, settings=dict(settings)
+    )
 
     def snapshot(done: int) -> None:
         checkpoint.rng_state = rng_record(seed, done)
@@ -94,9 +98,9 @@ def train(
             for name, value in metrics.items():
                 history.setdefault(name, []).append(float(value))
             done = epoch + 1
-            if done % checkpoint_every == 0 or done == epochs:
+            if out is not None and (done % checkpoint_every == 0 or done == epochs):
                 snapshot(done)
-                write_checkpoint(run_dir / CHECKPOINT, checkpoint)
+                write_checkpoint(out / CHECKPOINT, checkpoint)
             if progress is not None:
                 progress(done, metrics)
     snapshot(checkpoint.epoch)

@@ -312,9 +312,18 @@ class _Builder:
                 raise line.error(f"second role for node {node!r}")
             self.circuit.roles[node] = role
             self.role_lines[node] = line
+        elif key == "programmed":
+            try:
+                record = json.loads(rest)
+            except ValueError as exc:
+                raise line.error(f"bad programmed metadata: {exc}") from None
+            if not isinstance(record, dict):
+                raise line.error("programmed metadata must be a JSON object")
+            self.circuit.programmed += (record,)
         else:
             raise line.error(
-                f"unknown neurosim metadata {key!r} (schema, network, structure, trainable, role)"
+                f"unknown neurosim metadata {key!r} "
+                "(schema, network, structure, trainable, role, programmed)"
             )
 
     # --- elements ------------------------------------------------------------------

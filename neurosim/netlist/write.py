@@ -10,6 +10,7 @@ the file stays plain SPICE::
                                                         which part, circuit/structure.py)
     *@neurosim trainable rw* rb*                        (glob patterns over element names)
     *@neurosim role x_0 visible                         (one node per line)
+    *@neurosim programmed {"device": "pcm", ...}        (JSON, one line per programming)
 
 Schema ``neurosim-netlist/1`` (before the structure line) still reads.
 """
@@ -75,6 +76,10 @@ def netlist_lines(circuit: Circuit) -> list[str]:
     if circuit.trainable:
         lines.append(f"{META_PREFIX} trainable {' '.join(circuit.trainable)}")
     lines.extend(f"{META_PREFIX} role {node} {role.value}" for node, role in circuit.roles.items())
+    lines.extend(
+        f"{META_PREFIX} programmed {json.dumps(record, sort_keys=True)}"
+        for record in circuit.programmed
+    )
     lines.extend(model_line(m) for m in circuit.models.values())
     lines.extend(element_line(e) for e in circuit.elements.values())
     lines.extend(circuit.controls)

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from neurosim.cli.main import cli
 from neurosim.data.digits import load_digits
 from neurosim.io.samples_h5 import write_samples
-from neurosim.metrics.quality import evaluate
+from neurosim.scores.quality import evaluate
 
 
 def run(*args):

@@ -139,7 +139,7 @@ def test_resume_of_a_complete_run_writes_its_missing_outputs(trained_run, tmp_pa
     assert (copy / "trained.cir").read_bytes() == (trained_run / "trained.cir").read_bytes()
     assert (copy / "loss.png").stat().st_size > 1000
     fewer = train(copy, "--epochs", "1", "--eval-every", "0", "--resume")
-    assert_one_line_error(fewer, "has 2 epochs, more than --epochs 1")
+    assert_one_line_error(fewer, "has 2 epochs, more than the 1 epochs asked for")
 
 
 def _damage(path: Path, how: str) -> None:

@@ -14,7 +14,7 @@ from neurosim.netlist.parse import parse_netlist
 from neurosim.netlist.write import write_netlist
 from neurosim.network.compile import compile_network
 from neurosim.network.model import init_params
-from neurosim.sample.flow import euler_samples
+from neurosim.samplers.flow import euler_samples
 
 ROOT = Path(__file__).resolve().parents[2]
 DIGITS = ROOT / "netlists/digits_flow.cir"
@@ -48,7 +48,9 @@ def small_run_dir(path: Path) -> Path:
     params = init_params(meta, np.random.default_rng(0), gain=0.8)
     path.mkdir()
     write_netlist(compile_network(meta, params), path / "trained.cir")
-    write_checkpoint(path / "checkpoint.h5", Checkpoint(meta, {"alpha": 3.0}, params, {}, {}, {}))
+    write_checkpoint(
+        path / "checkpoint.h5", Checkpoint(meta, {}, params, {}, {}, {}, settings={"alpha": 3.0})
+    )
     return path
 
 
@@ -71,10 +73,13 @@ def test_bad_sources_and_options_are_one_line_errors(tmp_path):
     cases = {
         "no trained.cir": (empty, "--out", tmp_path / "a.h5"),
         "no such file": (tmp_path / "missing.cir", "--out", tmp_path / "a.h5"),
-        "dt must be positive": (DIGITS, "--dt", 0, "--out", tmp_path / "a.h5"),
-        "t1 must be positive": (DIGITS, "--t1", -1, "--out", tmp_path / "a.h5"),
+        "--dt: must be a finite number > 0": (DIGITS, "--dt", 0, "--out", tmp_path / "a.h5"),
+        "--t1: must be a finite number > 0": (DIGITS, "--t1", -1, "--out", tmp_path / "a.h5"),
         "whole number of steps": (DIGITS, "--dt", 0.3, "--out", tmp_path / "a.h5"),
-        "--n must be at least 1": (DIGITS, "--n", 0, "--out", tmp_path / "a.h5"),
+        "--n: must be a whole number >= 1": (DIGITS, "--n", 0, "--out", tmp_path / "a.h5"),
+        "at most 1,000,000": (DIGITS, "--dt", 1e-300, "--out", tmp_path / "a.h5"),
+        "--seed: must be a whole number >= 0": (DIGITS, "--seed", -1, "--out", tmp_path / "a.h5"),
+        "--tol: must be a finite number > 0": (DIGITS, "--tol", "nan", "--out", tmp_path / "a.h5"),
         "is a directory": (DIGITS, "--out", tmp_path),
         "is not a directory": (DIGITS, "--out", tmp_path / "taken" / "a.h5"),
         "exactly one visible layer": (ROOT / "netlists/xor.cir", "--out", tmp_path / "a.h5"),

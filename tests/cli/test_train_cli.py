@@ -10,6 +10,7 @@ from neurosim.cli.main import cli
 from neurosim.host import Chip
 from neurosim.io.checkpoint_h5 import read_checkpoint
 from neurosim.netlist.parse import parse_netlist
+from tests.cli_errors import assert_one_line_error
 
 ROOT = Path(__file__).resolve().parents[2]
 NETLIST = ROOT / "netlists/digits_flow.cir"
@@ -97,7 +98,7 @@ def test_classify_writes_the_held_out_accuracy(tmp_path):
             "1.5",
         ],
     )
-    assert bad.exit_code == 2 and "classify needs β < 1" in bad.output
+    assert_one_line_error(bad, "--beta: must be in (0, 1)")
     wrong = train(tmp_path / "e", "--objective", "classify")  # the flow network
     assert wrong.exit_code == 2 and "input and output layers" in wrong.output
 
@@ -164,9 +165,11 @@ def test_a_checkpoint_of_the_earlier_schema_resumes(tmp_path):
     with h5py.File(tmp_path / "o/checkpoint.h5", "r+") as handle:
         handle.attrs["schema"] = "neurosim-checkpoint/2"
         del handle["devices"]
-        config = json.loads(handle.attrs["config"])
+        # before /4 the config held the settings and the run's facts in one record
+        config = {**json.loads(handle.attrs["settings"]), **json.loads(handle.attrs["config"])}
         del config["circuit_sha256"]  # written before the host existed
         handle.attrs["config"] = json.dumps(config, sort_keys=True)
+        del handle.attrs["settings"]
     old = read_checkpoint(tmp_path / "o/checkpoint.h5")
     assert old.devices == {} and old.epoch == 2
     resumed = train(tmp_path / "o", "--epochs", "4", "--resume")

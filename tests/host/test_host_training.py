@@ -14,7 +14,7 @@ from neurosim.engine.relax import relax
 from neurosim.engine.sources import default_sources
 from neurosim.host import Chip
 from neurosim.learn.flow import FlowBatches
-from neurosim.learn.flow_objective import FlowSettings, flow_step
+from neurosim.learn.flow_objective import FlowStep, flow_step
 from neurosim.learn.optim import Adam, clip_by_global_norm
 from neurosim.lower.crossbar import ideal_crossbar, lower_crossbar
 from neurosim.network.compile import compile_network
@@ -29,7 +29,7 @@ class Recording(Adam):
         return super().step(grads)
 
 
-def reference_gradients(meta, params, batch, s: FlowSettings):
+def reference_gradients(meta, params, batch, s: FlowStep):
     """One GradEP flow step's clipped gradients on the ideal crossbar of ``params``."""
     crossbar = ideal_crossbar(meta, params)
     n, where = batch.x1.shape[0], crossbar.free_slices()["x"]
@@ -72,7 +72,7 @@ def test_flow_training_through_the_host_equals_the_ideal_copy_step_by_step(encod
     if encoded:
         chip.set_values(params)
     data = np.random.default_rng(3).uniform(-1, 1, (40, 4))
-    batches, settings = FlowBatches(data, seed=1), FlowSettings()
+    batches, settings = FlowBatches(data, seed=1), FlowStep()
     host_adam, reference_adam = Recording(lr=1e-2), Adam(lr=1e-2)
     reference = {k: v.copy() for k, v in params.items()}
     for epoch in range(8):

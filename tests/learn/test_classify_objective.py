@@ -12,7 +12,7 @@ from neurosim.learn.classify_objective import (
     TARGET_OFF,
     TARGET_ON,
     ClassifyObjective,
-    ClassifySettings,
+    ClassifyStep,
     stratified_split,
 )
 from neurosim.learn.optim import SGD, Adam
@@ -21,7 +21,7 @@ from neurosim.network.spec import load_spec
 from tests.networks import chip_of, random_params, small_classifier
 
 ROOT = Path(__file__).resolve().parents[2]
-SETTINGS = ClassifySettings(beta=0.25, batch_size=32, clip=1.0)
+SETTINGS = ClassifyStep(beta=0.25, batch_size=32, clip=1.0)
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +77,7 @@ def test_the_objective_holds_out_its_split_and_one_hot_targets(spec, digits):
 
 def test_one_step_lowers_the_cost_of_its_batch(spec, digits):
     x, labels = digits
-    settings = ClassifySettings(beta=0.25, batch_size=64)
+    settings = ClassifyStep(beta=0.25, batch_size=64)
     objective = ClassifyObjective(spec.meta, x[:80], labels[:80], settings, 0.2, seed=0)
     assert objective.split.train.size <= settings.batch_size  # one full-batch step
     chip = initial(spec)
@@ -132,13 +132,13 @@ def test_bad_data_raise_a_clear_value_error(spec, digits, change, message):
 
 def test_bad_settings_raise_a_clear_value_error(spec, digits):
     with pytest.raises(ValueError, match="beta must be in"):
-        ClassifyObjective(spec.meta, *digits, ClassifySettings(beta=1.0), 0.2, seed=0)
+        ClassifyObjective(spec.meta, *digits, ClassifyStep(beta=1.0), 0.2, seed=0)
     with pytest.raises(ValueError, match="test_fraction"):
         ClassifyObjective(spec.meta, *digits, SETTINGS, 1.0, seed=0)
 
 
 def test_a_batch_that_does_not_settle_stops_with_the_solvers_error(spec, digits):
-    settings = ClassifySettings(max_passes=1)
+    settings = ClassifyStep(max_passes=1)
     objective = ClassifyObjective(spec.meta, *digits, settings, 0.2, seed=0)
     with pytest.raises(ConvergenceError, match="did not settle"):
         objective.run_epoch(initial(spec), Adam(), 0)
@@ -168,7 +168,7 @@ def test_the_ep_step_is_the_batch_cost_gradient(beta, relative):
     rng = np.random.default_rng(7)
     params = random_params(meta, rng, gain=0.8)
     x, labels = rng.uniform(-1, 1, (15, 4)), np.arange(15) % 3
-    settings = ClassifySettings(beta=beta, batch_size=16, tolerance=1e-13)
+    settings = ClassifyStep(beta=beta, batch_size=16, tolerance=1e-13)
     objective = ClassifyObjective(meta, x, labels, settings, 0.2, seed=0)
     recorder = Recorder()
     objective.run_epoch(chip_of(meta, params), recorder, 0)  # one step on all 12 rows

@@ -9,9 +9,9 @@ from scipy.linalg import sqrtm
 
 from neurosim.data.digits import load_digits
 from neurosim.errors import NeurosimError
-from neurosim.metrics.classifier import load_classifier, stratified_split
-from neurosim.metrics.frechet import feature_frechet_distance, frechet_distance, gaussian_fit
-from neurosim.metrics.quality import (
+from neurosim.scores.classifier import load_classifier, stratified_split
+from neurosim.scores.frechet import feature_frechet_distance, frechet_distance, gaussian_fit
+from neurosim.scores.quality import (
     class_coverage,
     class_fractions,
     evaluate,

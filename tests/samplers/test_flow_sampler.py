@@ -11,9 +11,9 @@ from neurosim.host.clamp import clamp_layer
 from neurosim.lower.crossbar import ideal_crossbar
 from neurosim.network.compile import compile_network
 from neurosim.network.model import Drive, energy, force, init_params
-from neurosim.sample.flow import euler, euler_samples, step_count
-from neurosim.sample.grid import mosaic
-from neurosim.sample.readout import Readout
+from neurosim.samplers.flow import euler, euler_samples, step_count
+from neurosim.samplers.grid import mosaic
+from neurosim.samplers.readout import Readout
 from tests.naive import model_fixed_point
 from tests.networks import chip_of, flow_net, random_params, small_network
 
@@ -147,7 +147,7 @@ def test_samples_are_seeded_bounded_and_shaped(readout):
 @pytest.mark.parametrize("readout", ["spring", "energy"])
 def test_warm_starts_match_cold_starts_at_the_digits_initialisation(readout):
     """At Xavier gain 0.5 every reading has one minimum; stronger couplings (gain ≥ 0.8)
-    can settle a warm start in another one (measured, see neurosim/sample/flow.py)."""
+    can settle a warm start in another one (measured, see neurosim/samplers/flow.py)."""
     meta = digits_init()
     crossbar = chip_of(meta, init_params(meta, np.random.default_rng(0), gain=0.5))
     rng = np.random.default_rng

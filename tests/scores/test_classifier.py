@@ -6,7 +6,7 @@ from scipy.optimize import approx_fprime
 
 from neurosim.data.digits import load_digits
 from neurosim.errors import NeurosimError
-from neurosim.metrics import classifier as clf
+from neurosim.scores import classifier as clf
 
 
 @pytest.fixture(scope="module")

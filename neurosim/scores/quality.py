@@ -3,11 +3,11 @@
 Samples are (n, 64) images in [-1, 1] pixel units, n ≥ 2; values outside [-1, 1] are
 clipped to it first (as ``neurosim sample`` writes them), and ``clipped_values`` says
 how many were. The classifier is the shipped
-one (:mod:`neurosim.metrics.classifier`, its version is reported); "real digits" are the
+one (:mod:`neurosim.scores.classifier`, its version is reported); "real digits" are the
 1,797 of :func:`neurosim.data.digits.load_digits`, "training split" its 80% (1,438) and
 "held-out" the other 20% (359).
 
-- ``frechet_distance``: Fréchet distance (:mod:`neurosim.metrics.frechet`) between
+- ``frechet_distance``: Fréchet distance (:mod:`neurosim.scores.frechet`) between
   Gaussians (mean, unbiased covariance) fitted to the classifier's 64 hidden features
   tanh(x W1 + b1) of the samples and of all 1,797 real digits. Lower is better; it is
   biased upwards for small n, so compare sets of similar size (the baseline uses 1,000).
@@ -29,22 +29,43 @@ held-out digits; their nearest distances to the training split (1,438 rather tha
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+
 import numpy as np
 
 from neurosim.data.digits import N_PIXELS, load_digits
 from neurosim.errors import NeurosimError
-from neurosim.metrics.classifier import (
+from neurosim.scores.classifier import (
     N_CLASSES,
     DigitsClassifier,
     load_classifier,
     stratified_split,
 )
-from neurosim.metrics.frechet import feature_frechet_distance
+from neurosim.scores.frechet import feature_frechet_distance
 
 METRICS_VERSION = "neurosim-metrics/1"
 COVERAGE_SHARE = 0.05
 BASELINE_SEED, BASELINE_COUNT = 0, 1000
 _DISTANCE_CHUNK = 1024
+
+
+@dataclass(frozen=True)
+class QualityReport:
+    """The scores of a set of samples (:func:`evaluate`): ``samples`` and ``baseline``
+    (real digits) each hold ``frechet_distance``, ``class_coverage``,
+    ``class_fractions``, ``mean_confidence``, ``nearest_train_distance_mean`` and
+    ``_min``."""
+
+    metrics_version: str
+    classifier: dict
+    n_samples: int
+    clipped_values: int
+    samples: dict
+    baseline: dict
+
+    def to_dict(self) -> dict:
+        """The report as JSON-ready data."""
+        return asdict(self)
 
 
 def class_fractions(predictions: np.ndarray, n_classes: int = N_CLASSES) -> np.ndarray:

@@ -1,0 +1,323 @@
+"""neurosim as a library: what the CLI does, as functions (``import neurosim``).
+
+Every function here takes Python objects (circuits, arrays, settings objects) and
+returns results; none prints, and none writes a file unless given a path to write.
+The CLI (:mod:`neurosim.cli`) parses flags, calls these and prints. Settings objects
+(:class:`FlowSettings`, :class:`ClassifySettings`, :class:`EulerSampling`) are frozen
+dataclasses validated at construction.
+
+    import neurosim
+    run = neurosim.train("netlists/digits_flow.cir", "flow",
+                         settings=neurosim.FlowSettings(epochs=20, eval_every=0))
+    samples = neurosim.sample(run, neurosim.EulerSampling(n=100, dt=0.05))
+    print(neurosim.metrics(samples.samples).samples["frechet_distance"])
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from neurosim.circuit.ir import Circuit
+from neurosim.errors import NeurosimError
+from neurosim.host import Chip
+from neurosim.io.samples_h5 import Samples
+from neurosim.learn.run import BEST, TRAINED, Progress, TrainResult, run_training
+from neurosim.learn.settings import TrainingSettings, settings_class
+from neurosim.samplers.settings import EulerSampling
+from neurosim.scores.quality import QualityReport
+
+PathLike = str | os.PathLike
+REFERENCE_ALPHA = 2.0  # FlowEqProp's output scale, when neither settings nor a run say
+
+
+def load_netlist(path: PathLike) -> Circuit:
+    """The circuit of the SPICE netlist at ``path`` (subcircuits flattened, neurosim's
+    ``*@neurosim`` metadata read); one-line :class:`NeurosimError` naming FILE:LINE."""
+    from neurosim.netlist.parse import parse_netlist
+
+    return parse_netlist(path)
+
+
+def write_netlist(circuit: Circuit, path: PathLike) -> Path:
+    """Write ``circuit`` as an ngspice netlist to ``path`` (atomically); the path."""
+    from neurosim.netlist.write import write_netlist as write
+
+    return write(circuit, path)
+
+
+def export(
+    spec: PathLike,
+    *,
+    params: PathLike | dict[str, np.ndarray] | None = None,
+    wire_resistance: float | None = None,
+) -> Circuit:
+    """Compile the network spec at ``spec`` (TOML) to its circuit.
+
+    ``params``: model parameters (name -> array, model units) or an HDF5 parameters file
+    or training checkpoint; default the spec's seeded Xavier initialisation.
+    ``wire_resistance`` [Ω]: every row and column wire segment (default: the spec's).
+    """
+    import dataclasses
+
+    from neurosim.network.compile import compile_spec
+    from neurosim.network.model import check_params
+    from neurosim.network.spec import load_spec
+
+    network = load_spec(spec)
+    if wire_resistance is not None:
+        network = dataclasses.replace(network, wire_resistance=wire_resistance)
+    if isinstance(params, str | os.PathLike):
+        from neurosim.io.params_h5 import read_params
+
+        stored_meta, params_read = read_params(params)
+        if stored_meta.weight_shapes() != network.meta.weight_shapes():
+            raise NeurosimError(f"{params}: parameters are for another network shape")
+        where, params = str(params), params_read
+    else:
+        where = "params"
+    if params is not None:
+        try:
+            check_params(network.meta, params)
+        except ValueError as exc:
+            raise NeurosimError(f"{where}: {exc}") from None
+    return compile_spec(network, params)
+
+
+def relax(circuit: Circuit, inputs: np.ndarray, **options):
+    """Equilibria of a network circuit for each row of ``inputs`` (n, width), model
+    units (clamped input layers, then visible spring targets): an
+    :class:`neurosim.engine.batch.InputEquilibria` (``.equilibrium.state`` (n, free),
+    residuals, passes, convergence). ``options``: ``tolerance``, ``method``, ``step``,
+    ``dtype``, ``max_passes``, ``threads``, ``progress(done, total)``."""
+    from neurosim.engine.batch import prepare_inputs
+
+    return prepare_inputs(circuit, inputs).settle(**options)
+
+
+def check(
+    circuit: Circuit,
+    inputs: np.ndarray | None = None,
+    *,
+    rtol: float | None = None,
+    backend: str = "auto",
+    progress: Callable[[], None] | None = None,
+):
+    """Operating points of ``circuit`` by neurosim and by ngspice, compared: a
+    :class:`neurosim.verify.crosscheck.CheckReport` (``.ok``, ``.max_abs_diff_v`` [V]).
+    A network circuit is solved for each row of ``inputs`` (n, width), model units; any
+    other circuit once, as written. ``rtol``: tolerance relative to the signal scale."""
+    from neurosim.verify.crosscheck import (
+        DEFAULT_RELATIVE_TOLERANCE,
+        cross_check,
+        settings_for_inputs,
+    )
+
+    if circuit.network is None:
+        if inputs is not None:
+            raise NeurosimError("inputs need a neurosim network circuit")
+        settings = [{}]
+    else:
+        if inputs is None:
+            raise NeurosimError("a network circuit is checked for given inputs (n, width)")
+        settings = settings_for_inputs(circuit.network, np.asarray(inputs))
+    return cross_check(
+        circuit,
+        settings,
+        relative_tolerance=DEFAULT_RELATIVE_TOLERANCE if rtol is None else rtol,
+        backend=backend,
+        progress=progress,
+    )
+
+
+def train(
+    netlist: PathLike | Circuit,
+    objective: str = "flow",
+    *,
+    settings: TrainingSettings | None = None,
+    out: PathLike | None = None,
+    resume: bool = False,
+    progress: Callable[[Progress], None] | None = None,
+) -> TrainResult:
+    """Train the circuit of ``netlist`` (a path or a :class:`Circuit`) with local rules
+    only (EP/GradEP): the devices it marks trainable are programmed, every other
+    element keeps its value.
+
+    ``objective``: "flow" (GradEP flow matching) or "classify" (EP); ``settings``: its
+    settings object (default: the objective's defaults). ``out``: a run directory to
+    write (checkpoint.h5 every ``checkpoint_every`` epochs, trained.cir, loss.png, ...);
+    None writes nothing. ``resume``: continue ``out``'s checkpoint. ``progress`` is
+    called after every epoch with a :class:`neurosim.learn.run.Progress`.
+    """
+    circuit, name = _circuit(netlist)
+    settings = settings if settings is not None else settings_class(objective)()
+    if settings.objective != objective:
+        raise NeurosimError(
+            f"{type(settings).__name__} are settings of the {settings.objective!r} "
+            f"objective, not of {objective!r}"
+        )
+    evaluate, every = None, 0
+    if objective == "flow" and settings.eval_every:
+        from neurosim.samplers.quality import FlowQuality
+
+        evaluate, every = FlowQuality(settings.seed, settings.alpha), settings.eval_every
+    return run_training(
+        circuit,
+        settings,
+        netlist=name,
+        out=None if out is None else Path(out),
+        resume=resume,
+        progress=progress,
+        evaluate=evaluate,
+        every=every,
+    )
+
+
+def sample(
+    source: PathLike | Circuit | Chip | TrainResult,
+    settings: EulerSampling | None = None,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> Samples:
+    """Generate digits with a flow-matching circuit: ``settings.n`` samples (n, 64) in
+    [−1, 1] and the settings and costs that made them (``Samples.settings``).
+
+    ``source``: a netlist path, a run directory of :func:`train` (its best.cir, else its
+    trained.cir), a :class:`Circuit`, a :class:`Chip` or a :class:`TrainResult` (its
+    trained chip). α: ``settings.alpha``, else the run's settings, else 2.
+    ``progress(steps)`` is called after each Euler step.
+    """
+    from neurosim.samplers.flow import euler_samples
+    from neurosim.samplers.readout import sampled_layer
+
+    settings = settings or EulerSampling()
+    chip, described, alpha, alpha_from = _sampled_chip(source, settings.alpha)
+    sampled_layer(chip)  # a network without a velocity readout fails here
+    samples, stats = euler_samples(
+        chip,
+        settings.n,
+        settings.t1,
+        settings.dt,
+        np.random.default_rng(settings.seed),
+        alpha,
+        settings.readout,
+        progress=progress,
+        warm=settings.warm_start,
+        tolerance=settings.tol,
+    )
+    record = {
+        "sampler": settings.sampler,
+        "readout": settings.readout,
+        "n": settings.n,
+        "dt": settings.dt,
+        "t1": settings.t1,
+        "steps": settings.steps,
+        "seed": settings.seed,
+        "alpha": alpha,
+        "alpha_from": alpha_from,
+        **described,
+        "warm_start": settings.warm_start,
+        "tolerance": settings.tol,
+        "passes": stats.passes,
+        "mean_passes": stats.mean_passes,
+        "relaxations": stats.relaxations,
+        "unsettled": stats.unsettled,
+        "unsettled_samples": stats.unsettled_samples,
+        "worst_residual": stats.worst_residual,
+        "seconds": stats.seconds,
+    }
+    return Samples(samples, record)
+
+
+def program(
+    netlist: PathLike | Circuit,
+    device: str = "pcm",
+    settings: dict | None = None,
+    *,
+    seconds: float | None = None,
+    seed: int = 0,
+):
+    """The chip of ``netlist`` after programming its devices onto device model
+    ``device`` ("ideal", "pcm", "generic"; ``settings``: field -> value, the model's
+    names) and ``seconds`` of drift after programming (None: right after): a
+    :class:`neurosim.host.deploy.Deployment` (``.circuit``: the chip, valid ngspice).
+    The same seed gives the same chip."""
+    from neurosim.devices.presets import device_model
+    from neurosim.host.deploy import deploy
+
+    circuit, name = _circuit(netlist)
+    if circuit.network is None:
+        raise NeurosimError(f"{name}: program needs a neurosim network netlist")
+    if seconds is not None and not (np.isfinite(seconds) and seconds >= 0):
+        raise NeurosimError(f"the time after programming must be >= 0 seconds, not {seconds!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise NeurosimError(f"the seed must be a whole number >= 0, not {seed!r}")
+    return deploy(circuit, device_model(device, settings), seconds=seconds, seed=int(seed))
+
+
+def metrics(samples: np.ndarray) -> QualityReport:
+    """Scores of generated digits ``samples`` (n, 64), n ≥ 2 (values outside [−1, 1]
+    clipped): Fréchet distance in a fixed classifier's features, class coverage,
+    confidence, nearest training image, next to the same scores of real digits
+    (:mod:`neurosim.scores.quality`)."""
+    from neurosim.scores.quality import evaluate
+
+    return QualityReport(**evaluate(samples))
+
+
+def run_netlist(source: Path) -> tuple[Path, Path | None]:
+    """The netlist a sample source names and the run's checkpoint (None if ``source``
+    is not a run directory): a run's best.cir, else its trained.cir."""
+    if not source.exists():
+        raise NeurosimError(f"{source}: no such file or directory")
+    if not source.is_dir():
+        return source, None
+    for name in (BEST, TRAINED):
+        if (source / name).is_file():
+            return source / name, source / "checkpoint.h5"
+    raise NeurosimError(f"{source}: not a run directory of `neurosim train` (no trained.cir)")
+
+
+def _circuit(netlist: PathLike | Circuit) -> tuple[Circuit, str]:
+    if isinstance(netlist, Circuit):
+        return netlist, "<circuit>"
+    return load_netlist(netlist), str(netlist)
+
+
+def _sampled_chip(source, alpha: float | None) -> tuple[Chip, dict[str, str], float, str]:
+    """The chip to sample, what to record of where it came from, α and its origin
+    ("option", "checkpoint", "run", "default")."""
+    from neurosim.io.checkpoint_h5 import read_checkpoint_settings
+
+    saved, origin = None, "run"
+    if isinstance(source, TrainResult):
+        chip, described = source.chip, {"source": "<train result>"}
+        saved = getattr(source.settings, "alpha", None)
+    elif isinstance(source, Chip):
+        chip, described = source, {"source": "<chip>"}
+    elif isinstance(source, Circuit):
+        chip, described = _chip(source, "<circuit>"), {"source": "<circuit>"}
+    else:
+        path = Path(source)
+        netlist, checkpoint = run_netlist(path)
+        chip = _chip(load_netlist(netlist), str(netlist))
+        described = {"source": str(source), "netlist": str(netlist)}
+        if checkpoint is not None and checkpoint.is_file():
+            saved, origin = read_checkpoint_settings(checkpoint).get("alpha"), "checkpoint"
+            number = isinstance(saved, int | float) and not isinstance(saved, bool)
+            if saved is not None and not (number and 0 < saved < float("inf")):
+                raise NeurosimError(f"{checkpoint}: its alpha {saved!r} is not a positive number")
+    if alpha is not None:
+        return chip, described, float(alpha), "option"
+    if saved is not None:
+        return chip, described, float(saved), origin
+    return chip, described, REFERENCE_ALPHA, "default"
+
+
+def _chip(circuit: Circuit, name: str) -> Chip:
+    if circuit.network is None:
+        raise NeurosimError(f"{name}: sample needs a neurosim network netlist")
+    return Chip(circuit)

@@ -1,0 +1,440 @@
+"""A training run: a circuit and its settings -> a trained chip, its history and files.
+
+:func:`run_training` is what ``neurosim train`` and :func:`neurosim.train` do. The flow
+objective trains a network with visible springs by GradEP, the classify objective a
+network with an input and an output layer by EP; either trains the netlist's own
+circuit (:class:`neurosim.host.Chip`): the devices the netlist marks trainable are
+programmed, every other element keeps its value. Given an output directory ``out``, the
+run holds its lock (:mod:`neurosim.io.run_lock`) and writes, each atomically:
+``checkpoint.h5`` (by the loop, every ``checkpoint_every`` epochs), ``trained.cir`` (the
+circuit as programmed), ``loss.png``, for classify ``metrics.json``, and with a quality
+evaluator ``best.cir`` (the circuit whenever its score was the best so far) and
+``quality.png``. Without ``out`` nothing is written. Progress goes to a callback; nothing
+here prints.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from contextlib import ExitStack, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from neurosim.circuit.ir import Circuit
+from neurosim.errors import CircuitError, NeurosimError
+from neurosim.host import Chip
+from neurosim.io.checkpoint_h5 import Checkpoint, read_checkpoint
+from neurosim.learn.loop import CHECKPOINT
+from neurosim.learn.settings import (
+    ClassifySettings,
+    FlowSettings,
+    SettingsError,
+    TrainingSettings,
+    from_record,
+)
+
+TRAINED, BEST = "trained.cir", "best.cir"
+LOSS_PLOT, QUALITY_PLOT, METRICS = "loss.png", "quality.png", "metrics.json"
+RUN_FILES = (CHECKPOINT, TRAINED, BEST, LOSS_PLOT, QUALITY_PLOT, METRICS)
+FLOAT32_TOLERANCE = 3e-6  # the engine's float32 default: float32 cannot resolve much less
+CIRCUIT_KEY = "circuit_sha256"  # fingerprint of what training does not program
+PREFETCH_ROWS = 256  # below this many rows the OT assignment is cheap: no worker process
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a run is: ``done`` of ``epochs`` epochs, started (or resumed) at ``first``,
+    ``elapsed`` seconds since then, and the last epoch's ``metrics``."""
+
+    done: int
+    epochs: int
+    first: int
+    elapsed: float
+    metrics: dict[str, float]
+
+    @property
+    def eta(self) -> float:
+        """Seconds left at the pace so far (NaN before the first epoch)."""
+        ran = self.done - self.first
+        return self.elapsed / ran * (self.epochs - self.done) if ran else math.nan
+
+    def describe(self) -> str:
+        """A few words on the last epoch: its loss, and the quality when scored."""
+        m = self.metrics
+        if "mse" in m:
+            text = f"flow MSE {m['mse']:.4f}"
+        else:
+            text = f"loss {m['loss']:.4f}, test {m['test_accuracy']:.1%}"
+        if not math.isnan(m.get("frechet", math.nan)):
+            text += f", FD {m['frechet']:.3f}"
+        return text
+
+
+class Evaluator(Protocol):
+    """Scores a chip as programmed after an epoch (e.g.
+    :class:`neurosim.samplers.quality.FlowQuality`); the lowest ``key`` is the best."""
+
+    keys: tuple[str, ...]
+    key: str
+
+    def __call__(self, chip: Chip, epoch: int) -> dict[str, float]: ...
+
+
+@dataclass
+class TrainResult:
+    """What a run gives: the trained ``chip``, its ``settings``, the final
+    ``checkpoint`` (history, parameters, devices), the ``best`` circuit by the
+    evaluator's score (None without one) and the ``files`` written (name -> path)."""
+
+    chip: Chip
+    settings: TrainingSettings
+    checkpoint: Checkpoint
+    best: Circuit | None = None
+    best_epoch: int | None = None
+    files: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def circuit(self) -> Circuit:
+        """The trained circuit: the netlist's circuit with its devices as programmed."""
+        return self.chip.circuit()
+
+    @property
+    def history(self) -> dict[str, list[float]]:
+        """One value per epoch of each metric (and ``seconds``)."""
+        return self.checkpoint.history
+
+    @property
+    def epochs(self) -> int:
+        return self.checkpoint.epoch
+
+
+def run_training(
+    circuit: Circuit,
+    settings: TrainingSettings,
+    *,
+    netlist: str = "<circuit>",
+    out: Path | None = None,
+    resume: bool = False,
+    progress: Callable[[Progress], None] | None = None,
+    evaluate: Evaluator | None = None,
+    every: int = 0,
+) -> TrainResult:
+    """Train ``circuit`` with ``settings``; see the module docstring for ``out``.
+
+    ``netlist`` names the circuit's file (stored in the checkpoint, and an output that is
+    this file is refused). ``resume`` continues ``out/checkpoint.h5`` (a finished run
+    then only writes its outputs). ``evaluate`` scores the chip every ``every`` epochs.
+    """
+    run = TrainingRun(circuit, settings, netlist)
+    if out is None:
+        if resume:
+            raise NeurosimError("resume needs the run's output directory (out)")
+        return run.run(None, None, progress, evaluate, every)
+    from neurosim.io.outputs import claim_outputs
+    from neurosim.io.run_lock import run_lock
+
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise NeurosimError(f"{out}: not a directory")
+    inputs = [Path(netlist)] if Path(netlist).exists() else []
+    claim_outputs([("--out", out / name) for name in RUN_FILES], inputs, force=True)
+    with run_lock(out):
+        if not resume and (out / CHECKPOINT).exists():
+            raise NeurosimError(
+                f"{out} already holds a training run ({CHECKPOINT}): resume it, or "
+                "choose another output directory"
+            )
+        checkpoint = read_checkpoint(out / CHECKPOINT) if resume else None
+        if checkpoint is not None:
+            run.check_resumable(checkpoint)
+        return run.run(out, checkpoint, progress, evaluate, every)
+
+
+class TrainingRun:
+    """One training run: the chip it trains (the netlist's circuit) and its settings."""
+
+    def __init__(self, circuit: Circuit, settings: TrainingSettings, netlist: str) -> None:
+        meta = circuit.network
+        if meta is None or meta.family != "crossbar":
+            raise NeurosimError(f"{netlist}: training needs a neurosim crossbar network netlist")
+        if isinstance(settings, FlowSettings):
+            _check_flow_network(meta, netlist)
+        elif isinstance(settings, ClassifySettings):
+            _check_classifier(meta, netlist)
+        else:
+            raise NeurosimError(f"no training objective for {type(settings).__name__}")
+        try:
+            self.chip = Chip(circuit)
+        except CircuitError as exc:
+            raise NeurosimError(f"{netlist}: cannot train this circuit: {exc}") from None
+        if not self.chip.trained:
+            raise NeurosimError(f"{netlist}: no device is marked trainable (*@neurosim trainable)")
+        self.settings = settings
+        self.config = {"netlist": str(netlist), CIRCUIT_KEY: self.chip.fingerprint()}
+
+    def check_resumable(self, checkpoint: Checkpoint) -> None:
+        """Refuse to resume a checkpoint made with other settings, another circuit or
+        network, more epochs than asked for, or a state that does not fit the chip."""
+        try:
+            saved = from_record(checkpoint.settings)
+        except SettingsError as exc:
+            raise NeurosimError(f"damaged checkpoint: {exc}") from None
+        changed = self.settings.changed_from(saved)
+        if changed:
+            raise NeurosimError(f"resume with different settings: {', '.join(changed)}")
+        fingerprint = checkpoint.config.get(CIRCUIT_KEY)
+        if fingerprint is not None and fingerprint != self.config[CIRCUIT_KEY]:
+            raise NeurosimError(
+                "resume with a different circuit than the checkpoint's (an element that "
+                "is not a trained device, or the trainable marks, changed)"
+            )
+        if checkpoint.meta.to_dict() != self.chip.meta.to_dict():
+            raise NeurosimError("resume with a different network than the checkpoint's")
+        if checkpoint.epoch > self.settings.epochs:
+            raise NeurosimError(
+                f"the checkpoint has {checkpoint.epoch} epochs, more than the "
+                f"{self.settings.epochs} epochs asked for; ask for at least as many"
+            )
+        self._check_state(checkpoint)
+
+    def run(
+        self,
+        out: Path | None,
+        resume: Checkpoint | None,
+        progress: Callable[[Progress], None] | None,
+        evaluate: Evaluator | None,
+        every: int,
+    ) -> TrainResult:
+        """Train (from ``resume`` if given), then write the outputs to ``out``."""
+        from neurosim.learn.loop import train
+
+        s = self.settings
+        first = resume.epoch if resume else 0
+        began = time.perf_counter()
+        result = TrainResult(self.chip, s, resume)  # the checkpoint is set below
+
+        def report(done: int, metrics: dict[str, float]) -> None:
+            if progress is not None:
+                elapsed = time.perf_counter() - began
+                progress(Progress(done, s.epochs, first, elapsed, metrics))
+
+        with ExitStack() as stack:
+            objective = stack.enter_context(self._objective())
+            if evaluate is not None and every:
+                objective = _Tracked(objective, evaluate, every, result, out, resume)
+            result.checkpoint = train(
+                objective,
+                self.chip,
+                self._optimizer(),
+                settings=s.record(),
+                config=self.config,
+                epochs=s.epochs,
+                seed=s.seed,
+                checkpoint_every=s.checkpoint_every,
+                out=out,
+                resume=resume,
+                progress=report,
+            )
+        if out is not None:
+            result.files.update(self._write_outputs(result, out))
+        return result
+
+    def _write_outputs(self, result: TrainResult, out: Path) -> dict[str, Path]:
+        """trained.cir (the chip's circuit as programmed), loss.png, and quality.png or
+        metrics.json; the paths written, by name (checkpoint and best circuit included)."""
+        from neurosim.netlist.write import write_netlist
+        from neurosim.plot.curves import plot_history
+
+        files = {CHECKPOINT: out / CHECKPOINT, TRAINED: out / TRAINED}
+        write_netlist(self.chip.circuit(), out / TRAINED)
+        history = result.history
+        if isinstance(self.settings, FlowSettings):
+            plot_history(history, ["mse"], out / LOSS_PLOT, ylabel="per-pixel flow MSE")
+            files[LOSS_PLOT] = out / LOSS_PLOT
+            if any(not math.isnan(v) for v in history.get("frechet", [])):
+                plot_history(
+                    history,
+                    ["frechet"],
+                    out / QUALITY_PLOT,
+                    ylabel="Fréchet distance (500 samples)",
+                    title="sample quality during training",
+                )
+                files[QUALITY_PLOT] = out / QUALITY_PLOT
+            if (out / BEST).is_file():
+                files[BEST] = out / BEST
+            return files
+        plot_history(
+            history,
+            ["loss", "train_accuracy", "test_accuracy"],
+            out / LOSS_PLOT,
+            ylabel="cost / accuracy",
+        )
+        _write_json(out / METRICS, classify_summary(result))
+        return {**files, LOSS_PLOT: out / LOSS_PLOT, METRICS: out / METRICS}
+
+    def _check_state(self, checkpoint: Checkpoint) -> None:
+        """Refuse a checkpoint whose devices or optimiser state do not fit this chip."""
+        if checkpoint.devices:
+            ours = self.chip.device_state()
+            for key in ours.keys() | checkpoint.devices.keys():
+                if key not in checkpoint.devices or key not in ours:
+                    raise NeurosimError(
+                        f"damaged checkpoint: devices/{key} "
+                        f"{'is missing' if key in ours else 'is not a device of this circuit'}"
+                    )
+                if np.shape(checkpoint.devices[key]) != ours[key].shape:
+                    raise NeurosimError(
+                        f"damaged checkpoint: devices/{key} has shape "
+                        f"{np.shape(checkpoint.devices[key])}, expected {ours[key].shape}"
+                    )
+        params = self.chip.parameters()
+        shapes = {name: params[name].shape for name in self.chip.trained}
+        try:
+            self._optimizer().check_state(checkpoint.optimizer, shapes)
+        except ValueError as exc:
+            raise NeurosimError(f"damaged checkpoint: {exc}") from None
+
+    def _optimizer(self):
+        from neurosim.learn.optim import SGD, Adam
+
+        s = self.settings
+        if s.optimizer == "sgd":
+            return SGD(lr=s.lr, momentum=s.momentum)
+        return Adam(lr=s.lr, beta1=s.beta1, beta2=s.beta2)
+
+    def _objective(self):
+        """The objective, as a context manager (the flow's OT worker must end)."""
+        from neurosim.data.digits import load_digits
+
+        s = self.settings
+        x, labels = load_digits()
+        if s.limit:
+            x, labels = x[: s.limit], labels[: s.limit]
+        if isinstance(s, FlowSettings):
+            from neurosim.learn.flow import FlowBatches
+            from neurosim.learn.flow_objective import FlowObjective, FlowStep
+
+            floor = FLOAT32_TOLERANCE if s.dtype == "float32" else 0.0
+            step = FlowStep(
+                alpha=s.alpha,
+                beta=s.beta,
+                clip=s.clip or None,
+                tolerance=max(s.tol, floor),
+                max_passes=s.max_passes,
+                layer=_visible(self.chip.meta),
+                dtype=s.dtype,
+            )
+            batches = FlowBatches(x, s.seed, ahead=x.shape[0] >= PREFETCH_ROWS)
+            return _Closing(FlowObjective(batches, step), batches)
+        from neurosim.learn.classify_objective import ClassifyObjective, ClassifyStep
+
+        step = ClassifyStep(
+            beta=s.beta,
+            batch_size=s.batch_size,
+            clip=s.clip or None,
+            tolerance=s.tol,
+            max_passes=s.max_passes,
+        )
+        try:
+            objective = ClassifyObjective(self.chip.meta, x, labels, step, s.test_fraction, s.seed)
+        except ValueError as exc:
+            raise NeurosimError(f"classify: {exc}") from None
+        return nullcontext(objective)
+
+
+class _Tracked:
+    """``objective`` with the evaluator's scores every ``every`` epochs (NaN on the
+    others, so they live in the history and survive a resume) and the best circuit
+    kept in ``result`` (and written to ``out/best.cir``) whenever the score is the
+    lowest so far."""
+
+    def __init__(self, objective, evaluate: Evaluator, every: int, result, out, resume) -> None:
+        self.objective, self.evaluate, self.every = objective, evaluate, every
+        self.result, self.out = result, out
+        scores = [v for v in (resume.history if resume else {}).get(evaluate.key, [])]
+        finite = [(v, e) for e, v in enumerate(scores) if not math.isnan(v)]
+        self.best = min(finite, default=(math.inf, None))[0]
+        if finite and out is not None and (out / BEST).is_file():
+            from neurosim.netlist.parse import parse_netlist
+
+            result.best = parse_netlist(out / BEST)
+            result.best_epoch = min(finite)[1] + 1
+
+    def run_epoch(self, chip: Chip, optimizer, epoch: int) -> dict[str, float]:
+        metrics = self.objective.run_epoch(chip, optimizer, epoch)
+        scores = dict.fromkeys((*self.evaluate.keys, "eval_seconds"), math.nan)
+        if (epoch + 1) % self.every == 0:
+            began = time.perf_counter()
+            scores = self.evaluate(chip, epoch)
+            scores["eval_seconds"] = time.perf_counter() - began
+            if scores[self.evaluate.key] < self.best:
+                self.best = scores[self.evaluate.key]
+                self.result.best, self.result.best_epoch = chip.circuit(), epoch + 1
+                if self.out is not None:
+                    from neurosim.netlist.write import write_netlist
+
+                    write_netlist(self.result.best, self.out / BEST)
+        return {**metrics, **scores}
+
+
+class _Closing:
+    """Context manager yielding ``value`` and closing ``resource`` on exit."""
+
+    def __init__(self, value, resource) -> None:
+        self.value, self.resource = value, resource
+
+    def __enter__(self):
+        return self.value
+
+    def __exit__(self, *exc) -> None:
+        self.resource.close()
+
+
+def classify_summary(result: TrainResult) -> dict:
+    """What metrics.json holds of a classify run."""
+    history = result.history
+    return {
+        "objective": "classify",
+        "epochs": result.epochs,
+        "test_accuracy": history["test_accuracy"][-1],
+        "train_accuracy": history["train_accuracy"][-1],
+        "best_test_accuracy": max(history["test_accuracy"]),
+    }
+
+
+def _visible(meta) -> str:
+    return next(layer.name for layer in meta.layers if layer.kind == "visible")
+
+
+def _check_flow_network(meta, netlist: str) -> None:
+    visible = [layer for layer in meta.layers if layer.kind == "visible"]
+    if meta.spring_lambda <= 0 or not visible:
+        raise NeurosimError(f"{netlist}: flow training needs a network netlist with springs")
+    if len(visible) != 1 or visible[0].size != 64:
+        raise NeurosimError(f"{netlist}: flow on digits needs one visible layer of 64 units")
+    if not meta.nudge:
+        raise NeurosimError(f"{netlist}: flow training needs nudge elements on the visible layer")
+
+
+def _check_classifier(meta, netlist: str) -> None:
+    kinds = {layer.kind: layer for layer in meta.layers}
+    if "input" not in kinds or "output" not in kinds:
+        raise NeurosimError(f"{netlist}: classify needs a network with input and output layers")
+    if sum(layer.size for layer in meta.layers if layer.kind == "input") != 64:
+        raise NeurosimError(f"{netlist}: classify on digits needs 64 input units")
+    if sum(layer.size for layer in meta.layers if layer.kind == "output") != 10:
+        raise NeurosimError(f"{netlist}: classify on digits needs 10 output units")
+    if not meta.nudge:
+        raise NeurosimError(f"{netlist}: classify needs nudge elements on the output layer")
+
+
+def _write_json(path: Path, data: dict) -> None:
+    from neurosim.io.atomic import write_text_atomic
+
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")

@@ -1,0 +1,177 @@
+"""Training settings: one frozen, validated dataclass per objective, registered by name.
+
+A settings object is complete and valid once it exists: every field is checked at
+construction and a bad value raises :class:`SettingsError` naming the field, its valid
+range and the value. Defaults are the FlowEqProp reference hyper-parameters for flow
+(DESIGN §4.4) and the EP classification defaults for classify. The CLI builds these
+from its flags (its ``--help`` defaults come from here), a checkpoint stores
+:meth:`TrainingSettings.record`, and ``--resume`` compares the settings it is given with
+the stored ones (:meth:`TrainingSettings.changed_from`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import MISSING, asdict, dataclass, fields
+from typing import Any, ClassVar
+
+from neurosim.validation import (
+    SettingsError,
+    Validated,
+    at_least,
+    non_negative,
+    one_of,
+    open_unit_interval,
+    positive,
+    setting,
+    unit_interval,
+)
+
+# settings a resume may change: they do not change what an epoch computes
+RESUMABLE = ("epochs", "checkpoint_every")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainingSettings(Validated):
+    """What every objective's run shares: epochs, seed, optimiser, relaxation, data."""
+
+    objective: ClassVar[str] = ""
+
+    epochs: int = setting(1, at_least(1), "a whole number >= 1", "Epochs in all.")
+    seed: int = setting(0, at_least(0), "a whole number >= 0", "Seed of every draw.")
+    data: str = setting(
+        "digits", one_of("digits"), "digits", "Dataset: the 1,797 8x8 digits shipped in data/."
+    )
+    limit: int | None = setting(
+        None,
+        lambda v: v is None or at_least(1)(v),
+        "a whole number >= 1 (or none)",
+        "Train on the first N images only.",
+    )
+    optimizer: str = setting("adam", one_of("adam", "sgd"), "adam or sgd", "Optimiser.")
+    lr: float = setting(1e-3, positive, "a finite number > 0", "Learning rate.")
+    beta1: float = setting(0.9, unit_interval, "in [0, 1)", "Adam's first-moment decay.")
+    beta2: float = setting(0.95, unit_interval, "in [0, 1)", "Adam's second-moment decay.")
+    momentum: float = setting(0.9, unit_interval, "in [0, 1)", "Momentum of --optimizer sgd.")
+    clip: float = setting(
+        1.0,
+        non_negative,
+        "a finite number >= 0",
+        "Bound on the gradient's global L2 norm (0: no clipping).",
+    )
+    tol: float = setting(
+        1e-6,
+        positive,
+        "a finite number > 0",
+        "Relaxation tolerance: max KCL residual per unit, model units.",
+    )
+    max_passes: int = setting(
+        5000, at_least(1), "a whole number >= 1", "Pass budget per phase and sample."
+    )
+    checkpoint_every: int = setting(
+        10,
+        at_least(1),
+        "a whole number >= 1",
+        "Epochs between checkpoints (a killed run loses at most this many).",
+    )
+
+    def record(self) -> dict:
+        """The settings as JSON-ready data, with the objective's name."""
+        return {"objective": self.objective, **asdict(self)}
+
+    def changed_from(self, other: TrainingSettings) -> list[str]:
+        """Names of the fields that differ from ``other``'s and change what an epoch
+        computes (``RESUMABLE`` fields may differ)."""
+        if type(other) is not type(self):
+            return ["objective"]
+        return [
+            item.name
+            for item in fields(self)
+            if item.name not in RESUMABLE and getattr(self, item.name) != getattr(other, item.name)
+        ]
+
+
+@dataclass(frozen=True, kw_only=True)
+class FlowSettings(TrainingSettings):
+    """GradEP flow matching: the FlowEqProp reference (full batch, exact OT pairing)."""
+
+    objective: ClassVar[str] = "flow"
+
+    epochs: int = setting(2000, at_least(1), "a whole number >= 1", "Epochs in all.")
+    alpha: float = setting(
+        2.0,
+        positive,
+        "a finite number > 0",
+        "Output scale α of the velocity readout v = αλ(x* − x_t).",
+    )
+    beta: float = setting(
+        1.25e-3, positive, "a finite number > 0", "Nudge β of the symmetric ±β phases."
+    )
+    dtype: str = setting(
+        "float64",
+        one_of("float64", "float32"),
+        "float64 or float32",
+        "The engine's arithmetic; float32 is about 1.7x faster (tolerance then at least "
+        "3e-6; its gradients measured within 1.2e-3 of exact).",
+    )
+    eval_every: int = setting(
+        100,
+        at_least(0),
+        "a whole number >= 0",
+        "Every N epochs, generate 500 digits and score them (Fréchet distance, coverage, "
+        "confidence; history in the checkpoint, quality.png); the best parameters go to "
+        "RUN_DIR/best.cir. 0: off.",
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClassifySettings(TrainingSettings):
+    """EP classification with a squared-error cost on the output layer."""
+
+    objective: ClassVar[str] = "classify"
+
+    epochs: int = setting(30, at_least(1), "a whole number >= 1", "Epochs in all.")
+    beta: float = setting(
+        0.25,
+        open_unit_interval,
+        "in (0, 1) (the −β phase takes β from each output node's leak of 1 g_unit)",
+        "Nudge β of the symmetric ±β phases.",
+    )
+    batch_size: int = setting(32, at_least(1), "a whole number >= 1", "Mini-batch size.")
+    test_fraction: float = setting(
+        0.2,
+        open_unit_interval,
+        "in (0, 1)",
+        "Held-out share of the data (stratified, seeded by the seed).",
+    )
+
+
+SETTINGS: dict[str, type[TrainingSettings]] = {
+    cls.objective: cls for cls in (FlowSettings, ClassifySettings)
+}
+
+
+def settings_class(objective: str) -> type[TrainingSettings]:
+    """The settings class of ``objective`` ("flow", "classify")."""
+    try:
+        return SETTINGS[objective]
+    except KeyError:
+        known = ", ".join(SETTINGS)
+        raise SettingsError("objective", f"unknown objective {objective!r} ({known})") from None
+
+
+def field_default(cls: type[TrainingSettings], name: str) -> Any:
+    """The default of field ``name`` of ``cls``."""
+    item = next(f for f in fields(cls) if f.name == name)
+    return None if item.default is MISSING else item.default
+
+
+def from_record(record: dict) -> TrainingSettings:
+    """Settings from a stored record (:meth:`TrainingSettings.record`, or the flat
+    config of a ``neurosim-checkpoint/2`` or ``/3`` file): the objective's fields are
+    read, anything else is ignored; a missing field takes its default."""
+    cls = settings_class(record.get("objective", "flow"))
+    names = {item.name for item in fields(cls)}
+    values = {name: value for name, value in record.items() if name in names}
+    if "clip" in values and values["clip"] is None:
+        values["clip"] = 0.0
+    return cls(**values)

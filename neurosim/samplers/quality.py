@@ -1,0 +1,53 @@
+"""Sample quality of a flow-matching chip as programmed now, for tracking during training.
+
+DESIGN §4.4: the flow loss keeps falling after the samples stop improving, so a run
+scores its samples every few epochs and keeps the best circuit
+(:mod:`neurosim.learn.run`). :class:`FlowQuality` generates ``samples`` digits (spring
+readout, Euler ``dt`` to t = 1, from rest, seeded by (seed, epoch) apart from training's
+draws) and scores them with the fixed metrics (:mod:`neurosim.scores.quality`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from neurosim.errors import ConvergenceError
+from neurosim.host import Chip
+
+EVAL_SAMPLES = 500
+EVAL_DT = 0.05
+
+
+@dataclass(frozen=True)
+class FlowQuality:
+    """Scores of ``samples`` digits from a chip: ``frechet`` (lower is better: the
+    key a run keeps its best circuit by), ``coverage`` and ``confidence``."""
+
+    seed: int
+    alpha: float
+    samples: int = EVAL_SAMPLES
+    dt: float = EVAL_DT
+
+    keys = ("frechet", "coverage", "confidence")
+    key = "frechet"
+
+    def __call__(self, chip: Chip, epoch: int) -> dict[str, float]:
+        """The scores after epoch ``epoch`` (0-based); NaN if the circuit could not be
+        settled for the samples."""
+        from neurosim.samplers.flow import euler_samples
+        from neurosim.scores.quality import evaluate
+
+        rng = np.random.default_rng([self.seed, epoch, 1])  # apart from training's draws
+        try:
+            samples, _ = euler_samples(chip, self.samples, 1.0, self.dt, rng, self.alpha)
+        except ConvergenceError:
+            return dict.fromkeys(self.keys, math.nan)
+        result = evaluate(samples)["samples"]
+        return {
+            "frechet": result["frechet_distance"],
+            "coverage": float(result["class_coverage"]),
+            "confidence": result["mean_confidence"],
+        }
