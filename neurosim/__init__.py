@@ -20,6 +20,7 @@ _EXPORTS = {
     "sample": "neurosim.api",
     "metrics": "neurosim.api",
     "program": "neurosim.api",
+    "evaluate": "neurosim.api",
     "Chip": "neurosim.host",
     "Circuit": "neurosim.circuit.ir",
     "TrainResult": "neurosim.learn.run",

@@ -239,12 +239,13 @@ def program(
     *,
     seconds: float | None = None,
     seed: int = 0,
+    compensate: bool = False,
 ):
     """The chip of ``netlist`` after programming its devices onto device model
     ``device`` ("ideal", "pcm", "generic"; ``settings``: field -> value, the model's
-    names) and ``seconds`` of drift after programming (None: right after): a
-    :class:`neurosim.host.deploy.Deployment` (``.circuit``: the chip, valid ngspice).
-    The same seed gives the same chip."""
+    names) and ``seconds`` of drift after programming (None: right after), with global
+    drift compensation if ``compensate``: a :class:`neurosim.host.deploy.Deployment`
+    (``.circuit``: the chip, valid ngspice). The same seed gives the same chip."""
     from neurosim.devices.presets import device_model
     from neurosim.host.deploy import deploy
 
@@ -255,7 +256,39 @@ def program(
         raise NeurosimError(f"the time after programming must be >= 0 seconds, not {seconds!r}")
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise NeurosimError(f"the seed must be a whole number >= 0, not {seed!r}")
-    return deploy(circuit, device_model(device, settings), seconds=seconds, seed=int(seed))
+    model = device_model(device, settings)
+    return deploy(circuit, model, seconds=seconds, seed=int(seed), compensate=compensate)
+
+
+def evaluate(
+    chip: PathLike | Circuit | Chip,
+    objective: str = "classify",
+    settings: TrainingSettings | None = None,
+) -> dict[str, float]:
+    """How well a chip (a netlist path, a circuit, e.g. a programmed one, or a chip)
+    does its job as it is.
+
+    classify: held-out ``accuracy``, ``loss``, ``passes``, ``unsettled`` on the split
+    training uses for ``settings`` (:class:`ClassifySettings`; its seed and
+    test_fraction). flow: ``frechet``, ``coverage``, ``confidence`` of 500 samples
+    (spring readout, Euler dt 0.05 to t = 1; α and the seed from ``settings``), as
+    training's quality tracking scores them.
+    """
+    from neurosim.learn.run import evaluate_classifier
+
+    if isinstance(chip, Chip):
+        target = chip
+    else:
+        circuit, name = _circuit(chip)
+        target = _chip(circuit, name)
+    settings = settings if settings is not None else settings_class(objective)()
+    if settings.objective != objective:
+        raise NeurosimError(f"{type(settings).__name__} are not settings of {objective!r}")
+    if objective == "classify":
+        return evaluate_classifier(target, settings)
+    from neurosim.samplers.quality import FlowQuality
+
+    return FlowQuality(settings.seed, settings.alpha)(target, 0)
 
 
 def metrics(samples: np.ndarray) -> QualityReport:
@@ -319,5 +352,5 @@ def _sampled_chip(source, alpha: float | None) -> tuple[Chip, dict[str, str], fl
 
 def _chip(circuit: Circuit, name: str) -> Chip:
     if circuit.network is None:
-        raise NeurosimError(f"{name}: sample needs a neurosim network netlist")
+        raise NeurosimError(f"{name}: needs a neurosim network netlist")
     return Chip(circuit)

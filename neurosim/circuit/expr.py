@@ -49,7 +49,7 @@ FUNCTIONS: dict[str, tuple[int, str]] = {
     "atan": (1, "_m.atan({0})"),
     "abs": (1, "abs({0})"),
     "sgn": (1, "_sgn({0})"),
-    "u": (1, "(1.0 if {0} > 0 else 0.0)"),
+    "u": (1, "_step({0})"),
     "min": (2, "min({0}, {1})"),
     "max": (2, "max({0}, {1})"),
     "pow": (2, "({0}) ** ({1})"),
@@ -463,6 +463,11 @@ def _sgn(x: float) -> float:
     return (x > 0) - (x < 0)
 
 
+def _step(x: float) -> float:
+    """ngspice's unit step u(x): 1 above 0, 0 below, and 0.5 at 0 (checked against it)."""
+    return 1.0 if x > 0 else (0.5 if x == 0 else 0.0)
+
+
 def _python(tree: Expr, leaf: Callable[[Expr], str], parent: int = -1) -> str:
     """Python source for ``tree`` with only the parentheses precedence needs.
 
@@ -506,7 +511,9 @@ def compile_scalar(tree: Expr, leaf: Callable[[Expr], str]) -> Callable:
     (for example ``"x[12]"``).
     """
     source = f"lambda x: {_python(tree, leaf)}"
-    return eval(source, {"_m": math, "_sgn": _sgn, "abs": abs, "min": min, "max": max})
+    return eval(
+        source, {"_m": math, "_sgn": _sgn, "_step": _step, "abs": abs, "min": min, "max": max}
+    )
 
 
 def evaluate(tree: Expr, values: Mapping[tuple, float]) -> float:

@@ -85,7 +85,9 @@ def _programming(record: dict) -> str:
     settings = ", ".join(f"{k} {v}" for k, v in sorted(record.get("settings", {}).items()))
     seconds = record.get("seconds")
     when = "right after programming" if seconds is None else f"{seconds} s after programming"
-    return f"{record.get('device', '?')} ({settings}), seed {record.get('seed', '?')}, {when}"
+    line = f"{record.get('device', '?')} ({settings}), seed {record.get('seed', '?')}, {when}"
+    alpha = record.get("compensation")
+    return line if alpha is None else f"{line}, drift compensation {alpha}"
 
 
 def _hdf5_summary(path: Path) -> dict:

@@ -12,6 +12,7 @@ import click
 
 from neurosim import __version__
 from neurosim.cli.check import check
+from neurosim.cli.evaluate import evaluate
 from neurosim.cli.export import export
 from neurosim.cli.info import info
 from neurosim.cli.metrics import metrics
@@ -68,6 +69,7 @@ def cli() -> None:
 
 cli.add_command(export)
 cli.add_command(check)
+cli.add_command(evaluate)
 cli.add_command(info)
 cli.add_command(metrics)
 cli.add_command(program)

@@ -35,6 +35,12 @@ import click
     help="Seconds after programming: drift and accumulated read noise up to then "
     "(default: right after programming).",
 )
+@click.option(
+    "--compensate",
+    is_flag=True,
+    help="Global drift compensation (aihwkit's default): a gain α = reference/now of the "
+    "weight arrays' one-hot readings, written into every unit's injection amplifier.",
+)
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of every draw.")
 @click.option(
     "-o", "--out", required=True, type=click.Path(path_type=Path), help="The chip netlist."
@@ -45,6 +51,7 @@ def program(
     device: str,
     pairs: tuple[str, ...],
     seconds: float | None,
+    compensate: bool,
     seed: int,
     out: Path,
     force: bool,
@@ -55,19 +62,21 @@ def program(
     conductance NETLIST gives it; the chip's netlist holds the conductances the devices
     took (after --time seconds of drift, if given), so ngspice and every neurosim
     command see the same chip, and a `*@neurosim programmed` line records the device
-    model, its settings, the seed and the time (`neurosim info` shows it). Same seed,
-    same chip; --device ideal gives NETLIST's own values.
+    model, its settings, the seed, the time and the compensation gain (`neurosim info`
+    shows it). Same seed, same chip; --device ideal gives NETLIST's own values.
     """
     from neurosim import api
     from neurosim.devices.presets import parse_settings
     from neurosim.io.outputs import claim_outputs, write_output
 
     claim_outputs({"--out": out}, [netlist], force=force)
-    made = api.program(netlist, device, parse_settings(pairs), seconds=seconds, seed=seed)
+    settings = parse_settings(pairs)
+    made = api.program(netlist, device, settings, seconds=seconds, seed=seed, compensate=compensate)
     write_output(out, lambda: api.write_netlist(made.circuit, out))
     when = "right after programming" if seconds is None else f"{seconds:g} s after programming"
     click.echo(
         f"{out}: {made.devices:,} devices of {netlist} on {device} (seed {seed}), {when}; "
         f"mean |G - G_target|/G_target {made.mean_deviation:.3g}; "
         f"{made.out_of_range:,} targets out of the devices' range"
+        + ("" if made.compensation is None else f"; drift compensation α {made.compensation:.4g}")
     )

@@ -176,6 +176,11 @@ class Chip(CrossbarView):
         scaling = self.meta.scaling
         return {p: pair_values(self._devices[a[0]], scaling) for p, a in self._arrays.items()}
 
+    def injection_elements(self) -> list[str]:
+        """The name of each free unit's injection amplifier (F or B source), in the
+        order of the units."""
+        return list(self._crossbar.layout.parts["injection"])
+
     def device_state(self) -> dict[str, np.ndarray]:
         """A copy of what a checkpoint stores: every device's conductance [S]
         (``conductance/<array>``) and the host's target of every pair

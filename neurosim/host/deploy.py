@@ -7,6 +7,15 @@ out is written into the circuit — each device's element value — so ngspice s
 same chip, and a ``*@neurosim programmed`` record says which model, settings, seed and
 time made it. The host's targets stay the netlist's values (what the host asked for).
 
+Global drift compensation (aihwkit's default, ``GlobalDriftCompensation``): right after
+programming the host reads every weight array with one-hot rows, and again at the
+time asked for; α = reference/now of the mean |column reading| scales the readout. Here
+the readings are Σ|G⁺ − G⁻| over each array's pairs (what one-hot reads give, without
+read noise: the readout path has none yet), and the scaling is written into the circuit
+as a gain α on every unit's injection amplifier (the column current it feeds into the
+unit), so ngspice sees it too. A gain ≠ 1 makes the circuit one without an energy
+function for the engine (it settles it along its own dynamics).
+
 Draws come from one generator seeded by ``seed``, array by array in name order: the
 same seed gives the same chip. A device at 0 S (an open cell) is written as
 ``OPEN_CONDUCTANCE``: a resistor cannot be infinite in a netlist.
@@ -23,6 +32,7 @@ from neurosim.circuit.ir import Circuit
 from neurosim.devices.presets import model_record
 from neurosim.host.chip import Chip
 from neurosim.netlist.write import netlist_text
+from neurosim.network.templates import scaled_injection
 
 OPEN_CONDUCTANCE = 1e-12  # S: ngspice's gmin; a 0 S device is written as 1e12 Ω
 
@@ -31,23 +41,33 @@ OPEN_CONDUCTANCE = 1e-12  # S: ngspice's gmin; a 0 S device is written as 1e12 �
 class Deployment:
     """The programmed ``circuit``, its ``record`` (also its last ``programmed`` entry),
     the number of ``devices`` programmed, how many targets were ``out_of_range`` (the
-    device could not take them), and the mean relative deviation |G − G_T|/G_T."""
+    device could not take them), the mean relative deviation |G − G_T|/G_T, and the
+    drift ``compensation`` gain α written into the injection amplifiers (None: none)."""
 
     circuit: Circuit
     record: dict
     devices: int
     out_of_range: int
     mean_deviation: float
+    compensation: float | None = None
 
 
-def deploy(circuit: Circuit, model, *, seconds: float | None = None, seed: int = 0) -> Deployment:
+def deploy(
+    circuit: Circuit,
+    model,
+    *,
+    seconds: float | None = None,
+    seed: int = 0,
+    compensate: bool = False,
+) -> Deployment:
     """``circuit``'s devices programmed onto ``model`` (a device model), aged
-    ``seconds`` after programming (None: right after programming)."""
+    ``seconds`` after programming (None: right after programming); with ``compensate``,
+    global drift compensation (module docstring)."""
     chip = Chip(circuit)
     state = chip.device_state()
     rng = np.random.default_rng(seed)
     count = out_of_range = 0
-    deviation = 0.0
+    deviation = reference = now = 0.0
     for key in sorted(k for k in state if k.startswith("conductance/")):
         target = state[key]
         programmed = model.program(target, rng)
@@ -58,13 +78,26 @@ def deploy(circuit: Circuit, model, *, seconds: float | None = None, seed: int =
         out_of_range += int(np.count_nonzero(programmed.target != target))
         reached = target > 0
         deviation += float(np.sum(np.abs(g[reached] - target[reached]) / target[reached]))
+        if key.startswith("conductance/w"):  # the weight arrays' one-hot readings
+            reference += float(np.sum(np.abs(programmed.g[..., 0] - programmed.g[..., 1])))
+            now += float(np.sum(np.abs(g[..., 0] - g[..., 1])))
     chip.load_device_state(state)
+    alpha = reference / now if compensate and now > 0 else None
     record = {
         **model_record(model),
         "seed": int(seed),
         "seconds": seconds,
+        "compensation": alpha,
         "source_sha256": hashlib.sha256(netlist_text(circuit).encode()).hexdigest(),
     }
     programmed = chip.circuit()
-    programmed = replace(programmed, programmed=(*circuit.programmed, record))
-    return Deployment(programmed, record, count, out_of_range, deviation / max(count, 1))
+    elements = dict(programmed.elements)
+    if alpha is not None:
+        for name in chip.injection_elements():
+            element = elements[name]
+            if element.kind == "f":
+                elements[name] = replace(element, value=element.value * alpha)
+            else:
+                elements[name] = replace(element, expr=scaled_injection(element.expr, alpha))
+    programmed = replace(programmed, elements=elements, programmed=(*circuit.programmed, record))
+    return Deployment(programmed, record, count, out_of_range, deviation / max(count, 1), alpha)

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from neurosim.circuit.ir import Circuit
 from neurosim.errors import CircuitError, NeurosimError
@@ -438,3 +439,24 @@ def _write_json(path: Path, data: dict) -> None:
     from neurosim.io.atomic import write_text_atomic
 
     write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def evaluate_classifier(chip: Chip, settings: ClassifySettings | None = None) -> dict[str, float]:
+    """Held-out ``accuracy`` (argmax of the free phase's outputs), ``loss``, ``passes``
+    and ``unsettled`` of ``chip`` as it is, on the split training uses for ``settings``
+    (its seed, test_fraction, data and limit; default: the defaults)."""
+    from neurosim.data.digits import load_digits
+    from neurosim.learn.classify_objective import ClassifyObjective, ClassifyStep
+
+    s = settings or ClassifySettings()
+    _check_classifier(chip.meta, "the chip")
+    x, labels = load_digits()
+    if s.limit:
+        x, labels = x[: s.limit], labels[: s.limit]
+    step = ClassifyStep(beta=s.beta, tolerance=s.tol, max_passes=s.max_passes)
+    try:
+        objective = ClassifyObjective(chip.meta, x, labels, step, s.test_fraction, s.seed)
+    except ValueError as exc:
+        raise NeurosimError(f"classify: {exc}") from None
+    with threadpool_limits(limits=1, user_api="blas"):
+        return objective.evaluate(chip, objective.split.test)

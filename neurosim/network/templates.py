@@ -69,6 +69,15 @@ def injection_expression(
     return tree if gain == 1.0 else ("bin", "*", ("num", gain), tree)
 
 
+def scaled_injection(tree: Expr, factor: float) -> Expr:
+    """An injection expression ``tree`` (``core`` or ``g·core``) with its gain times
+    ``factor``: ``(g·factor)·core``."""
+    gain, rest = _peel(tree, "*")
+    if gain is None:
+        gain, rest = 1.0, tree
+    return ("bin", "*", ("num", gain * factor), rest)
+
+
 def driver_parameters(tree: Expr, activation: Activation, node: str, vs: float) -> Driver | None:
     """The parameters of a driver expression ``tree``; None if it is not the template."""
     low, high = -math.inf, math.inf

@@ -36,6 +36,7 @@ X, Y = ("v", "x"), ("i", "vy")
         ("2 > 3 ? 3 : 4", 4.0),
         ("abs(-3) * sgn(-2)", -3.0),
         ("u(1) + u(-1)", 1.0),
+        ("u(0)", 0.5),  # ngspice's step at 0 (tests/cli/test_cli.py checks it with ngspice)
         ("pow(2, 10)", 1024.0),
         ("tanh(0) + atan(0)", 0.0),
     ],

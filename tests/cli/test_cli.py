@@ -138,3 +138,12 @@ def test_console_script_error_is_one_line(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("neurosim: error: ")
     assert f"{bad}:2:" in lines[0]
+
+
+def test_the_unit_step_at_zero_is_ngspices(tmp_path):
+    netlist = tmp_path / "u.cir"
+    netlist.write_text("u(0)\nb1 1 0 v=u(0)\nr1 1 0 1k\nb2 2 0 v=2*u(0)+u(-3)\nr2 2 0 1k\n.end\n")
+    result = run("check", netlist, "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["ok"] and report["max_abs_diff_v"] < 1e-12

@@ -4,6 +4,7 @@ command (and ngspice) reads; same seed, same chip; ideal devices change nothing.
 from pathlib import Path
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from neurosim.cli.main import cli
@@ -99,3 +100,43 @@ def test_the_api_programs_the_same_chip():
     )
     assert a.circuit.elements == b.circuit.elements and a.devices == 42
     assert a.record["settings"]["drift_scale"] == 0.5
+
+
+def test_evaluate_gives_trainings_held_out_accuracy_also_on_an_ideal_chip(tmp_path):
+    import neurosim
+
+    settings = neurosim.ClassifySettings(epochs=1, limit=120)
+    result = neurosim.train(ROOT / "netlists/digits_classify.cir", "classify", settings=settings)
+    scores = neurosim.evaluate(result.chip, "classify", settings)
+    assert scores["accuracy"] == result.history["test_accuracy"][-1]
+    ideal = neurosim.program(result.circuit, "ideal").circuit
+    assert neurosim.evaluate(ideal, "classify", settings)["accuracy"] == scores["accuracy"]
+    neurosim.write_netlist(result.circuit, tmp_path / "trained.cir")
+    shown = run("evaluate", tmp_path / "trained.cir")
+    assert shown.exit_code == 0 and "held-out accuracy" in shown.output, shown.output
+    assert_one_line_error(run("evaluate", XOR), "classify on digits needs 64 input units")
+    assert_one_line_error(run("evaluate", XOR, "--seed", "-3"), "--seed: must be a whole number")
+
+
+def test_drift_compensation_is_a_gain_on_every_injection_amplifier(tmp_path):
+    """α = Σ|G⁺ − G⁻| of the weight arrays right after programming over the same at the
+    time asked for; written as the injection gain of every unit, and what ngspice sees."""
+    import neurosim
+    from neurosim.lower.crossbar import lower_crossbar
+
+    settings = {"prog_noise_scale": 0.0, "read_noise_scale": 0.0}
+    made = neurosim.program(XOR, "pcm", settings, seconds=86400.0, seed=2, compensate=True)
+    before = Chip(parse_netlist(XOR)).device_state()
+    after = Chip(made.circuit).device_state()
+    weights = [k for k in before if k.startswith("conductance/w")]
+    reference = sum(np.abs(np.diff(np.minimum(before[k], 25e-6), axis=-1)).sum() for k in weights)
+    now = sum(np.abs(np.diff(after[k], axis=-1)).sum() for k in weights)
+    assert made.compensation == pytest.approx(reference / now, rel=1e-12)
+    assert made.compensation > 1.2  # a day of drift: (86420/20)^-ν, ν ≈ 0.05-0.1
+    gains = lower_crossbar(made.circuit).inj_gain
+    np.testing.assert_allclose(gains, made.compensation, rtol=1e-12)
+    chip = tmp_path / "chip.cir"
+    neurosim.write_netlist(made.circuit, chip)
+    check = run("check", chip, "--count", 2)
+    assert check.exit_code == 0 and ": OK" in check.output, check.output
+    assert "compensation" in run("info", chip).output

@@ -1,0 +1,113 @@
+"""Held-out accuracy of the EP digits classifier programmed onto non-ideal devices.
+
+Trains ``netlists/digits_classify.cir`` ideally (the README's classification command,
+30 epochs, through the API), then programs the trained circuit onto each device setting
+with ``--seeds`` seeds (``neurosim program``'s code path, with and without global drift
+compensation) and evaluates each chip's held-out accuracy (``neurosim evaluate``'s).
+Prints a table and, last, one JSON line.
+
+Run: .venv/bin/python bench/robustness_bench.py [--seeds 10]   (about 5 minutes here)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+
+import neurosim
+
+DAY = 86400.0
+CONDITIONS = [  # label, device, settings, seconds after programming, drift compensation
+    ("ideal", "ideal", {}, None, False),
+    ("pcm, 1 s", "pcm", {}, 1.0, False),
+    ("pcm, 1 h", "pcm", {}, 3600.0, False),
+    ("pcm, 1 day", "pcm", {}, DAY, False),
+    ("pcm, 1 year", "pcm", {}, 365 * DAY, False),
+    ("pcm, 1 s, compensated", "pcm", {}, 1.0, True),
+    ("pcm, 1 h, compensated", "pcm", {}, 3600.0, True),
+    ("pcm, 1 day, compensated", "pcm", {}, DAY, True),
+    ("pcm, 1 year, compensated", "pcm", {}, 365 * DAY, True),
+    (
+        "pcm, 1 day, drift only",
+        "pcm",
+        {"prog_noise_scale": 0.0, "read_noise_scale": 0.0},
+        DAY,
+        False,
+    ),
+    ("4 bits over the used range", "generic", {"bits": 4}, None, False),
+    ("6 bits", "generic", {"bits": 6}, None, False),
+    ("8 bits", "generic", {"bits": 8}, None, False),
+    ("stuck open (0 S), 1%", "generic", {"p_stuck_min": 0.01}, None, False),
+    ("stuck open (0 S), 5%", "generic", {"p_stuck_min": 0.05}, None, False),
+    ("stuck at the largest G, 1%", "generic", {"p_stuck_max": 0.01}, None, False),
+    ("stuck at the largest G, 5%", "generic", {"p_stuck_max": 0.05}, None, False),
+    (
+        "5% independent device spread",
+        "generic",
+        {"prog_noise": 0.05, "prog_noise_kind": "proportional"},
+        None,
+        False,
+    ),
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=30)
+    args = parser.parse_args()
+    began = time.perf_counter()
+    run = neurosim.train(
+        "netlists/digits_classify.cir",
+        "classify",
+        settings=neurosim.ClassifySettings(epochs=args.epochs),
+    )
+    trained = run.circuit
+    g_max = max(
+        float(g.max()) for k, g in run.chip.device_state().items() if k.startswith("conductance/")
+    )
+    print(f"trained in {time.perf_counter() - began:.0f} s; largest device {g_max * 1e6:.1f} uS")
+    rows = []
+    print(f"{'condition':<36} {'accuracy, mean ± std':>22} {'min':>7}")
+    for label, device, settings, seconds, compensate in CONDITIONS:
+        settings = dict(settings)
+        if device == "generic" and ("bits" in settings or "p_stuck_max" in settings):
+            settings["g_max"] = g_max  # levels and stuck-at-max span the range in use
+        deterministic = device == "ideal" or (
+            device == "generic" and set(settings) <= {"bits", "g_max"}
+        )
+        seeds = range(1 if deterministic else args.seeds)
+        accuracy, out_of_range = [], 0
+        for seed in seeds:
+            made = neurosim.program(
+                trained, device, settings, seconds=seconds, seed=seed, compensate=compensate
+            )
+            out_of_range = made.out_of_range
+            accuracy.append(neurosim.evaluate(made.circuit, "classify")["accuracy"])
+        accuracy = np.array(accuracy)
+        rows.append(
+            {
+                "condition": label,
+                "device": device,
+                "settings": settings,
+                "seconds": seconds,
+                "compensate": compensate,
+                "seeds": len(accuracy),
+                "mean": float(accuracy.mean()),
+                "std": float(accuracy.std()),
+                "min": float(accuracy.min()),
+                "out_of_range": out_of_range,
+            }
+        )
+        spread = f"{accuracy.mean():.2%} ± {accuracy.std():.2%}"
+        print(
+            f"{label:<36} {spread:>22} {accuracy.min():>7.2%}  ({len(accuracy)} seeds)", flush=True
+        )
+    print(json.dumps({"seconds": time.perf_counter() - began, "rows": rows}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""``neurosim evaluate``: how well a chip (e.g. a programmed one) does its job."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.argument("chip", type=click.Path(path_type=Path))
+@click.option(
+    "--objective",
+    default="classify",
+    show_default=True,
+    type=click.Choice(["classify", "flow"]),
+    help="classify: held-out accuracy on the split training uses (its --seed); flow: "
+    "Fréchet distance, coverage and confidence of 500 samples (Euler dt 0.05 to t = 1).",
+)
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed (split, samples).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def evaluate(chip: Path, objective: str, seed: int, as_json: bool) -> None:
+    """Evaluate CHIP (a netlist: trained, programmed with `neurosim program`, or edited)
+    as it is: no programming, no training."""
+    from neurosim import api
+    from neurosim.cli.options import build_settings
+    from neurosim.learn.settings import SETTINGS
+
+    settings = build_settings(SETTINGS[objective], {"seed": seed})
+    scores = api.evaluate(chip, objective, settings)
+    if as_json:
+        click.echo(json.dumps({"file": str(chip), "objective": objective, **scores}))
+    elif objective == "classify":
+        click.echo(
+            f"{chip}: held-out accuracy {scores['accuracy']:.2%} (seed {seed}), "
+            f"{scores['unsettled']:.0f} unsettled"
+        )
+    else:
+        click.echo(
+            f"{chip}: FD {scores['frechet']:.3f}, coverage {scores['coverage']:.0f}, "
+            f"confidence {scores['confidence']:.3f} (500 samples, seed {seed})"
+        )
