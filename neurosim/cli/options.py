@@ -40,7 +40,7 @@ def settings_option(classes: tuple[type, ...], name: str, *decls: str, scope: st
     shown = {value for value in defaults.values()}
     if len(shown) == 1:
         value = shown.pop()
-        if value is not None and value is not False:
+        if value not in (None, False, ()):
             help_text += f"  [default: {value}]"
     else:
         help_text += "  [default: " + ", ".join(f"{v} {k}" for k, v in defaults.items()) + "]"

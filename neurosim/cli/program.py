@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from neurosim.devices import NAMES as DEVICES
+
 
 @click.command()
 @click.argument("netlist", type=click.Path(path_type=Path))
@@ -13,7 +15,7 @@ import click
     "--device",
     default="pcm",
     show_default=True,
-    type=click.Choice(["ideal", "pcm", "generic"]),
+    type=click.Choice(DEVICES),
     help="ideal: exact devices; pcm: aihwkit's PCM-like model (g_max 25 uS, programming "
     "noise, per-device drift, 1/f read noise); generic: range, 2^bits levels, "
     "programming noise, stuck devices, drift (ideal unless --set).",

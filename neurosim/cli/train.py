@@ -8,10 +8,16 @@ import click
 
 from neurosim.cli.options import build_settings, settings_option
 from neurosim.cli.progress import EpochReporter
+from neurosim.devices import NAMES as DEVICES
 from neurosim.learn.settings import SETTINGS, ClassifySettings, FlowSettings
 
 BOTH = (FlowSettings, ClassifySettings)
-CHOICES = {"optimizer": ("adam", "sgd"), "dtype": ("float64", "float32"), "data": ("digits",)}
+CHOICES = {
+    "optimizer": ("adam", "sgd"),
+    "dtype": ("float64", "float32"),
+    "data": ("digits",),
+    "device": DEVICES,
+}
 
 
 def _option(name: str, kind=float, *decls: str, classes=BOTH):
@@ -62,6 +68,8 @@ def _option(name: str, kind=float, *decls: str, classes=BOTH):
 @_option("limit", int)
 @_option("checkpoint_every", int)
 @_option("eval_every", int, classes=(FlowSettings,))
+@_option("device", str)
+@settings_option(BOTH, "device_settings", "--set", multiple=True, metavar="KEY=VALUE")
 @click.option("--resume", is_flag=True, help="Continue from RUN_DIR/checkpoint.h5.")
 def train(run_dir: Path, netlist: Path, objective: str, resume: bool, **options) -> None:
     """Train NETLIST's own circuit with EP/GradEP: only local rules, no backprop.

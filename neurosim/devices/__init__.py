@@ -8,3 +8,5 @@ validated settings objects (:mod:`neurosim.validation`); :mod:`neurosim.devices.
 names them for the CLI. The host writes the result into the circuit
 (:mod:`neurosim.host.deploy`), so ngspice sees the same chip.
 """
+
+NAMES = ("ideal", "pcm", "generic")  # the device models by name (presets.PRESETS' keys)

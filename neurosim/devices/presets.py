@@ -5,12 +5,14 @@ from __future__ import annotations
 import math
 from dataclasses import fields
 
+from neurosim.devices import NAMES
 from neurosim.devices.generic import Generic
 from neurosim.devices.ideal import Ideal
 from neurosim.devices.pcm import PCMLike
 from neurosim.validation import SettingsError
 
 PRESETS = {model.name: model for model in (Ideal, PCMLike, Generic)}
+assert tuple(PRESETS) == NAMES
 
 
 def device_model(name: str, settings: dict[str, object] | None = None):

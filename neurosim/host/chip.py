@@ -152,7 +152,7 @@ class Chip(CrossbarView):
                 whole = self._whole[array]
                 targets = self._targets[array]
                 targets += delta if whole else np.where(self._pairs[array], delta, 0.0)
-                new = self.programmer.program(pairs, targets, scaling)
+                new = self.programmer.program(pairs, targets, scaling, array)
                 self._devices[array] = new if whole else np.where(self._masks[array], new, pairs)
         apply_devices(self._crossbar, self._devices)
         self.version += 1
@@ -170,6 +170,11 @@ class Chip(CrossbarView):
                 self._devices[array] = np.where(self._masks[array], encoded, self._devices[array])
         apply_devices(self._crossbar, self._devices)
         self.version += 1
+
+    def targets(self) -> dict[str, np.ndarray]:
+        """Every parameter's value as the host last asked for it (model units), read
+        off its forward array's targets: what the devices would hold if exact."""
+        return {p: self._targets[a[0]].copy() for p, a in self._arrays.items()}
 
     def parameters(self) -> dict[str, np.ndarray]:
         """Every parameter's value θ = (G⁺ − G⁻)/g_unit, read off its forward array."""

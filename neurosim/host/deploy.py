@@ -31,10 +31,9 @@ import numpy as np
 from neurosim.circuit.ir import Circuit
 from neurosim.devices.presets import model_record
 from neurosim.host.chip import Chip
+from neurosim.host.programming import OPEN_CONDUCTANCE
 from neurosim.netlist.write import netlist_text
 from neurosim.network.templates import scaled_injection
-
-OPEN_CONDUCTANCE = 1e-12  # S: ngspice's gmin; a 0 S device is written as 1e12 Ω
 
 
 @dataclass(frozen=True)

@@ -102,8 +102,9 @@ class TrainResult:
 
     @property
     def circuit(self) -> Circuit:
-        """The trained circuit: the netlist's circuit with its devices as programmed."""
-        return self.chip.circuit()
+        """The trained circuit: the netlist's circuit with its devices as programmed
+        (:func:`trained_circuit`)."""
+        return trained_circuit(self.chip, self.settings)
 
     @property
     def history(self) -> dict[str, list[float]]:
@@ -171,7 +172,7 @@ class TrainingRun:
         else:
             raise NeurosimError(f"no training objective for {type(settings).__name__}")
         try:
-            self.chip = Chip(circuit)
+            self.chip = _chip_on_devices(circuit, settings)
         except CircuitError as exc:
             raise NeurosimError(f"{netlist}: cannot train this circuit: {exc}") from None
         if not self.chip.trained:
@@ -228,7 +229,7 @@ class TrainingRun:
         with ExitStack() as stack:
             objective = stack.enter_context(self._objective())
             if evaluate is not None and every:
-                objective = _Tracked(objective, evaluate, every, result, out, resume)
+                objective = _Tracked(objective, evaluate, every, result, out, resume, self.circuit)
             result.checkpoint = train(
                 objective,
                 self.chip,
@@ -253,7 +254,7 @@ class TrainingRun:
         from neurosim.plot.curves import plot_history
 
         files = {CHECKPOINT: out / CHECKPOINT, TRAINED: out / TRAINED}
-        write_netlist(self.chip.circuit(), out / TRAINED)
+        write_netlist(self.circuit(), out / TRAINED)
         history = result.history
         if isinstance(self.settings, FlowSettings):
             plot_history(history, ["mse"], out / LOSS_PLOT, ylabel="per-pixel flow MSE")
@@ -278,6 +279,10 @@ class TrainingRun:
         )
         _write_json(out / METRICS, classify_summary(result))
         return {**files, LOSS_PLOT: out / LOSS_PLOT, METRICS: out / METRICS}
+
+    def circuit(self) -> Circuit:
+        """The chip's circuit as programmed now (:func:`trained_circuit`)."""
+        return trained_circuit(self.chip, self.settings)
 
     def _check_state(self, checkpoint: Checkpoint) -> None:
         """Refuse a checkpoint whose devices or optimiser state do not fit this chip."""
@@ -349,15 +354,54 @@ class TrainingRun:
         return nullcontext(objective)
 
 
+def trained_circuit(chip: Chip, settings: TrainingSettings) -> Circuit:
+    """``chip``'s circuit as programmed now; trained on a device model, with a
+    ``programmed`` record saying which (its settings and the run's seed)."""
+    circuit = chip.circuit()
+    if settings.device == "ideal":
+        return circuit
+    from dataclasses import replace
+
+    from neurosim.devices.presets import model_record
+
+    record = {
+        **model_record(settings.device_model()),
+        "seed": settings.seed,
+        "seconds": None,
+        "trained": settings.objective,
+    }
+    return replace(circuit, programmed=(*circuit.programmed, record))
+
+
+def _chip_on_devices(circuit: Circuit, settings: TrainingSettings) -> Chip:
+    """The chip training programs: with ideal devices the netlist's circuit; otherwise
+    its devices first programmed onto the device model (seeded by the run's seed), the
+    host's targets the netlist's values, and every update written through the model."""
+    if settings.device == "ideal":
+        return Chip(circuit)
+    from neurosim.host.deploy import deploy
+    from neurosim.host.programming import DeviceProgrammer
+
+    model = settings.device_model()
+    chip = Chip(circuit, DeviceProgrammer(model, settings.seed))
+    placed = Chip(deploy(circuit, model, seed=settings.seed).circuit).device_state()
+    state = chip.device_state()
+    state.update({k: v for k, v in placed.items() if k.startswith("conductance/")})
+    chip.load_device_state(state)
+    return chip
+
+
 class _Tracked:
     """``objective`` with the evaluator's scores every ``every`` epochs (NaN on the
     others, so they live in the history and survive a resume) and the best circuit
     kept in ``result`` (and written to ``out/best.cir``) whenever the score is the
     lowest so far."""
 
-    def __init__(self, objective, evaluate: Evaluator, every: int, result, out, resume) -> None:
+    def __init__(
+        self, objective, evaluate: Evaluator, every: int, result, out, resume, circuit
+    ) -> None:
         self.objective, self.evaluate, self.every = objective, evaluate, every
-        self.result, self.out = result, out
+        self.result, self.out, self.circuit = result, out, circuit
         scores = [v for v in (resume.history if resume else {}).get(evaluate.key, [])]
         finite = [(v, e) for e, v in enumerate(scores) if not math.isnan(v)]
         self.best = min(finite, default=(math.inf, None))[0]
@@ -376,7 +420,7 @@ class _Tracked:
             scores["eval_seconds"] = time.perf_counter() - began
             if scores[self.evaluate.key] < self.best:
                 self.best = scores[self.evaluate.key]
-                self.result.best, self.result.best_epoch = chip.circuit(), epoch + 1
+                self.result.best, self.result.best_epoch = self.circuit(), epoch + 1
                 if self.out is not None:
                     from neurosim.netlist.write import write_netlist
 

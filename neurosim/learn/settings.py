@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any, ClassVar
 
+from neurosim.devices import NAMES as DEVICES
 from neurosim.validation import (
     SettingsError,
     Validated,
@@ -73,10 +74,37 @@ class TrainingSettings(Validated):
         "a whole number >= 1",
         "Epochs between checkpoints (a killed run loses at most this many).",
     )
+    device: str = setting(
+        "ideal",
+        one_of(*DEVICES),
+        ", ".join(DEVICES),
+        "Devices the updates are programmed through (hardware-aware training): ideal, "
+        "pcm (aihwkit's PCM-like programming noise) or generic; the chip is programmed "
+        "onto them first.",
+    )
+    device_settings: tuple[str, ...] = setting(
+        (),
+        lambda v: isinstance(v, tuple) and all(isinstance(x, str) and "=" in x for x in v),
+        "KEY=VALUE settings of the device model",
+        "A device setting KEY=VALUE, the model's names (repeatable; see `neurosim program`).",
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.device_model()  # a bad device setting is refused now, by name
+
+    def device_model(self):
+        """The device model updates are programmed through (:mod:`neurosim.devices`)."""
+        from neurosim.devices.presets import device_model, parse_settings
+
+        return device_model(self.device, parse_settings(self.device_settings))
 
     def record(self) -> dict:
-        """The settings as JSON-ready data, with the objective's name."""
-        return {"objective": self.objective, **asdict(self)}
+        """The settings as JSON data (as a checkpoint gives them back), with the
+        objective's name."""
+        data = {"objective": self.objective, **asdict(self)}
+        data["device_settings"] = list(self.device_settings)
+        return data
 
     def changed_from(self, other: TrainingSettings) -> list[str]:
         """Names of the fields that differ from ``other``'s and change what an epoch
@@ -174,4 +202,6 @@ def from_record(record: dict) -> TrainingSettings:
     values = {name: value for name, value in record.items() if name in names}
     if "clip" in values and values["clip"] is None:
         values["clip"] = 0.0
+    if isinstance(values.get("device_settings"), list):
+        values["device_settings"] = tuple(values["device_settings"])
     return cls(**values)
