@@ -27,10 +27,12 @@ from neurosim.host import Chip
 from neurosim.io.samples_h5 import Samples
 from neurosim.learn.run import BEST, TRAINED, Progress, TrainResult, run_training
 from neurosim.learn.settings import TrainingSettings, settings_class
+from neurosim.memory import require
 from neurosim.samplers.settings import EulerSampling
 from neurosim.scores.quality import QualityReport
 
 PathLike = str | os.PathLike
+SAMPLING_ARRAYS = 32  # arrays of (n, free) float64 a flow sampler holds at most (estimate)
 REFERENCE_ALPHA = 2.0  # FlowEqProp's output scale, when neither settings nor a run say
 
 
@@ -196,6 +198,8 @@ def sample(
     settings = settings or EulerSampling()
     chip, described, alpha, alpha_from = _sampled_chip(source, settings.alpha)
     sampled_layer(chip)  # a network without a velocity readout fails here
+    # the batch's state and the solver's arrays (Anderson keeps 2 x 12 histories of it)
+    require(settings.n * chip.free * 8 * SAMPLING_ARRAYS, f"sampling {settings.n:,} samples")
     samples, stats = euler_samples(
         chip,
         settings.n,

@@ -7,10 +7,13 @@ The scaling is linear and documented: a model value ``s`` is the node voltage
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 LAYER_KINDS = ("visible", "input", "hidden", "output")
 UNIT_LAWS = ("scellier_bengio", "hopfield")
+FAMILIES = ("crossbar",)
+MAX_LAYER_UNITS = 100_000  # units of one layer (a netlist of more is refused, not tried)
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,27 @@ class Layer:
     kind: str
     activation: str
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError(f"a layer name must be a non-empty string, not {self.name!r}")
+        if isinstance(self.size, bool) or not isinstance(self.size, int):
+            raise ValueError(f"layer {self.name}: size must be a whole number, not {self.size!r}")
+        if not 1 <= self.size <= MAX_LAYER_UNITS:
+            raise ValueError(
+                f"layer {self.name}: size {self.size} is not in 1..{MAX_LAYER_UNITS:,}"
+            )
+        if self.kind not in LAYER_KINDS:
+            raise ValueError(
+                f"layer {self.name}: unknown kind {self.kind!r} (one of {', '.join(LAYER_KINDS)})"
+            )
+        from neurosim.network.activations import ACTIVATIONS
+
+        if self.activation not in ACTIVATIONS:
+            known = ", ".join(ACTIVATIONS)
+            raise ValueError(
+                f"layer {self.name}: unknown activation {self.activation!r} (one of {known})"
+            )
+
 
 @dataclass(frozen=True)
 class Scaling:
@@ -31,6 +55,13 @@ class Scaling:
     g_unit: float = 100e-6
     g_min: float = 1e-6
     tau: float = 1e-6
+
+    def __post_init__(self) -> None:
+        for name in ("volts_per_unit", "g_unit", "g_min", "tau"):
+            value = getattr(self, name)
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if not (number and math.isfinite(value) and value > 0):
+                raise ValueError(f"scaling {name} must be a finite number > 0, not {value!r}")
 
     @property
     def current_per_unit(self) -> float:
@@ -54,6 +85,27 @@ class NetworkMeta:
     scaling: Scaling
     spring_lambda: float = 0.0
     nudge: bool = True
+
+    def __post_init__(self) -> None:
+        if self.family not in FAMILIES:
+            raise ValueError(f"unknown family {self.family!r} (one of {', '.join(FAMILIES)})")
+        if self.law not in UNIT_LAWS:
+            raise ValueError(f"unknown unit law {self.law!r} (one of {', '.join(UNIT_LAWS)})")
+        names = [layer.name for layer in self.layers]
+        if not names:
+            raise ValueError("the network has no layers")
+        if len(set(names)) != len(names):
+            raise ValueError(f"a layer name is used twice: {names}")
+        seen = set()
+        for a, b in self.couplings:
+            for name in (a, b):
+                if name not in names:
+                    raise ValueError(f"coupling {a}-{b}: no layer {name!r} (layers: {names})")
+            if a == b or frozenset((a, b)) in seen:
+                raise ValueError(f"coupling {a}-{b} couples a layer to itself or repeats")
+            seen.add(frozenset((a, b)))
+        if not (math.isfinite(self.spring_lambda) and self.spring_lambda >= 0):
+            raise ValueError(f"spring_lambda must be finite and >= 0, not {self.spring_lambda!r}")
 
     def layer(self, name: str) -> Layer:
         """The layer called ``name``."""

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from neurosim.cli.options import FINITE_POSITIVE, SEED
+
 
 @click.command()
 @click.argument("netlist", type=click.Path(path_type=Path))
@@ -25,12 +27,12 @@ import click
     type=click.IntRange(1, 10_000),
     help="Random input vectors to use when --inputs is not given.",
 )
-@click.option("--seed", default=0, show_default=True, help="Seed of the random inputs.")
+@click.option("--seed", default=0, show_default=True, type=SEED, help="Seed of the random inputs.")
 @click.option(
     "--rtol",
     default=1e-6,
     show_default=True,
-    type=click.FloatRange(0, min_open=True),
+    type=FINITE_POSITIVE,
     help="Tolerance as a fraction of the signal scale (volts per model unit).",
 )
 @click.option(

@@ -91,11 +91,22 @@ def _programming(record: dict) -> str:
 
 
 def _hdf5_summary(path: Path) -> dict:
+    from neurosim.errors import NeurosimError
+
+    summary: dict = {"file": str(path), "kind": "hdf5"}
+    try:
+        return _hdf5_contents(path, summary)
+    except OSError as exc:
+        raise NeurosimError(f"{path}: not a readable HDF5 file ({exc})") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise NeurosimError(f"{path}: bad network metadata ({type(exc).__name__}: {exc})") from None
+
+
+def _hdf5_contents(path: Path, summary: dict) -> dict:
     import h5py
 
     from neurosim.circuit.meta import NetworkMeta
 
-    summary: dict = {"file": str(path), "kind": "hdf5"}
     with h5py.File(path, "r") as handle:
         summary["schema"] = str(handle.attrs.get("schema", "(none)"))
         if "network" in handle.attrs:

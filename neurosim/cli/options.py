@@ -7,6 +7,7 @@ field's range into one line naming the flag.
 
 from __future__ import annotations
 
+import math
 from dataclasses import fields
 
 import click
@@ -56,3 +57,25 @@ def build_settings(cls, given: dict):
         return cls(**values)
     except SettingsError as exc:
         raise NeurosimError(f"{flag(exc.field)}: {exc.reason}") from None
+
+
+class FiniteFloat(click.ParamType):
+    """A finite float above ``low`` (NaN and inf refused in Click's one-line form)."""
+
+    name = "float"
+
+    def __init__(self, low: float = 0.0) -> None:
+        self.low = low
+
+    def convert(self, value, param, ctx):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not (math.isfinite(number) and number > self.low):
+            self.fail(f"{value!r} is not a finite number > {self.low:g}", param, ctx)
+        return number
+
+
+FINITE_POSITIVE = FiniteFloat(0.0)
+SEED = click.IntRange(0)

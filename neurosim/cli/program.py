@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from neurosim.cli.options import SEED
 from neurosim.devices import NAMES as DEVICES
 
 
@@ -43,7 +44,7 @@ from neurosim.devices import NAMES as DEVICES
     help="Global drift compensation (aihwkit's default): a gain α = reference/now of the "
     "weight arrays' one-hot readings, written into every unit's injection amplifier.",
 )
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of every draw.")
+@click.option("--seed", default=0, show_default=True, type=SEED, help="Seed of every draw.")
 @click.option(
     "-o", "--out", required=True, type=click.Path(path_type=Path), help="The chip netlist."
 )

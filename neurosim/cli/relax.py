@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from neurosim.cli.options import FINITE_POSITIVE, SEED
+
 
 @click.command()
 @click.argument("netlist", type=click.Path(path_type=Path))
@@ -23,7 +25,7 @@ import click
     type=click.IntRange(1),
     help="Random input rows, uniform in [-1, 1], when --inputs is not given.",
 )
-@click.option("--seed", default=0, show_default=True, help="Seed of the random rows.")
+@click.option("--seed", default=0, show_default=True, type=SEED, help="Seed of the random rows.")
 @click.option(
     "--out",
     required=True,
@@ -34,7 +36,7 @@ import click
 @click.option(
     "--tol",
     "tolerance",
-    type=click.FloatRange(0, min_open=True),
+    type=FINITE_POSITIVE,
     help="Stop when every unit's KCL residual is below this, in model units "
     "(x volts_per_unit x g_unit = amperes). Default 1e-6 (float64), 3e-6 (float32).",
 )
@@ -53,7 +55,7 @@ import click
     "--step",
     default=0.1,
     show_default=True,
-    type=click.FloatRange(0, min_open=True),
+    type=FINITE_POSITIVE,
     help="Step of --method gradient, in units of the circuit's time constant.",
 )
 @click.option(

@@ -38,7 +38,7 @@ def load_spec(path: str | os.PathLike) -> NetworkSpec:
         raise SpecError(f"{path}: not valid TOML ({exc})") from None
     try:
         return spec_from_dict(data, default_name=path.stem)
-    except SpecError as exc:
+    except (SpecError, ValueError) as exc:  # ValueError: NetworkMeta's own checks
         raise SpecError(f"{path}: {exc}") from None
 
 
@@ -77,8 +77,11 @@ def spec_from_dict(data: dict, *, default_name: str = "network") -> NetworkSpec:
         raise SpecError(f"network.spring_lambda must be >= 0, got {spring}")
     if spring > 0 and not any(layer.kind == "visible" for layer in layers):
         raise SpecError("network.spring_lambda > 0 needs a visible layer")
+    family = str(network.get("family", "crossbar"))
+    if family != "crossbar":
+        raise SpecError(f"network.family {family!r} is not supported (only 'crossbar')")
     meta = NetworkMeta(
-        family=str(network.get("family", "crossbar")),
+        family=family,
         law=law,
         layers=layers,
         couplings=couplings,
@@ -86,8 +89,6 @@ def spec_from_dict(data: dict, *, default_name: str = "network") -> NetworkSpec:
         spring_lambda=spring,
         nudge=_boolean("network.nudge", network.get("nudge", True)),
     )
-    if meta.family != "crossbar":
-        raise SpecError(f"network.family {meta.family!r} is not supported (only 'crossbar')")
     init = data.get("init", {})
     circuit = data.get("circuit", {})
     if not isinstance(circuit, dict):

@@ -73,7 +73,7 @@ def test_bad_settings_are_one_line_errors(tmp_path):
         (("--set", "g_max"), "expects KEY=VALUE"),
         (("--time", "-5"), "must be >= 0 seconds"),
         (("--time", "nan"), "must be >= 0 seconds"),
-        (("--seed", "-1"), "seed must be a whole number >= 0"),
+        (("--seed", "-1"), "Invalid value for '--seed'"),
         (("--device", "memristor"), "Invalid value for '--device'"),
     ]
     for extra, message in cases:

@@ -16,6 +16,7 @@ from neurosim.circuit.units import format_number, parse_number
 from neurosim.errors import NetlistError
 from neurosim.netlist.parse import parse_netlist_text
 from neurosim.netlist.write import netlist_text
+from neurosim.network.activations import ACTIVATIONS
 
 PROPERTY = settings(
     max_examples=150,
@@ -75,25 +76,42 @@ def expressions(nodes: list[str], sources: list[str]) -> st.SearchStrategy[str]:
     )
 
 
-networks = st.builds(
-    NetworkMeta,
-    family=names,
-    law=st.sampled_from(UNIT_LAWS),
-    layers=st.lists(
-        st.builds(
-            Layer,
-            name=names,
-            size=st.integers(0, 1000),
-            kind=st.sampled_from(LAYER_KINDS),
-            activation=names,
+layer_names = st.text(min_size=1, max_size=6)
+
+
+@st.composite
+def networks(draw) -> NetworkMeta:
+    """Valid network metadata (NetworkMeta refuses anything else on construction)."""
+    layers = draw(
+        st.lists(
+            st.builds(
+                Layer,
+                name=layer_names,
+                size=st.integers(1, 1000),
+                kind=st.sampled_from(LAYER_KINDS),
+                activation=st.sampled_from(sorted(ACTIVATIONS)),
+            ),
+            min_size=1,
+            max_size=3,
+            unique_by=lambda layer: layer.name,
+        ).map(tuple)
+    )
+    names_drawn = [layer.name for layer in layers]
+    pairs = [(a, b) for i, a in enumerate(names_drawn) for b in names_drawn[i + 1 :]]
+    couplings = draw(st.lists(st.sampled_from(pairs), max_size=2, unique=True)) if pairs else []
+    return NetworkMeta(
+        family="crossbar",
+        law=draw(st.sampled_from(UNIT_LAWS)),
+        layers=layers,
+        couplings=tuple(couplings),
+        scaling=draw(
+            st.builds(
+                Scaling, volts_per_unit=positive, g_unit=positive, g_min=positive, tau=positive
+            )
         ),
-        max_size=3,
-    ).map(tuple),
-    couplings=st.lists(st.tuples(names, names), max_size=2).map(tuple),
-    scaling=st.builds(Scaling, volts_per_unit=finite, g_unit=finite, g_min=finite, tau=finite),
-    spring_lambda=finite,
-    nudge=st.booleans(),
-)
+        spring_lambda=draw(st.floats(min_value=0.0, allow_infinity=False)),
+        nudge=draw(st.booleans()),
+    )
 
 
 @st.composite
@@ -139,7 +157,7 @@ def circuits(draw) -> Circuit:
     circuit.roles = dict(roles)
     patterns = st.sampled_from(["r*", "rw*", "g?", "b1", "*.q", "[rc]*"])
     circuit.trainable = tuple(draw(st.lists(patterns, max_size=3)))
-    circuit.network = draw(st.none() | networks)
+    circuit.network = draw(st.none() | networks())
     circuit.controls = draw(st.sampled_from(CONTROLS))
     return circuit
 
