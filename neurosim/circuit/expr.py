@@ -47,6 +47,8 @@ FUNCTIONS: dict[str, tuple[int, str]] = {
     "cosh": (1, "_m.cosh({0})"),
     "tanh": (1, "_m.tanh({0})"),
     "atan": (1, "_m.atan({0})"),
+    "arctan": (1, "_m.atan({0})"),
+    "sqr": (1, "({0}) * ({0})"),
     "abs": (1, "abs({0})"),
     "sgn": (1, "_sgn({0})"),
     "u": (1, "_step({0})"),
@@ -60,7 +62,7 @@ _PRECEDENCE.update({"+": 2, "-": 2, "*": 3, "/": 3, "neg": 4, "^": 5})
 _TOKEN = re.compile(
     r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?[a-z]*)"
     r"|(?P<name>[a-z_][a-z0-9_.#]*)"
-    r"|(?P<op>\*\*|<=|>=|==|!=|[-+*/^(){},?:<>]))",
+    r"|(?P<op>\*\*|<=|>=|==|!=|&&|\|\||[-+*/^(){},?:<>!]))",
     re.IGNORECASE,
 )
 
@@ -104,13 +106,29 @@ class _Parser:
         return tree
 
     def ternary(self) -> Expr:
-        cond = self.compare()
+        cond = self.either()
         if self.peek() != "?":
             return cond
         self.take("?")
         a = self.ternary()
         self.take(":")
         return ("if", cond, a, self.ternary())
+
+    def either(self) -> Expr:
+        """``a || b``: 1 if either is non-zero, else 0 (as ngspice)."""
+        left = self.both()
+        while self.peek() == "||":
+            self.take()
+            left = ("bin", "!=", ("bin", "+", _truth(left), _truth(self.both())), ("num", 0.0))
+        return left
+
+    def both(self) -> Expr:
+        """``a && b``: 1 if both are non-zero, else 0 (as ngspice)."""
+        left = self.compare()
+        while self.peek() == "&&":
+            self.take()
+            left = ("bin", "*", _truth(left), _truth(self.compare()))
+        return left
 
     def compare(self) -> Expr:
         left = self.sum()
@@ -134,6 +152,9 @@ class _Parser:
         return left
 
     def unary(self) -> Expr:
+        if self.peek() == "!":  # logical not: 1 where the operand is 0
+            self.take()
+            return ("bin", "==", self.unary(), ("num", 0.0))
         if self.peek() == "-":
             self.take()
             operand = self.unary()
@@ -184,7 +205,7 @@ class _Parser:
         self.take("(")
         if name in ("v", "i"):
             return self.reference(name)
-        args = [self.ternary()]
+        args = [] if self.peek() == ")" else [self.ternary()]  # .func f() takes none
         while self.peek() == ",":
             self.take(",")
             args.append(self.ternary())
@@ -234,6 +255,13 @@ class _NameParser(_Parser):
                 self.take()
                 return ("name", token.lower())
         return super().atom()
+
+
+def _truth(tree: Expr) -> Expr:
+    """1 where ``tree`` is non-zero, else 0 (a comparison is already 0 or 1)."""
+    if tree[0] == "bin" and tree[1] in _COMPARE:
+        return tree
+    return ("bin", "!=", tree, ("num", 0.0))
 
 
 def _reject_bare_names(tree: Expr, text: str) -> None:
@@ -410,6 +438,8 @@ def _call_derivative(name: str, args: tuple, wrt: Expr) -> Expr:
         "cosh": lambda: ("call", "sinh", (a,)),
         "tanh": lambda: _sub(("num", 1.0), ("bin", "^", ("call", "tanh", (a,)), ("num", 2.0))),
         "atan": lambda: _div(("num", 1.0), _add(("num", 1.0), _mul(a, a))),
+        "arctan": lambda: _div(("num", 1.0), _add(("num", 1.0), _mul(a, a))),
+        "sqr": lambda: _mul(("num", 2.0), a),
         "abs": lambda: ("call", "sgn", (a,)),
         "sgn": lambda: ("num", 0.0),
         "u": lambda: ("num", 0.0),

@@ -414,6 +414,8 @@ class _Builder:
             token = tokens[pos]
             if token == "dc" or (pos == 0 and _is_value(token)):
                 pos += token == "dc"
+                if token == "dc" and pos < len(tokens) and tokens[pos] == "=":
+                    pos += 1  # ngspice also reads dc=3, dc = 3
                 if dc is not None or pos >= len(tokens) or not _is_value(tokens[pos]):
                     raise line.error(f"{local}: expected one 'dc VALUE'")
                 dc = self.value(tokens[pos], scope, line)
@@ -426,10 +428,16 @@ class _Builder:
                     pos += 1
                 parts.append(" ".join(words))
             elif token in _WAVEFORMS and not waveform:
-                close = tokens.index(")", pos) if ")" in tokens[pos:] else -1
-                if pos + 1 >= len(tokens) or tokens[pos + 1] != "(" or close < 0:
-                    raise line.error(f"{local}: expected '{token}(ARG ...)'")
-                args = tokens[pos + 2 : close]
+                if pos + 1 < len(tokens) and tokens[pos + 1] == "(":
+                    close = tokens.index(")", pos) if ")" in tokens[pos:] else -1
+                    if close < 0:
+                        raise line.error(f"{local}: expected '{token}(ARG ...)'")
+                    args, after = tokens[pos + 2 : close], close + 1
+                else:  # ngspice also reads the arguments without parentheses
+                    after = pos + 1
+                    while after < len(tokens) and _is_value(tokens[after]):
+                        after += 1
+                    args = tokens[pos + 1 : after]
                 low, high = _WAVEFORMS[token]
                 if (
                     len(args) < low
@@ -446,11 +454,12 @@ class _Builder:
                     initial += values[1] * math.sin(math.radians(values[5]))
                 waveform = token
                 parts.append(f"{token}({' '.join(texts)})")
-                pos = close + 1
+                pos = after
             else:
                 raise line.error(
                     f"{local}: unsupported source specification {token!r} (neurosim reads "
-                    "[dc] VALUE, ac MAG [PHASE] and one of pulse() sin() pwl() exp())"
+                    "[dc[=]] VALUE, ac MAG [PHASE] and one of pulse sin pwl exp, with or "
+                    "without parentheses)"
                 )
         return (initial if dc is None else dc), " ".join(parts)
 

@@ -172,7 +172,8 @@ def test_flattened_names_match_ngspice(tmp_path):
     [
         ("5", 5.0, ""),
         ("dc 5", 5.0, ""),
-        ("DC={2*2}", None, None),
+        ("DC={2*2}", 4.0, ""),  # ngspice reads dc=VALUE too
+        ("dc 1 dc 2", None, None),
         ("", 0.0, ""),
         ("ac 1", 0.0, "ac 1"),
         ("dc 2 AC 1 90", 2.0, "ac 1 90"),
