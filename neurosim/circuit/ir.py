@@ -193,7 +193,13 @@ class Circuit:
                     reads[node] += 1
                 for source in sources:
                     _check_current_probe(self, element.name, source)
-        dangling = sorted(n for n, k in terminal_use.items() if k + reads[n] < 2 and n != GROUND)
+        # a node whose only connection fixes its voltage (V, E, H, B v=) is well defined
+        fixed = {n for e in self.elements.values() if _defines_voltage(e) for n in e.nodes[:2]}
+        dangling = sorted(
+            n
+            for n, k in terminal_use.items()
+            if k + reads[n] < 2 and n != GROUND and n not in fixed
+        )
         if dangling:
             more = f" (and {len(dangling) - 1} more)" if len(dangling) > 1 else ""
             raise CircuitError(f"node {dangling[0]!r} is dangling: one connection only{more}")
@@ -202,10 +208,18 @@ class Circuit:
                 raise CircuitError(f"role given to unknown node {node!r}")
 
 
+def _defines_voltage(element: Element) -> bool:
+    """True for elements that fix the voltage across their terminals and carry a
+    branch current ngspice can read: V, E, H, and B with ``v=``."""
+    return element.kind in "veh" or (element.kind == "b" and element.output == "v")
+
+
 def _check_current_probe(circuit: Circuit, owner: str, source: str) -> None:
     probe = circuit.elements.get(source)
-    if probe is None or probe.kind != "v":
-        raise CircuitError(f"{owner}: i({source}) must name a voltage source")
+    if probe is None or not _defines_voltage(probe):
+        raise CircuitError(
+            f"{owner}: i({source}) must name a voltage source, or an E, H or B (v=) source"
+        )
 
 
 def _check_element(circuit: Circuit, element: Element) -> None:

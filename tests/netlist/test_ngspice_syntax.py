@@ -1,6 +1,7 @@
 """ngspice syntax that public netlists use, read as ngspice reads it: each netlist is
-written the way the public files write it, solved by neurosim (an expected value) and
-compared with ngspice's operating point (``check``)."""
+written the way the public files write it, solved by neurosim (the expected value is
+ngspice's, from `ngspice -b` with `print all`) and compared with ngspice's operating
+point (``check``)."""
 
 import pytest
 
@@ -9,42 +10,66 @@ from neurosim.engine.dc import solve_dc
 from neurosim.lower.mna import lower_dc
 
 CASES = {
-    "dc=": ("v1 1 0 DC=3\nr1 1 0 1k", 3.0),
-    "dc = ": ("v1 1 0 dc = 3\nr1 1 0 1k", 3.0),
-    "dc= ": ("v1 1 0 dc= 3\nr1 1 0 1k", 3.0),
-    "sin without parentheses": ("v1 1 0 sin 0.7 1 1k\nr1 1 0 1k", 0.7),
-    "pulse without parentheses": ("v1 1 0 pulse 0.4 1 0 1n 1n 1u 2u\nr1 1 0 1k", 0.4),
-    "dc then waveform": ("v1 1 0 dc 2 sin 0.5 1 1k\nr1 1 0 1k", 2.0),
+    "dc=": ("v1 1 0 DC=3\nr1 1 0 1k", "1", 3.0),
+    "dc = ": ("v1 1 0 dc = 3\nr1 1 0 1k", "1", 3.0),
+    "dc= ": ("v1 1 0 dc= 3\nr1 1 0 1k", "1", 3.0),
+    "sin without parentheses": ("v1 1 0 sin 0.7 1 1k\nr1 1 0 1k", "1", 0.7),
+    "pulse without parentheses": ("v1 1 0 pulse 0.4 1 0 1n 1n 1u 2u\nr1 1 0 1k", "1", 0.4),
+    "dc then waveform": ("v1 1 0 dc 2 sin 0.5 1 1k\nr1 1 0 1k", "1", 2.0),
     "zero-argument .func": (
         ".func foo0() '1013.0'\nv1 1 0 {foo0()/1000}\nr1 1 0 {100*foo0()}",
+        "1",
         1.013,
     ),
     "&& in .param": (
         ".param a=2 b=3\n.param d={(a>1 && b>2) ? 1.5 : 0}\nv1 1 0 {d}\nr1 1 0 1k",
+        "1",
         1.5,
     ),
-    "|| in .param": (".param a=2 b=3\n.param e={(a>5 || b>2) ? 2 : 0}\nv1 1 0 {e}\nr1 1 0 1k", 2.0),
-    "! in .param": (".param a=2\n.param f={!(a>5) ? 3 : 0}\nv1 1 0 {f}\nr1 1 0 1k", 3.0),
+    "|| in .param": (
+        ".param a=2 b=3\n.param e={(a>5 || b>2) ? 2 : 0}\nv1 1 0 {e}\nr1 1 0 1k",
+        "1",
+        2.0,
+    ),
+    "! in .param": (".param a=2\n.param f={!(a>5) ? 3 : 0}\nv1 1 0 {f}\nr1 1 0 1k", "1", 3.0),
     "sqr and arctan in .param": (
         ".param a=2\n.param c={sqr(a)+arctan(1)}\nv1 1 0 {c}\nr1 1 0 1k",
+        "1",
         4.785398163397448,
     ),
     "&& on node voltages": (
         "v2 2 0 2\nr2 2 0 1k\nb1 1 0 v=(v(2)>1 && v(2)<3) ? 1.5 : 0\nr1 1 0 1k",
+        "1",
         1.5,
     ),
-    "! on node voltages": ("v2 2 0 2\nr2 2 0 1k\nb1 1 0 v=!(v(2)>10) ? 2.5 : 0\nr1 1 0 1k", 2.5),
-    "u(0)": ("b1 1 0 v=u(0)\nr1 1 0 1k", 0.5),
+    "! on node voltages": (
+        "v2 2 0 2\nr2 2 0 1k\nb1 1 0 v=!(v(2)>10) ? 2.5 : 0\nr1 1 0 1k",
+        "1",
+        2.5,
+    ),
+    "u(0)": ("b1 1 0 v=u(0)\nr1 1 0 1k", "1", 0.5),
+    "F controlled by an E": (
+        "v1 1 0 2\ne1 2 0 1 0 2\nr2 2 0 1k\nf1 0 3 e1 0.5\nr3 3 0 1k",
+        "3",
+        -2.0,
+    ),
+    "i() of a B source": (
+        "v1 1 0 2\nb1 2 0 v=v(1)*2\nr2 2 0 1k\nb2 3 0 v=i(b1)*1000\nr3 3 0 1k",
+        "3",
+        -4.0,
+    ),
+    "a node only on a B source": ("v1 1 0 2\nr1 1 0 1k\nb1 2 0 v=v(1)*3", "2", 6.0),
+    "a node only on an E source": ("v1 1 0 2\nr1 1 0 1k\ne1 2 0 1 0 -1.5", "2", -3.0),
 }
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_read_as_ngspice_reads_it(tmp_path, name):
-    body, expected = CASES[name]
+    body, node, expected = CASES[name]
     path = tmp_path / "case.cir"
     path.write_text(f"{name}\n{body}\n.end\n")
     circuit = neurosim.load_netlist(path)
-    assert solve_dc(lower_dc(circuit)).voltages["1"] == pytest.approx(expected, rel=1e-12)
+    assert solve_dc(lower_dc(circuit)).voltages[node] == pytest.approx(expected, rel=1e-12)
     report = neurosim.check(circuit)
     assert report.ok and report.max_abs_diff_v < 1e-9, report.to_dict()
 
