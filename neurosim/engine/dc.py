@@ -140,6 +140,8 @@ def solve_dc(
     """
     newton = _Newton(system, system.row_scale, tol, step_tol, max_iterations)
     start = np.zeros(system.size) if x0 is None else np.array(x0, dtype=float)
+    if x0 is None and not np.all(np.isfinite(newton.residual(start, 1.0))):
+        start = _linear_start(system, start)
     x, status, iterations = newton.solve(start, 1.0)
     for fallback in (_gmin_stepping, _source_stepping):
         if not status.ok:
@@ -150,6 +152,19 @@ def solve_dc(
     if throw and not status.ok:
         raise ConvergenceError(f"DC operating point: {status.value} (residual {norm:.3g})")
     return OperatingPoint(x, system.voltages(x), system.currents(x), iterations, norm, status)
+
+
+def _linear_start(system: MnaSystem, fallback: np.ndarray) -> np.ndarray:
+    """A start where an expression is undefined at 0 V (``ln(v(1))``): the solution of
+    the circuit's linear part (behavioural outputs and diode currents at 0), which puts
+    the sources' nodes at their values; ``fallback`` if that part is singular."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", spla.MatrixRankWarning)
+            x = spla.spsolve(system.matrix.tocsc(), system.rhs)
+    except (spla.MatrixRankWarning, RuntimeError):
+        return fallback
+    return x if np.all(np.isfinite(x)) else fallback
 
 
 def _gmin_stepping(newton: _Newton, start: np.ndarray) -> tuple[np.ndarray, Status, int]:

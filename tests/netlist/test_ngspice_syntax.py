@@ -47,6 +47,11 @@ CASES = {
         "1",
         2.5,
     ),
+    "ln of a node that is 0 V at the start": (
+        "v1 1 0 2.7\nr1 1 0 1k\nb1 b1 0 v = ln(v(1))\nr2 b1 0 1k",
+        "b1",
+        0.9932517730102834,
+    ),
     "u(0)": ("b1 1 0 v=u(0)\nr1 1 0 1k", "1", 0.5),
     "F controlled by an E": (
         "v1 1 0 2\ne1 2 0 1 0 2\nr2 2 0 1k\nf1 0 3 e1 0.5\nr3 3 0 1k",
