@@ -123,6 +123,12 @@ class _Builder:
         self.global_scope = self.define(top, _Scope())
         self.expand(top, self.global_scope, Instance(), ())
         self.circuit.controls = tuple(self.controls)
+        if not self.circuit.elements:
+            raise NetlistError(
+                "no circuit elements (an empty file, or not a SPICE netlist: its first line "
+                "is read as the title)",
+                file=self.file,
+            )
         self.structure()
         self.validate()
         return self.circuit
