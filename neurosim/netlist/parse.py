@@ -88,9 +88,10 @@ class _Scope:
 
     params: dict[str, float] = field(default_factory=dict)
     funcs: dict[str, tuple] = field(default_factory=dict)
+    models: dict[str, str] = field(default_factory=dict)  # a subckt's own .model names
 
     def child(self) -> _Scope:
-        return _Scope(dict(self.params), dict(self.funcs))
+        return _Scope(dict(self.params), dict(self.funcs), dict(self.models))
 
 
 # "rNAME NODE NODE NUMBER" with a plain decimal number (no suffix, no expression)
@@ -239,8 +240,6 @@ class _Builder:
         elif word in (".param", ".func"):
             return  # applied by define()
         elif word == ".model":
-            if inst.path:
-                raise line.error("'.model' inside .subckt is not supported: define it at top level")
             self.model(line, scope)
         elif word[0] == ".":
             raise line.error(f"unsupported card {word!r} (neurosim reads {_READ})")
@@ -254,6 +253,7 @@ class _Builder:
         if match is None:
             raise line.error("expected '.model NAME TYPE (PARAM=VALUE ...)'")
         name, kind, rest = match.groups()
+        name = scope.models.get(name, name)  # a subckt's own model: named per instance
         if kind != "d":
             raise line.error(
                 f"unsupported model type {kind!r} for {name!r} "
@@ -397,7 +397,7 @@ class _Builder:
                 raise line.error(f"{local}: expected '{local} n+ n- MODEL [AREA]'")
             area = words[1] if len(words) > 1 else options.get("area")
             value = 1.0 if area is None else self.value(area, scope, line)
-            return Element(name, nodes, value, model=words[0])
+            return Element(name, nodes, value, model=scope.models.get(words[0], words[0]))
         _check_options(options, set(), local, line)
         if kind in "eg":
             if len(words) != 1:
@@ -516,7 +516,12 @@ class _Builder:
                 local.params[key] = self.constant(text, local, sub.line)
         pins = dict(zip(sub.pins, (inst.node(n) for n in nodes), strict=True))
         child = Instance(path, pins)
-        self.expand(list(sub.body), self.define(list(sub.body), local), child, (*stack, sub.name))
+        body = self.define(list(sub.body), local)
+        for card in sub.body:  # .model inside .subckt: local to it, one per instance
+            match = _MODEL.fullmatch(card.text.lower().strip()) if card.word == ".model" else None
+            if match is not None:
+                body.models[match[1]] = f"{match[1]}.{'.'.join(path)}"
+        self.expand(list(sub.body), body, child, (*stack, sub.name))
 
     # --- bookkeeping -----------------------------------------------------------------
 

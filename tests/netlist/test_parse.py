@@ -370,7 +370,13 @@ ERRORS = [
     ("unclosed control", "t\nv1 a 0 1\n.control\nrun\n", 3, ".control", "no .endc"),
     ("continuation", "t\n+ r1 a 0 1k\n", 2, "continuation", ""),
     ("control in subckt", "t\n.subckt s p\n.op\n.ends\nx1 a s\n", 3, "'.op'", "instance x1"),
-    ("model in subckt", "t\n.subckt s p\n.model m d\n.ends\nx1 a s\n", 3, ".model", ""),
+    (
+        "bad model in subckt",
+        "t\n.subckt s p\n.model m npn\n.ends\nv1 a 0 1\nx1 a s\n",
+        3,
+        "unsupported model type 'npn'",
+        "(in instance x1)",
+    ),
     (
         "inside instance",
         "t\n.subckt s p\nr1 p 0 1k\nr2 p 0 {nope}\n.ends\nv1 a 0 1\nx1 a s\n",
