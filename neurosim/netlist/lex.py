@@ -154,9 +154,51 @@ def read_lines(
     for line in _join_lines(physical, file, 2 if title else 1, title):
         if line.kind == "card" and line.word in (".include", ".inc"):
             lines.extend(_include(line, base_dir, stack))
+        elif line.kind == "card" and line.word == ".lib" and len(line.text.split()) == 3:
+            lines.extend(_library(line, base_dir, stack))
         else:
             lines.append(line)
     return head, lines
+
+
+def _library(line: Line, base_dir: Path, stack: tuple[str, ...]) -> list[Line]:
+    """``.lib FILE SECTION``: the lines of FILE between ``.lib SECTION`` and ``.endl``
+    (calls inside that section expanded in turn, relative to FILE)."""
+    _, name, section = line.text.split()
+    name, section = _unquote(name), section.lower()
+    path = Path(name) if os.path.isabs(name) else base_dir / name
+    key = f"{os.path.realpath(path)}#{section}"
+    if key in stack:
+        raise line.error(f".lib cycle: section {section!r} of {str(path)!r} is already being read")
+    text = read_text(path, line)
+    raw = list(_join_lines(text.split("\n"), str(path), 1, False))
+
+    def opens(card: Line) -> bool:
+        words = [w.lower() for w in card.text.split()]
+        return card.kind == "card" and words == [".lib", section]
+
+    start = next((k for k, card in enumerate(raw) if opens(card)), None)
+    if start is None:
+        raise line.error(f".lib: no section {section!r} in {str(path)!r}")
+    selected: list[Line] = []
+    for card in raw[start + 1 :]:
+        if card.kind == "card" and card.word == ".endl":
+            break
+        if card.kind == "card" and card.word in (".include", ".inc"):
+            selected.extend(_include(card, path.parent, (*stack, key)))
+        elif card.kind == "card" and card.word == ".lib" and len(card.text.split()) == 3:
+            selected.extend(_library(card, path.parent, (*stack, key)))
+        else:
+            selected.append(card)
+    else:
+        raise line.error(f".lib: section {section!r} of {str(path)!r} has no .endl")
+    return selected
+
+
+def _unquote(name: str) -> str:
+    if len(name) >= 2 and name[0] == name[-1] and name[0] in "\"'":
+        return name[1:-1].strip()
+    return name
 
 
 def _include(line: Line, base_dir: Path, stack: tuple[str, ...]) -> list[Line]:

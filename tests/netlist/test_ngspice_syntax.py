@@ -92,3 +92,29 @@ def test_unsupported_functions_keep_a_clear_error(tmp_path):
     path.write_text("t\n.param a={floor(2.5)}\nv1 1 0 {a}\nr1 1 0 1k\n.end\n")
     with pytest.raises(neurosim.NeurosimError, match=r"bad.cir:2: .*unknown function 'floor'"):
         neurosim.load_netlist(path)
+
+
+LIBRARY = """* models, in sections
+.lib typ
+.model dm d (is=1e-14)
+.endl typ
+.lib fast
+.lib 'more.lib' shared
+.endl fast
+"""
+
+
+@pytest.mark.parametrize(("section", "expected"), [("typ", 6.294408e-01), ("fast", 5.171734e-01)])
+def test_lib_sections_read_as_ngspice_reads_them(tmp_path, section, expected):
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib/models.lib").write_text(LIBRARY)
+    (tmp_path / "lib/more.lib").write_text(".lib shared\n.model dm d (is=1e-12)\n.endl\n")
+    path = tmp_path / "case.cir"
+    path.write_text(f"t\n.lib lib/models.lib {section}\nv1 1 0 1\nr1 1 2 1k\nd1 2 0 dm\n.end\n")
+    circuit = neurosim.load_netlist(path)
+    assert solve_dc(lower_dc(circuit)).voltages["2"] == pytest.approx(expected, rel=1e-6)
+    report = neurosim.check(circuit)
+    assert report.ok and report.max_abs_diff_v < 1e-9, report.to_dict()
+    path.write_text("t\n.lib lib/models.lib slow\nv1 1 0 1\nr1 1 2 1k\nd1 2 0 dm\n.end\n")
+    with pytest.raises(neurosim.NeurosimError, match=r"case.cir:2: .lib: no section 'slow'"):
+        neurosim.load_netlist(path)
