@@ -41,8 +41,8 @@ def test_sigkill_loses_at_most_the_last_interval_and_resume_is_exact(tmp_path):
     assert straight.returncode == 0, straight.stderr
     killed = subprocess.Popen(command(tmp_path / "killed"), stderr=subprocess.DEVNULL)
     checkpoint = tmp_path / "killed/checkpoint.h5"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and killed.poll() is None:
+    # wait for the event (epoch 30 checkpointed, or the run's end), however slow the machine
+    while killed.poll() is None:
         if checkpoint.exists() and read_checkpoint(checkpoint).epoch >= 30:
             break
         time.sleep(0.05)
