@@ -62,6 +62,20 @@ DIODE_PARAMS: dict[str, float] = {
     "xti": 3.0,
     "fc": 0.5,
 }
+# what each diode parameter may be (a model outside these is refused where it is read)
+DIODE_RANGES: dict[str, tuple[str, object]] = {
+    "is": ("> 0", lambda v: v > 0),
+    "n": ("> 0", lambda v: v > 0),
+    "rs": (">= 0", lambda v: v >= 0),
+    "bv": ("> 0", lambda v: v > 0),
+    "ibv": ("> 0", lambda v: v > 0),
+    "cjo": (">= 0", lambda v: v >= 0),
+    "vj": ("> 0", lambda v: v > 0),
+    "m": ("in [0, 1)", lambda v: 0 <= v < 1),
+    "tt": (">= 0", lambda v: v >= 0),
+    "eg": ("> 0", lambda v: v > 0),
+    "fc": ("in [0, 1)", lambda v: 0 <= v < 1),
+}
 
 
 class Role(StrEnum):

@@ -18,7 +18,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from neurosim.circuit.expr import Expr, ExprError, evaluate, parse_expr, parse_func_body, references
-from neurosim.circuit.ir import DIODE_PARAMS, KIND_NAMES, TERMINALS, Circuit, Element, Model, Role
+from neurosim.circuit.ir import (
+    DIODE_PARAMS,
+    DIODE_RANGES,
+    KIND_NAMES,
+    TERMINALS,
+    Circuit,
+    Element,
+    Model,
+    Role,
+)
 from neurosim.circuit.meta import NetworkMeta
 from neurosim.circuit.structure import Structure
 from neurosim.circuit.units import format_number, is_number, parse_number
@@ -47,6 +56,7 @@ _OTHER_DEVICES = {
 }  # fmt: skip
 _LINEAR_ONLY = "only linear controlled sources '{name} n+ n- nc+ nc- GAIN' are supported"
 # Transient functions: allowed argument counts (pwl: pairs, at least one).
+MAX_ELEMENTS = 5_000_000  # flattened elements read at most (the digits net: ~25,000)
 _WAVEFORMS = {"pulse": (2, 8), "sin": (2, 6), "exp": (2, 6), "pwl": (2, None)}
 _BSOURCE = re.compile(r"([vi])\s*=\s*(.+)", re.DOTALL)
 _FUNC = re.compile(r"\.func\s+([a-z_][a-z0-9_]*)\s*\(([^)]*)\)\s*=?\s*(.+)", re.DOTALL)
@@ -119,6 +129,7 @@ class _Builder:
         self.role_lines: dict[str, Line] = {}
         self.structure_line: tuple[Line, str] | None = None
         self.instances: set[tuple[str, ...]] = set()
+        self.flat_sizes: dict[str, int] = {}
 
     def build(self, top: list[Line]) -> Circuit:
         self.global_scope = self.define(top, _Scope())
@@ -279,6 +290,11 @@ class _Builder:
         if name in self.circuit.models:
             raise line.error(f"duplicate model name {name!r}")
         params = tuple((key, self.constant(text, scope, line)) for key, text in pairs)
+        for key, value in params:
+            if key in DIODE_RANGES and not DIODE_RANGES[key][1](value):
+                raise line.error(
+                    f".model {name}: {key} must be {DIODE_RANGES[key][0]}, not {value:g}"
+                )
         self.circuit.add_model(Model(name, kind, params))
 
     def meta(self, line: Line) -> None:
@@ -500,6 +516,12 @@ class _Builder:
             raise line.error(
                 f"{name}: subcircuit {sub.name!r} has {len(sub.pins)} pins, got {len(nodes)} nodes"
             )
+        projected = len(self.circuit.elements) + self.flat_size(sub.name, ())
+        if projected > MAX_ELEMENTS:
+            raise line.error(
+                f"{name}: the netlist would flatten to {projected:,} elements (nested .subckt "
+                f"instances multiply); neurosim reads at most {MAX_ELEMENTS:,}"
+            )
         path = (*inst.path, name)
         if path in self.instances:
             raise line.error(f"duplicate instance name {name!r}")
@@ -523,9 +545,33 @@ class _Builder:
                 body.models[match[1]] = f"{match[1]}.{'.'.join(path)}"
         self.expand(list(sub.body), body, child, (*stack, sub.name))
 
+    def flat_size(self, subckt: str, stack: tuple[str, ...]) -> int:
+        """Elements one instance of ``subckt`` flattens to (counted, not built)."""
+        if subckt in self.flat_sizes:
+            return self.flat_sizes[subckt]
+        sub = self.subckts.get(subckt)
+        if sub is None or subckt in stack:  # reported where it is instantiated
+            return 0
+        total = 0
+        for card in sub.body:
+            if card.kind != "card" or card.word[0] == ".":
+                continue
+            if card.word[0] != "x":
+                total += 1
+                continue
+            words = [w for w in card.text.lower().split() if "=" not in w and w != "params:"]
+            total += self.flat_size(words[-1], (*stack, subckt)) if len(words) > 1 else 0
+        self.flat_sizes[subckt] = total
+        return total
+
     # --- bookkeeping -----------------------------------------------------------------
 
     def add(self, element: Element, line: Line) -> None:
+        if len(self.circuit.elements) >= MAX_ELEMENTS:
+            raise line.error(
+                f"the netlist flattens to more than {MAX_ELEMENTS:,} elements "
+                "(nested .subckt instances multiply); neurosim reads at most that many"
+            )
         first = self.element_lines.get(element.name)
         if first is not None:
             raise line.error(

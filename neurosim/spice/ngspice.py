@@ -68,6 +68,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
 import re
 import shutil
 import subprocess
@@ -231,6 +232,13 @@ def _simulate(
     ngspice = _shared_ngspice() if backend in ("auto", "shared") else None
     if ngspice is not None:
         return _run_shared(ngspice, netlist, runs, opts, analysis, read, progress)
+    if backend == "shared" and _executable() is not None:  # else: nothing is installed
+        why = _SHARED_FAILURE[0] if _SHARED_FAILURE else "it did not load"
+        raise SimulatorMissingError(
+            f"the shared ngspice backend is unavailable: {why}; install it: "
+            "apt-get install libngspice0 libngspice0-dev (or unset NGSPICE_LIBRARY_PATH), "
+            "or use --backend batch"
+        )
     executable = _executable() if backend in ("auto", "batch") else None
     if executable is None:
         raise SimulatorMissingError(INSTALL_HINT)
@@ -252,12 +260,20 @@ def _shared_ngspice() -> Any:
     try:
         from PySpice.Spice.NgSpice.Shared import NgSpiceShared
     except ImportError:
+        _SHARED_FAILURE.append("PySpice is not installed")
         return None
     with _LOCK, _quiet_pyspice():
         try:
             return NgSpiceShared.new_instance()
-        except OSError:  # cffi's dlopen: library not found or not loadable
-            return None
+        except OSError as exc:  # cffi's dlopen: library not found or not loadable
+            _SHARED_FAILURE.append(f"libngspice could not be loaded ({exc})")
+        except AttributeError:  # a library that is not ngspice (no ngSpice_Init)
+            library = os.environ.get("NGSPICE_LIBRARY_PATH", "the default libngspice")
+            _SHARED_FAILURE.append(f"{library} is not an ngspice library (no ngSpice_Init)")
+        return None
+
+
+_SHARED_FAILURE: list[str] = []  # why the shared library did not load (one entry at most)
 
 
 def _executable() -> str | None:

@@ -60,6 +60,12 @@ def _files(tmp_path):
     (tmp_path / "truncated.h5").write_bytes(checkpoint[:3000])
     (tmp_path / "text.h5").write_text("not hdf5\n")
     (tmp_path / "empty.cir").write_text("")
+    (tmp_path / "dneg.cir").write_text("t\n.model dm d (is=-1)\nv1 1 0 1\nr1 1 2 1k\nd1 2 0 dm\n")
+    nested = ["t"]  # 2^29 resistors once flattened
+    for k in range(30):
+        body = f"x1 a b s{k + 1}\nx2 a b s{k + 1}" if k < 29 else "r1 a b 1k"
+        nested.append(f".subckt s{k} a b\n{body}\n.ends")
+    (tmp_path / "nested.cir").write_text("\n".join([*nested, "v1 1 0 1\nx0 1 0 s0\n"]))
 
 
 CASES = [
@@ -97,6 +103,8 @@ CASES = [
     (("info", "{tmp}/empty.cir"), "empty.cir: no circuit elements (an empty file"),
     (("check", "{tmp}/text.h5"), "text.h5: no circuit elements"),
     (("program", XOR, "-o", "{tmp}/c.cir", "--time", "-1"), "must be >= 0 seconds"),
+    (("check", "{tmp}/dneg.cir"), "dneg.cir:2: .model dm: is must be > 0, not -1"),
+    (("info", "{tmp}/nested.cir"), "would flatten to 536,870,913 elements"),
     (("evaluate", XOR, "--objective", "nope"), "Invalid value for '--objective'"),
     (("train", "--netlist", FLOW), "Missing option '--out'"),
     (("sample", "--n", "3"), "Missing argument 'SOURCE'"),
@@ -112,3 +120,26 @@ def test_bad_files_and_options_are_one_line(tmp_path, args, message):
     result = run(*(str(a).replace("{tmp}", str(tmp_path)) for a in args))
     assert_one_line_error(result, message)
     assert not (tmp_path / "o.h5").exists() and not (tmp_path / "s.h5").exists()
+
+
+def test_a_library_that_is_not_ngspice_is_named(tmp_path):
+    """NGSPICE_LIBRARY_PATH pointing at another library (in a fresh process: the shared
+    library loads once per process)."""
+    import ctypes.util
+    import os
+    import subprocess
+    import sys
+
+    library = ctypes.util.find_library("z")
+    assert library, "the test needs zlib (any non-ngspice shared library)"
+    env = {**os.environ, "NGSPICE_LIBRARY_PATH": library}
+    result = subprocess.run(
+        [sys.executable, "-m", "neurosim", "check", str(XOR), "--backend", "shared"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1, result.stderr
+    assert f"{library} is not an ngspice library" in lines[0]
+    assert "apt-get install libngspice0" in lines[0]

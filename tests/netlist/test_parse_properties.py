@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from neurosim.circuit.expr import parse_expr, references
-from neurosim.circuit.ir import DIODE_PARAMS, Circuit, Element, Model, Role
+from neurosim.circuit.ir import DIODE_PARAMS, DIODE_RANGES, Circuit, Element, Model, Role
 from neurosim.circuit.meta import LAYER_KINDS, UNIT_LAWS, Layer, NetworkMeta, Scaling
 from neurosim.circuit.units import format_number, parse_number
 from neurosim.errors import NetlistError
@@ -121,7 +121,13 @@ def circuits(draw) -> Circuit:
     node = st.sampled_from(nodes)
     title = draw(st.text(st.characters(blacklist_characters="\n\r\x00"), max_size=30))
     circuit = Circuit(title=title)
-    params = draw(st.dictionaries(st.sampled_from(list(DIODE_PARAMS)), finite, max_size=4))
+    keys = draw(st.lists(st.sampled_from(list(DIODE_PARAMS)), max_size=4, unique=True))
+    params = {}
+    for key in keys:  # values a diode parameter may take (DIODE_RANGES), else refused
+        value = draw(finite)
+        while key in DIODE_RANGES and not DIODE_RANGES[key][1](value):
+            value = draw(st.floats(min_value=0.0, max_value=0.99, exclude_min=True))
+        params[key] = value
     circuit.add_model(Model("dmod", "d", tuple(params.items())))
     sources = ["vs0"]
     circuit.add(
