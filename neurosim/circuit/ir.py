@@ -150,6 +150,13 @@ class Circuit:
     structure: Structure | None = None  # which element is which part (crossbar networks)
     controls: tuple[str, ...] = ()
     programmed: tuple[dict, ...] = ()  # how its devices were programmed (host/deploy.py)
+    # element name -> "FILE:LINE" it was read from (parsed circuits; not part of equality)
+    origins: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def where(self, name: str) -> str:
+        """``"FILE:LINE: "`` of element ``name`` if the circuit was read from a file."""
+        origin = self.origins.get(name)
+        return f"{origin}: " if origin else ""
 
     def add(self, element: Element) -> Element:
         """Add ``element``; a second element of the same name is an error."""

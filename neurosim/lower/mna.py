@@ -281,7 +281,8 @@ class _Builder:
         model = circuit.models[e.model]
         if math.isfinite(model.get("bv")):
             raise CircuitError(
-                f"{e.name}: diode breakdown (bv) is not modelled by neurosim's solver"
+                f"{circuit.where(e.name)}{e.name}: diode breakdown (bv) is not modelled by "
+                "neurosim's solver (ngspice models it; without bv the circuit can be checked)"
             )
         junction_anode = a
         if internal is not None:

@@ -579,6 +579,7 @@ class _Builder:
             )
         self.circuit.add(element)
         self.element_lines[element.name] = line
+        self.circuit.origins[element.name] = f"{line.file}:{line.number}"
         for node in element.nodes:
             self.node_lines.setdefault(node, line)
 

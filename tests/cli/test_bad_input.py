@@ -60,6 +60,7 @@ def _files(tmp_path):
     (tmp_path / "truncated.h5").write_bytes(checkpoint[:3000])
     (tmp_path / "text.h5").write_text("not hdf5\n")
     (tmp_path / "empty.cir").write_text("")
+    (tmp_path / "bv.cir").write_text("t\n.model dz d (bv=5)\nv1 1 0 1\nr1 1 2 1k\nd1 2 0 dz\n")
     (tmp_path / "dneg.cir").write_text("t\n.model dm d (is=-1)\nv1 1 0 1\nr1 1 2 1k\nd1 2 0 dm\n")
     nested = ["t"]  # 2^29 resistors once flattened
     for k in range(30):
@@ -103,6 +104,7 @@ CASES = [
     (("info", "{tmp}/empty.cir"), "empty.cir: no circuit elements (an empty file"),
     (("check", "{tmp}/text.h5"), "text.h5: no circuit elements"),
     (("program", XOR, "-o", "{tmp}/c.cir", "--time", "-1"), "must be >= 0 seconds"),
+    (("check", "{tmp}/bv.cir"), "bv.cir:5: d1: diode breakdown (bv) is not modelled"),
     (("check", "{tmp}/dneg.cir"), "dneg.cir:2: .model dm: is must be > 0, not -1"),
     (("info", "{tmp}/nested.cir"), "would flatten to 536,870,913 elements"),
     (("evaluate", XOR, "--objective", "nope"), "Invalid value for '--objective'"),
