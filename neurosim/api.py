@@ -163,9 +163,15 @@ def train(
         )
     evaluate, every = None, 0
     if objective == "flow" and settings.eval_every:
-        from neurosim.samplers.quality import FlowQuality
+        from neurosim.samplers.quality import DataQuality, FlowQuality
 
-        evaluate, every = FlowQuality(settings.seed, settings.alpha), settings.eval_every
+        every = settings.eval_every
+        if settings.data == "digits":
+            evaluate = FlowQuality(settings.seed, settings.alpha)
+        else:
+            from neurosim.data.datasets import load_dataset
+
+            evaluate = DataQuality(load_dataset(settings.data), settings.seed, settings.alpha)
     return run_training(
         circuit,
         settings,
@@ -295,11 +301,21 @@ def evaluate(
     return FlowQuality(settings.seed, settings.alpha)(target, 0)
 
 
-def metrics(samples: np.ndarray) -> QualityReport:
-    """Scores of generated digits ``samples`` (n, 64), n ≥ 2 (values outside [−1, 1]
-    clipped): Fréchet distance in a fixed classifier's features, class coverage,
-    confidence, nearest training image, next to the same scores of real digits
-    (:mod:`neurosim.scores.quality`)."""
+def metrics(samples: np.ndarray, data: str = "digits") -> QualityReport | dict:
+    """Scores of generated ``samples`` (n, dim), n ≥ 2.
+
+    Digits (n, 64; values outside [−1, 1] clipped): a :class:`QualityReport` — Fréchet
+    distance in a fixed classifier's features, class coverage, confidence, nearest
+    training image, next to the same scores of real digits
+    (:mod:`neurosim.scores.quality`). Any other ``data`` (moons, ring8, a file): a dict
+    of the energy distance to the data and the coverage of its classes, next to a half
+    of the data's (:mod:`neurosim.scores.distribution`).
+    """
+    if data != "digits":
+        from neurosim.data.datasets import load_dataset
+        from neurosim.scores.distribution import evaluate_against
+
+        return evaluate_against(samples, load_dataset(data))
     from neurosim.scores.quality import evaluate
 
     return QualityReport(**evaluate(samples))
@@ -331,7 +347,7 @@ def _sampled_chip(source, alpha: float | None) -> tuple[Chip, dict[str, str], fl
 
     saved, origin = None, "run"
     if isinstance(source, TrainResult):
-        chip, described = source.chip, {"source": "<train result>"}
+        chip, described = source.chip, {"source": "<train result>", "data": source.settings.data}
         saved = getattr(source.settings, "alpha", None)
     elif isinstance(source, Chip):
         chip, described = source, {"source": "<chip>"}
@@ -343,7 +359,10 @@ def _sampled_chip(source, alpha: float | None) -> tuple[Chip, dict[str, str], fl
         chip = _chip(load_netlist(netlist), str(netlist))
         described = {"source": str(source), "netlist": str(netlist)}
         if checkpoint is not None and checkpoint.is_file():
-            saved, origin = read_checkpoint_settings(checkpoint).get("alpha"), "checkpoint"
+            trained = read_checkpoint_settings(checkpoint)
+            saved, origin = trained.get("alpha"), "checkpoint"
+            if isinstance(trained.get("data"), str):
+                described["data"] = trained["data"]
             number = isinstance(saved, int | float) and not isinstance(saved, bool)
             if saved is not None and not (number and 0 < saved < float("inf")):
                 raise NeurosimError(f"{checkpoint}: its alpha {saved!r} is not a positive number")

@@ -27,7 +27,12 @@ FORBIDDEN = {
 # the CLI parses flags, calls the API and prints: it holds no training, sampling or
 # engine logic of its own (settings classes and file formats it may use)
 CLI_FORBIDDEN = {"engine", "host", "lower", "learn", "samplers"}
-CLI_ALLOWED = {"neurosim.learn.settings", "neurosim.samplers.settings", "neurosim.samplers.grid"}
+CLI_ALLOWED = {
+    "neurosim.learn.settings",
+    "neurosim.samplers.settings",
+    "neurosim.samplers.grid",  # pictures of samples: output, not sampling
+    "neurosim.samplers.scatter",
+}
 
 
 def imported_modules(path: Path) -> set[str]:

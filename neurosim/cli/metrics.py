@@ -26,9 +26,14 @@ ROWS = (
     help="Print one JSON object (strict JSON: NaN or inf in the file's settings become null).",
 )
 def metrics(samples_file: Path, as_json: bool) -> None:
-    """Score the generated digits in SAMPLES (a `neurosim sample` HDF5 file, (n, 64) in
-    [-1, 1], n >= 2; values outside [-1, 1] are clipped to it and counted) with a fixed
-    digits classifier (an MLP shipped in data/digits_classifier.npz), next to the same
+    """Score the generated samples in SAMPLES (a `neurosim sample` HDF5 file).
+
+    Samples of a model trained on other data than the digits (moons, ring8, a file; the
+    samples file says which) get the energy distance to the data and the coverage of
+    its classes (each sample takes its nearest data point's label), next to the same of
+    half the data. Digits ((n, 64) in [-1, 1], n >= 2; values outside [-1, 1] are
+    clipped to it and counted) are scored with a fixed digits classifier (an MLP shipped in
+    data/digits_classifier.npz), next to the same
     scores of real digits (FD: 1,000 seeded random real digits; the rest: the 359
     digits held out from the classifier):
 
@@ -49,6 +54,10 @@ def metrics(samples_file: Path, as_json: bool) -> None:
     from neurosim.scores.quality import check_samples
 
     loaded = read_samples(samples_file)
+    data = loaded.settings.get("data", "digits")
+    if data != "digits":
+        _data_metrics(samples_file, loaded, data, as_json)
+        return
     try:
         check_samples(loaded.samples)
     except NeurosimError as exc:
@@ -90,3 +99,29 @@ def _nulls_for_non_finite(value):
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def _data_metrics(samples_file: Path, loaded, data: str, as_json: bool) -> None:
+    """Samples of data that are not the digits: energy distance and class coverage."""
+    from neurosim import api
+    from neurosim.errors import NeurosimError
+
+    try:
+        result = api.metrics(loaded.samples, data)
+    except NeurosimError as exc:
+        raise NeurosimError(f"{samples_file}: {exc}") from None
+    if as_json:
+        settings = _nulls_for_non_finite(loaded.settings)
+        click.echo(json.dumps({"file": str(samples_file), "settings": settings, **result}))
+        return
+    ours, real = result["samples"], result["baseline"]
+    click.echo(f"{samples_file}: {result['n_samples']} samples of {data}")
+    click.echo(f"{'':24}  {'samples':>9}  {'half the data':>13}")
+    click.echo(
+        f"{'energy distance':24}  {ours['energy_distance']:>9.4f}  {real['energy_distance']:>13.4f}"
+    )
+    if "coverage" in ours:
+        classes = f"coverage (of {ours['classes']})"
+        click.echo(f"{classes:24}  {ours['coverage']:>9d}  {real['coverage']:>13d}")
+        shares = " ".join(f"{share:.2f}" for share in ours["class_fractions"])
+        click.echo(f"class fractions: {shares}")

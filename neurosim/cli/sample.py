@@ -64,10 +64,8 @@ def sample(source: Path, out: Path, png: Path | None, force: bool, **options) ->
     record = made.settings
     write_output(out, lambda: write_samples(out, made.samples, record))
     if png is not None:
-        from neurosim.samplers.grid import save_grid
-
         title = f"{netlist.name}: {settings.readout} readout, t1 = {settings.t1:g}"
-        write_output(png, lambda: save_grid(made.samples, png, title=title))
+        write_output(png, lambda: _picture(made, png, title))
     click.echo(
         f"{out}: {settings.n} samples of {netlist}, {settings.steps} Euler steps of "
         f"{settings.dt:g} ({settings.readout} readout, alpha {record['alpha']:g} from "
@@ -82,3 +80,23 @@ def sample(source: Path, out: Path, png: Path | None, force: bool, **options) ->
             f"residual {record['worst_residual']:.3g}); their readings were used",
             err=True,
         )
+
+
+def _picture(made, png: Path, title: str) -> None:
+    """Square images as a grid; 2-D points as a scatter over their data (if known)."""
+    from neurosim.errors import NeurosimError
+
+    dim = made.samples.shape[1]
+    if dim == 2:
+        from neurosim.data.datasets import load_dataset
+        from neurosim.samplers.scatter import save_scatter
+
+        data = made.settings.get("data")
+        points = load_dataset(data).x if data and data != "digits" else None
+        save_scatter(made.samples, png, points, title=title)
+        return
+    if round(dim**0.5) ** 2 != dim:
+        raise NeurosimError(f"--png: {dim}-dimensional samples are neither images nor 2-D points")
+    from neurosim.samplers.grid import save_grid
+
+    save_grid(made.samples, png, title=title)

@@ -15,7 +15,6 @@ BOTH = (FlowSettings, ClassifySettings)
 CHOICES = {
     "optimizer": ("adam", "sgd"),
     "dtype": ("float64", "float32"),
-    "data": ("digits",),
     "device": DEVICES,
 }
 
@@ -110,8 +109,9 @@ def _summary(result, run_dir: Path) -> str:
         )
     line = f"{run_dir}: {result.epochs} epochs, flow MSE {history['mse'][-1]:.4f}"
     if result.best_epoch is not None:
-        best = min(v for v in history["frechet"] if v == v)
+        label = "FD" if result.settings.data == "digits" else "energy distance"
         line += (
-            f"; best samples at epoch {result.best_epoch} (FD {best:.3f}): {run_dir / 'best.cir'}"
+            f"; best samples at epoch {result.best_epoch} ({label} {result.best_score:.3f}): "
+            f"{run_dir / 'best.cir'}"
         )
     return line

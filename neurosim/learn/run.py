@@ -45,7 +45,13 @@ LOSS_PLOT, QUALITY_PLOT, METRICS = "loss.png", "quality.png", "metrics.json"
 RUN_FILES = (CHECKPOINT, TRAINED, BEST, LOSS_PLOT, QUALITY_PLOT, METRICS)
 FLOAT32_TOLERANCE = 3e-6  # the engine's float32 default: float32 cannot resolve much less
 CIRCUIT_KEY = "circuit_sha256"  # fingerprint of what training does not program
-PREFETCH_ROWS = 256  # below this many rows the OT assignment is cheap: no worker process
+PREFETCH_ROWS = 256
+# the scores quality tracking keeps the best circuit by: short label, name
+QUALITY_LABELS = {"frechet": "FD", "energy": "energy distance"}
+QUALITY_NAMES = {
+    "frechet": "Fréchet distance",
+    "energy": "energy distance to the data",
+}  # below this many rows the OT assignment is cheap: no worker process
 
 
 @dataclass(frozen=True)
@@ -72,8 +78,9 @@ class Progress:
             text = f"flow MSE {m['mse']:.4f}"
         else:
             text = f"loss {m['loss']:.4f}, test {m['test_accuracy']:.1%}"
-        if not math.isnan(m.get("frechet", math.nan)):
-            text += f", FD {m['frechet']:.3f}"
+        for key, label in QUALITY_LABELS.items():
+            if not math.isnan(m.get(key, math.nan)):
+                text += f", {label} {m[key]:.3f}"
         return text
 
 
@@ -98,6 +105,7 @@ class TrainResult:
     checkpoint: Checkpoint
     best: Circuit | None = None
     best_epoch: int | None = None
+    best_score: float | None = None  # the evaluator's score of ``best`` (lower is better)
     files: dict[str, Path] = field(default_factory=dict)
 
     @property
@@ -259,15 +267,16 @@ class TrainingRun:
         if isinstance(self.settings, FlowSettings):
             plot_history(history, ["mse"], out / LOSS_PLOT, ylabel="per-pixel flow MSE")
             files[LOSS_PLOT] = out / LOSS_PLOT
-            if any(not math.isnan(v) for v in history.get("frechet", [])):
-                plot_history(
-                    history,
-                    ["frechet"],
-                    out / QUALITY_PLOT,
-                    ylabel="Fréchet distance (500 samples)",
-                    title="sample quality during training",
-                )
-                files[QUALITY_PLOT] = out / QUALITY_PLOT
+            for key in QUALITY_LABELS:
+                if any(not math.isnan(v) for v in history.get(key, [])):
+                    plot_history(
+                        history,
+                        [key],
+                        out / QUALITY_PLOT,
+                        ylabel=f"{QUALITY_NAMES[key]} (500 samples)",
+                        title="sample quality during training",
+                    )
+                    files[QUALITY_PLOT] = out / QUALITY_PLOT
             if (out / BEST).is_file():
                 files[BEST] = out / BEST
             return files
@@ -316,12 +325,8 @@ class TrainingRun:
 
     def _objective(self):
         """The objective, as a context manager (the flow's OT worker must end)."""
-        from neurosim.data.digits import load_digits
-
         s = self.settings
-        x, labels = load_digits()
-        if s.limit:
-            x, labels = x[: s.limit], labels[: s.limit]
+        x, labels = _training_data(self.chip.meta, s)
         if isinstance(s, FlowSettings):
             from neurosim.learn.flow import FlowBatches
             from neurosim.learn.flow_objective import FlowObjective, FlowStep
@@ -409,7 +414,8 @@ class _Tracked:
             from neurosim.netlist.parse import parse_netlist
 
             result.best = parse_netlist(out / BEST)
-            result.best_epoch = min(finite)[1] + 1
+            result.best_score, index = min(finite)
+            result.best_epoch = index + 1
 
     def run_epoch(self, chip: Chip, optimizer, epoch: int) -> dict[str, float]:
         metrics = self.objective.run_epoch(chip, optimizer, epoch)
@@ -421,6 +427,7 @@ class _Tracked:
             if scores[self.evaluate.key] < self.best:
                 self.best = scores[self.evaluate.key]
                 self.result.best, self.result.best_epoch = self.circuit(), epoch + 1
+                self.result.best_score = self.best
                 if self.out is not None:
                     from neurosim.netlist.write import write_netlist
 
@@ -453,6 +460,40 @@ def classify_summary(result: TrainResult) -> dict:
     }
 
 
+def _training_data(meta, settings: TrainingSettings) -> tuple[np.ndarray, np.ndarray | None]:
+    """The dataset of ``settings`` (its first ``limit`` rows), checked against the
+    network: flow — one visible layer as wide as the data; classify — an input layer as
+    wide as the data and an output unit per label."""
+    from neurosim.data.datasets import load_dataset
+
+    data = load_dataset(settings.data)
+    x, labels = data.x, data.labels
+    if settings.limit:
+        x = x[: settings.limit]
+        labels = None if labels is None else labels[: settings.limit]
+    if isinstance(settings, FlowSettings):
+        width = meta.layer(_visible(meta)).size
+        if width != data.dim:
+            raise NeurosimError(
+                f"--data {settings.data}: {data.dim}-dimensional data for a visible layer "
+                f"of {width} units"
+            )
+        return x, labels
+    width = sum(layer.size for layer in meta.layers if layer.kind == "input")
+    outputs = sum(layer.size for layer in meta.layers if layer.kind == "output")
+    if width != data.dim:
+        raise NeurosimError(
+            f"--data {settings.data}: {data.dim}-dimensional data for {width} input units"
+        )
+    if labels is None:
+        raise NeurosimError(f"--data {settings.data}: classify needs labels")
+    if labels.max() >= outputs:
+        raise NeurosimError(
+            f"--data {settings.data}: label {labels.max()} for {outputs} output units"
+        )
+    return x, labels
+
+
 def _visible(meta) -> str:
     return next(layer.name for layer in meta.layers if layer.kind == "visible")
 
@@ -461,8 +502,8 @@ def _check_flow_network(meta, netlist: str) -> None:
     visible = [layer for layer in meta.layers if layer.kind == "visible"]
     if meta.spring_lambda <= 0 or not visible:
         raise NeurosimError(f"{netlist}: flow training needs a network netlist with springs")
-    if len(visible) != 1 or visible[0].size != 64:
-        raise NeurosimError(f"{netlist}: flow on digits needs one visible layer of 64 units")
+    if len(visible) != 1:
+        raise NeurosimError(f"{netlist}: flow training needs exactly one visible layer")
     if not meta.nudge:
         raise NeurosimError(f"{netlist}: flow training needs nudge elements on the visible layer")
 
@@ -471,10 +512,6 @@ def _check_classifier(meta, netlist: str) -> None:
     kinds = {layer.kind: layer for layer in meta.layers}
     if "input" not in kinds or "output" not in kinds:
         raise NeurosimError(f"{netlist}: classify needs a network with input and output layers")
-    if sum(layer.size for layer in meta.layers if layer.kind == "input") != 64:
-        raise NeurosimError(f"{netlist}: classify on digits needs 64 input units")
-    if sum(layer.size for layer in meta.layers if layer.kind == "output") != 10:
-        raise NeurosimError(f"{netlist}: classify on digits needs 10 output units")
     if not meta.nudge:
         raise NeurosimError(f"{netlist}: classify needs nudge elements on the output layer")
 
@@ -489,14 +526,11 @@ def evaluate_classifier(chip: Chip, settings: ClassifySettings | None = None) ->
     """Held-out ``accuracy`` (argmax of the free phase's outputs), ``loss``, ``passes``
     and ``unsettled`` of ``chip`` as it is, on the split training uses for ``settings``
     (its seed, test_fraction, data and limit; default: the defaults)."""
-    from neurosim.data.digits import load_digits
     from neurosim.learn.classify_objective import ClassifyObjective, ClassifyStep
 
     s = settings or ClassifySettings()
     _check_classifier(chip.meta, "the chip")
-    x, labels = load_digits()
-    if s.limit:
-        x, labels = x[: s.limit], labels[: s.limit]
+    x, labels = _training_data(chip.meta, s)
     step = ClassifyStep(beta=s.beta, tolerance=s.tol, max_passes=s.max_passes)
     try:
         objective = ClassifyObjective(chip.meta, x, labels, step, s.test_fraction, s.seed)

@@ -40,7 +40,11 @@ class TrainingSettings(Validated):
     epochs: int = setting(1, at_least(1), "a whole number >= 1", "Epochs in all.")
     seed: int = setting(0, at_least(0), "a whole number >= 0", "Seed of every draw.")
     data: str = setting(
-        "digits", one_of("digits"), "digits", "Dataset: the 1,797 8x8 digits shipped in data/."
+        "digits",
+        lambda v: isinstance(v, str) and v != "",
+        "digits, moons, ring8 or a .npy/.npz/.h5 file",
+        "Dataset: digits (the 1,797 8x8 digits shipped in data/), moons or ring8 (2-D toy "
+        "sets), or a .npy (x), .npz or HDF5 file (x, and labels for classify), model units.",
     )
     limit: int | None = setting(
         None,

@@ -51,3 +51,34 @@ class FlowQuality:
             "coverage": float(result["class_coverage"]),
             "confidence": result["mean_confidence"],
         }
+
+
+@dataclass(frozen=True)
+class DataQuality:
+    """Scores of ``samples`` points from a chip against a dataset that is not the digits
+    (:mod:`neurosim.scores.distribution`): ``energy`` distance (lower is better: the key
+    a run keeps its best circuit by) and ``coverage`` of the data's classes."""
+
+    data: object  # a neurosim.data.datasets.Dataset
+    seed: int
+    alpha: float
+    samples: int = EVAL_SAMPLES
+    dt: float = EVAL_DT
+
+    keys = ("energy", "coverage")
+    key = "energy"
+
+    def __call__(self, chip: Chip, epoch: int) -> dict[str, float]:
+        from neurosim.samplers.flow import euler_samples
+        from neurosim.scores.distribution import evaluate_against
+
+        rng = np.random.default_rng([self.seed, epoch, 1])
+        try:
+            samples, _ = euler_samples(chip, self.samples, 1.0, self.dt, rng, self.alpha)
+        except ConvergenceError:
+            return dict.fromkeys(self.keys, math.nan)
+        scores = evaluate_against(samples, self.data)["samples"]
+        return {
+            "energy": scores["energy_distance"],
+            "coverage": float(scores.get("coverage", math.nan)),
+        }

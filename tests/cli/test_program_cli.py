@@ -114,7 +114,7 @@ def test_evaluate_gives_trainings_held_out_accuracy_also_on_an_ideal_chip(tmp_pa
     neurosim.write_netlist(result.circuit, tmp_path / "trained.cir")
     shown = run("evaluate", tmp_path / "trained.cir")
     assert shown.exit_code == 0 and "held-out accuracy" in shown.output, shown.output
-    assert_one_line_error(run("evaluate", XOR), "classify on digits needs 64 input units")
+    assert_one_line_error(run("evaluate", XOR), "64-dimensional data for 2 input units")
     assert_one_line_error(run("evaluate", XOR, "--seed", "-3"), "--seed: must be a whole number")
 
 
