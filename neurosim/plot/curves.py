@@ -21,7 +21,7 @@ def plot_history(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from neurosim.io.atomic import atomic_path
+    from neurosim.plot.png import save_png
 
     figure, axes = plt.subplots(figsize=(5.5, 3.4))
     positive = True
@@ -39,6 +39,4 @@ def plot_history(
         axes.legend()
     axes.grid(alpha=0.3)
     figure.tight_layout()
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, format="png", dpi=120)
-    plt.close(figure)
+    save_png(figure, path, dpi=120)

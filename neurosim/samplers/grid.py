@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 
-from neurosim.io.atomic import atomic_path
+from neurosim.plot.png import save_png
 
 COLUMNS = 10
 MAX_IMAGES = 100
@@ -49,8 +49,4 @@ def save_grid(samples: np.ndarray, path: str | os.PathLike, title: str | None = 
     if title:
         axes.set_title(title)
     figure.tight_layout()
-    try:
-        with atomic_path(path) as tmp:
-            figure.savefig(tmp, format="png", dpi=100)
-    finally:
-        plt.close(figure)
+    save_png(figure, path)

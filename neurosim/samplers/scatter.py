@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from neurosim.io.atomic import atomic_path
+from neurosim.plot.png import save_png
 
 
 def save_scatter(
@@ -34,8 +34,4 @@ def save_scatter(
     if title:
         axes.set_title(title)
     figure.tight_layout()
-    try:
-        with atomic_path(path) as tmp:
-            figure.savefig(tmp, format="png", dpi=100)
-    finally:
-        plt.close(figure)
+    save_png(figure, path)
