@@ -106,8 +106,45 @@ def main() -> None:
         print(
             f"{label:<36} {spread:>22} {accuracy.min():>7.2%}  ({len(accuracy)} seeds)", flush=True
         )
+    rows += readout_rows(trained, args)
     rows += hardware_aware(args)
     print(json.dumps({"seconds": time.perf_counter() - began, "rows": rows}))
+
+
+def readout_rows(trained, args) -> list[dict]:
+    """The ideal chip read through an ADC (full scale ±1 model unit, 0.1 V) and output
+    noise (the host's readout path; 10 seeds of the noise where there is noise)."""
+    from neurosim.devices.periphery import Readout
+
+    rows = []
+    for label, readout in (
+        ("ADC 4 bits", Readout(adc_bits=4)),
+        ("ADC 6 bits", Readout(adc_bits=6)),
+        ("ADC 8 bits", Readout(adc_bits=8)),
+        ("output noise 0.02", Readout(out_noise=0.02)),
+        ("output noise 0.1", Readout(out_noise=0.1)),
+    ):
+        seeds = range(args.seeds if readout.out_noise else 1)
+        accuracy = np.array([_noisy(trained, readout, seed) for seed in seeds])
+        spread = f"{accuracy.mean():.2%} ± {accuracy.std():.2%}"
+        print(f"{label:<36} {spread:>22} {accuracy.min():>7.2%}  ({len(accuracy)} seeds)")
+        rows.append(
+            {
+                "condition": label,
+                "seeds": len(accuracy),
+                "mean": float(accuracy.mean()),
+                "std": float(accuracy.std()),
+                "min": float(accuracy.min()),
+            }
+        )
+    return rows
+
+
+def _noisy(trained, readout, seed: int) -> float:
+    """Accuracy with the readout's noise drawn from ``seed`` (the split stays seed 0's)."""
+    chip = neurosim.Chip(trained)
+    chip.set_readout(readout, seed)
+    return neurosim.evaluate(chip, "classify")["accuracy"]
 
 
 def hardware_aware(args) -> list[dict]:

@@ -274,6 +274,7 @@ def evaluate(
     chip: PathLike | Circuit | Chip,
     objective: str = "classify",
     settings: TrainingSettings | None = None,
+    readout=None,
 ) -> dict[str, float]:
     """How well a chip (a netlist path, a circuit, e.g. a programmed one, or a chip)
     does its job as it is.
@@ -282,7 +283,9 @@ def evaluate(
     training uses for ``settings`` (:class:`ClassifySettings`; its seed and
     test_fraction). flow: ``frechet``, ``coverage``, ``confidence`` of 500 samples
     (spring readout, Euler dt 0.05 to t = 1; α and the seed from ``settings``), as
-    training's quality tracking scores them.
+    training's quality tracking scores them. ``readout``: the host's readout path
+    (:class:`neurosim.devices.periphery.Readout`: ADC, output noise; classify only, its
+    noise seeded by the settings' seed).
     """
     from neurosim.learn.run import evaluate_classifier
 
@@ -291,6 +294,10 @@ def evaluate(
     else:
         circuit, name = _circuit(chip)
         target = _chip(circuit, name)
+    if readout is not None:
+        if objective != "classify":
+            raise NeurosimError("the readout path (ADC, output noise) applies to classify")
+        target.set_readout(readout, (settings or settings_class(objective)()).seed)
     settings = settings if settings is not None else settings_class(objective)()
     if settings.objective != objective:
         raise NeurosimError(f"{type(settings).__name__} are not settings of {objective!r}")

@@ -19,8 +19,19 @@ import click
     "Fréchet distance, coverage and confidence of 500 samples (Euler dt 0.05 to t = 1).",
 )
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed (split, samples).")
+@click.option("--adc-bits", type=int, help="classify: ADC bits on the output readings.")
+@click.option("--adc-range", type=float, help="classify: ADC full scale ± (model units).")
+@click.option("--read-noise", type=float, help="classify: output noise σ per reading.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def evaluate(chip: Path, objective: str, seed: int, as_json: bool) -> None:
+def evaluate(
+    chip: Path,
+    objective: str,
+    seed: int,
+    adc_bits: int | None,
+    adc_range: float | None,
+    read_noise: float | None,
+    as_json: bool,
+) -> None:
     """Evaluate CHIP (a netlist: trained, programmed with `neurosim program`, or edited)
     as it is: no programming, no training."""
     from neurosim import api
@@ -28,7 +39,13 @@ def evaluate(chip: Path, objective: str, seed: int, as_json: bool) -> None:
     from neurosim.learn.settings import SETTINGS
 
     settings = build_settings(SETTINGS[objective], {"seed": seed})
-    scores = api.evaluate(chip, objective, settings)
+    readout = None
+    if (adc_bits, adc_range, read_noise) != (None, None, None):
+        from neurosim.devices.periphery import Readout
+
+        given = {"adc_bits": adc_bits, "adc_range": adc_range, "out_noise": read_noise}
+        readout = build_settings(Readout, given)
+    scores = api.evaluate(chip, objective, settings, readout)
     if as_json:
         click.echo(json.dumps({"file": str(chip), "objective": objective, **scores}))
     elif objective == "classify":

@@ -52,6 +52,8 @@ class Chip(CrossbarView):
         self._circuit = circuit
         self._crossbar = lower_crossbar(circuit)
         self.programmer = programmer or IdealProgrammer()
+        self.readout = None  # the host's readout path (devices.periphery.Readout)
+        self._read_rng = np.random.default_rng(0)
         layout = self._crossbar.layout
         self._names = layout.devices
         self._as_read = read_devices(circuit, layout)
@@ -85,6 +87,18 @@ class Chip(CrossbarView):
     def voltages(self, sources: Sources, state: np.ndarray) -> dict[str, np.ndarray]:
         """Every node's voltage [V] (node -> (batch,)) with the units at ``state``."""
         return node_voltages(self._crossbar, sources, state)
+
+    def set_readout(self, readout, seed: int = 0) -> None:
+        """Read through ``readout`` (an ADC and output noise; None: exact), its noise
+        drawn from a generator seeded by ``seed``."""
+        self.readout = readout
+        self._read_rng = np.random.default_rng(seed)
+
+    def read(self, state: np.ndarray, layer: str) -> np.ndarray:
+        """The units of ``layer`` as the host reads them at ``state`` (batch, free):
+        (batch, size), model units, through the readout path if one is set."""
+        values = state[:, self.free_slices()[layer]]
+        return values if self.readout is None else self.readout.read(values, self._read_rng)
 
     def spring_current(self, sources: Sources, state: np.ndarray, layer: str) -> np.ndarray:
         """Current the springs drive into ``layer``'s nodes, (batch, size), in units of

@@ -140,9 +140,10 @@ class ClassifyObjective:
 
     def evaluate(self, chip: Chip, rows: np.ndarray) -> dict[str, float]:
         """Free phases of images ``rows`` on ``chip``: ``accuracy`` (argmax of the
-        output states), ``loss`` (mean ½‖s_out − t‖²), ``passes``, ``unsettled``."""
+        output units as the host reads them, :meth:`Chip.read`), ``loss`` (mean
+        ½‖s_out − t‖²), ``passes``, ``unsettled``."""
         free = self._free_phase(chip, rows)
-        out = free.state[:, chip.free_slices()[self.output]]
+        out = chip.read(free.state, self.output)
         return {
             "accuracy": float(np.mean(np.argmax(out, axis=1) == self.labels[rows])),
             "loss": float(np.mean(_cost(out, self.targets[rows]))),

@@ -140,3 +140,18 @@ def test_drift_compensation_is_a_gain_on_every_injection_amplifier(tmp_path):
     check = run("check", chip, "--count", 2)
     assert check.exit_code == 0 and ": OK" in check.output, check.output
     assert "compensation" in run("info", chip).output
+
+
+def test_evaluate_reads_through_an_adc():
+    """An ideal readout (0 bits) changes nothing; the readout path is classify's only."""
+    trained = ROOT / "netlists/digits_classify.cir"
+    plain = run("evaluate", trained, "--json")
+    ideal = run("evaluate", trained, "--json", "--adc-bits", "0")
+    assert plain.exit_code == ideal.exit_code == 0
+    import json
+
+    assert json.loads(plain.output)["accuracy"] == json.loads(ideal.output)["accuracy"]
+    assert_one_line_error(
+        run("evaluate", trained, "--objective", "flow", "--adc-bits", "4"),
+        "applies to classify",
+    )

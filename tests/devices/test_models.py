@@ -138,3 +138,20 @@ def test_settings_are_parsed_from_key_value_pairs():
 
 def _normal_cdf(z):
     return 0.5 * (1 + math.erf(z / math.sqrt(2)))
+
+
+def test_the_adc_rounds_to_its_levels_and_clips_and_the_noise_has_its_sigma():
+    from neurosim.devices.periphery import Readout
+
+    rng = np.random.default_rng(0)
+    values = rng.uniform(-2, 2, N)
+    adc = Readout(adc_bits=6, adc_range=1.0)
+    read = adc.read(values, rng)
+    levels = adc.levels()
+    assert levels.size == 64 and read.min() == -1.0 and read.max() == 1.0
+    assert np.all(np.min(np.abs(read[:, None] - levels[None, :]), axis=1) < 1e-12)
+    inside = np.abs(values) <= 1.0
+    assert np.all(np.abs(read[inside] - values[inside]) <= (levels[1] - levels[0]) / 2 + 1e-12)
+    noisy = Readout(out_noise=0.05).read(np.zeros(N), rng)
+    assert abs(noisy.std() - 0.05) < 0.001 and abs(noisy.mean()) < 5 * 0.05 / math.sqrt(N)
+    np.testing.assert_array_equal(Readout().read(values, rng), values)  # ideal by default
