@@ -52,12 +52,15 @@ class Tables:
                 f"unit {unit}: leak + spring + nudge conductance is not positive "
                 f"({diag[index]:g} g_unit); the engine cannot settle it"
             )
+        # a gain α shared by every injection multiplies all column currents: fold it into
+        # the weights and biases (the same force; an energy with αW, αb: see below)
+        fold = uniform_gain(cb) or 1.0
         unit = np.zeros((kernels.UNIT_ROWS, cb.free))
-        unit[kernels.BIAS] = cb.bias
+        unit[kernels.BIAS] = cb.bias * fold
         unit[kernels.LEAK] = cb.leak
         unit[kernels.SPRING] = cb.spring
-        unit[kernels.GAIN] = np.where(cb.slope == 1, 0.0, cb.inj_gain)
-        unit[kernels.SLOPE] = np.where(cb.slope == 1, cb.inj_gain, 0.0)
+        unit[kernels.GAIN] = np.where(cb.slope == 1, 0.0, cb.inj_gain / fold)
+        unit[kernels.SLOPE] = np.where(cb.slope == 1, cb.inj_gain / fold, 0.0)
         unit[kernels.NUDGE] = nudge
         unit[kernels.DIAG] = diag
         rows = np.concatenate(
@@ -71,8 +74,8 @@ class Tables:
             for where in cb.free_slices().values()
         ]
         return cls(
-            m_eo=np.ascontiguousarray(cb.m_eo, dtype=dtype),
-            m_oe=np.ascontiguousarray(cb.m_oe, dtype=dtype),
+            m_eo=np.ascontiguousarray(cb.m_eo * fold, dtype=dtype),
+            m_oe=np.ascontiguousarray(cb.m_oe * fold, dtype=dtype),
             unit=np.ascontiguousarray(unit, dtype=dtype),
             layers=np.array(sorted(layers), dtype=np.int64).reshape(-1, 4),
             code=np.ascontiguousarray(cb.act_code, dtype=np.int64),
@@ -81,12 +84,29 @@ class Tables:
         )
 
 
+def uniform_gain(crossbar: Crossbar) -> float | None:
+    """α if every unit's injection gain is the same α > 0 (to 1e-12 relative), else None.
+
+    Each unit's injection feeds it α times its column current, Σ_j W_ij ρ_j + b_i, so the
+    force is F_i = −D_i s_i + α·(ρ'_i)(Σ_j W_ij ρ_j + b_i) (+ spring and nudge, which do
+    not pass the injection): the force of the same circuit with weights αW and biases αb
+    and gain 1. A symmetric W stays symmetric, so the circuit keeps an energy function —
+    the one of αW, αb — and the accelerated solver may descend it (drift compensation
+    writes such a gain, :mod:`neurosim.host.deploy`).
+    """
+    gains = crossbar.inj_gain
+    alpha = float(gains[0]) if gains.size else 1.0
+    if alpha > 0 and np.all(np.abs(gains - alpha) <= 1e-12 * alpha):
+        return alpha
+    return None
+
+
 def no_energy_reason(crossbar: Crossbar) -> str | None:
     """Why the circuit has no energy function its dynamics descend, or None if it has one."""
     if not crossbar.symmetric():
         return "forward and backward device arrays differ"
-    if np.any(np.abs(crossbar.inj_gain - 1.0) > 1e-12):
-        return "an injection gain is not 1"
+    if uniform_gain(crossbar) is None:
+        return "the injection gains differ between units (or are not positive)"
     if crossbar.transforms_rows():
         return "a row driver has an offset or limits"
     if crossbar.meta.law != "scellier_bengio" and np.any(

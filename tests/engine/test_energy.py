@@ -6,6 +6,7 @@ the circuit's elements (KCL, Σ ΔV²/R) evaluated at the node voltages the host
 """
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -269,3 +270,27 @@ def test_dissipated_power_is_the_sum_over_resistors(law, hidden, edited):
     # measured ≤ 2e-15 relative
     np.testing.assert_allclose(dissipated_power(crossbar, sources, state), expected, rtol=1e-12)
     assert np.ptp(expected) > 0.1 * np.min(expected)  # depends on the state
+
+
+def test_a_gain_shared_by_every_injection_keeps_an_energy():
+    """Drift compensation writes one gain α on every injection: the circuit of αW, αb,
+    which the accelerated solver may descend; it must end where the circuit's own
+    dynamics (plain steps) end."""
+    import neurosim
+    from neurosim.engine.batch import prepare_inputs
+    from neurosim.engine.energy import has_energy
+    from neurosim.engine.workspace import uniform_gain
+    from neurosim.lower.crossbar import lower_crossbar
+
+    netlist = Path(__file__).resolve().parents[2] / "netlists/digits_classify.cir"
+    # one drift exponent for every device: both arrays of a coupling stay equal
+    made = neurosim.program(netlist, "generic", {"nu": 0.06}, seconds=86400.0, compensate=True)
+    crossbar = lower_crossbar(made.circuit)
+    assert uniform_gain(crossbar) == pytest.approx(made.compensation) and made.compensation > 1.2
+    assert has_energy(crossbar)
+    inputs = np.random.default_rng(0).uniform(-1, 1, (8, 64))
+    batch = prepare_inputs(made.circuit, inputs)
+    fast = batch.settle(tolerance=1e-10)
+    own = batch.settle(tolerance=1e-10, method="gradient", max_passes=100_000)
+    assert fast.equilibrium.ok and own.equilibrium.ok
+    np.testing.assert_allclose(fast.equilibrium.state, own.equilibrium.state, atol=1e-8)
