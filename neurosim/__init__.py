@@ -28,6 +28,7 @@ _EXPORTS = {
     "FlowSettings": "neurosim.learn.settings",
     "ClassifySettings": "neurosim.learn.settings",
     "EulerSampling": "neurosim.samplers.settings",
+    "Readout": "neurosim.devices.periphery",
     "Samples": "neurosim.io.samples_h5",
     "QualityReport": "neurosim.scores.quality",
     "NeurosimError": "neurosim.errors",

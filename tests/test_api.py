@@ -180,6 +180,13 @@ def test_progress_goes_to_log_lines_when_nobody_watches_a_terminal():
     assert lines[-1].startswith("epoch 3/3: flow MSE 0.1667")  # the last epoch always
 
 
+def test_every_exported_name_resolves():
+    for name in neurosim.__all__:
+        assert getattr(neurosim, name) is not None, name
+    with pytest.raises(AttributeError):
+        neurosim.no_such_thing  # noqa: B018
+
+
 def test_netlists_load_export_and_write_through_the_api(tmp_path):
     circuit = neurosim.export(ROOT / "circuits/xor.toml")
     path = neurosim.write_netlist(circuit, tmp_path / "x.cir")
