@@ -1,4 +1,10 @@
-"""The batched engine's equilibria: exact against independent solvers, honest statuses."""
+"""The batched engine's equilibria, honest statuses.
+
+Exactness is claimed against independent references only: the abstract model's fixed
+point (tests/naive.py, NumPy), MINPACK, and the general MNA solver (ngspice: the verify
+tests). The "own dynamics" tests compare the accelerated solver with the engine's own
+plain steps — the same force — so they check the solver, not the force.
+"""
 
 from dataclasses import replace
 from pathlib import Path
@@ -121,7 +127,8 @@ def test_float32_path_agrees_with_float64(law, hidden):
 
 @pytest.mark.parametrize(("law", "hidden", "nudge"), LAWS)
 def test_anderson_settles_where_the_circuits_own_dynamics_settle(law, hidden, nudge):
-    """Same equilibrium as plain steps from the same start (the circuit's transient)."""
+    """Same equilibrium as the engine's plain steps from the same start (the circuit's
+    dynamics with the same force: a check of the accelerated solver, not of the force)."""
     meta, params, drive = case(law, hidden, 5, batch=200, nudge=nudge, gain=0.5)
     crossbar = ideal_crossbar(meta, params)
     sources = sources_from_drive(crossbar, drive)

@@ -66,8 +66,9 @@ def jacobians(crossbar, sources, state, h=1e-6):
 @pytest.mark.parametrize("seed", range(3))
 def test_without_an_energy_relax_settles_where_the_circuit_settles(seed):
     """A mismatched multi-stable chain: every state returned is stable (dense
-    eigenvalues), and nearly every one is where an independent RK45 transient from the
-    same start goes — the rest in a neighbouring stable basin, as often as the
+    eigenvalues), and nearly every one is where the engine's RK45 transient (the same
+    force, another integrator: a check of the solver, not of the force) from the same
+    start goes — the rest in a neighbouring stable basin, as often as the
     energy-guided path on the chain's reciprocal part (30 seeds × 40: 30 of 1,200 both)."""
     crossbar, sources = mismatched_chain(seed)
     assert not crossbar.symmetric()
