@@ -51,18 +51,23 @@ class Deployment:
     compensation: float | None = None
 
 
-def deploy(
-    circuit: Circuit,
-    model,
-    *,
-    seconds: float | None = None,
-    seed: int = 0,
-    compensate: bool = False,
-) -> Deployment:
-    """``circuit``'s devices programmed onto ``model`` (a device model), aged
-    ``seconds`` after programming (None: right after programming); with ``compensate``,
-    global drift compensation (module docstring)."""
-    chip = Chip(circuit)
+@dataclass(frozen=True)
+class Placement:
+    """What programming a chip's devices did: ``devices`` programmed, targets
+    ``out_of_range``, the mean relative deviation |G − G_T|/G_T, and the global drift
+    ``compensation`` α the weight arrays' one-hot readings give (None if they read 0)."""
+
+    devices: int
+    out_of_range: int
+    mean_deviation: float
+    compensation: float | None
+
+
+def program_devices(chip: Chip, model, *, seconds: float | None = None, seed: int = 0) -> Placement:
+    """Program every device of ``chip`` (in place) onto ``model``, toward the conductance
+    it holds now, aged ``seconds`` after programming (None: right after); the host's
+    targets are left as they are. Draws: one generator seeded by ``seed``, array by array
+    in name order."""
     state = chip.device_state()
     rng = np.random.default_rng(seed)
     count = out_of_range = 0
@@ -81,7 +86,25 @@ def deploy(
             reference += float(np.sum(np.abs(programmed.g[..., 0] - programmed.g[..., 1])))
             now += float(np.sum(np.abs(g[..., 0] - g[..., 1])))
     chip.load_device_state(state)
-    alpha = reference / now if compensate and now > 0 else None
+    return Placement(
+        count, out_of_range, deviation / max(count, 1), reference / now if now else None
+    )
+
+
+def deploy(
+    circuit: Circuit,
+    model,
+    *,
+    seconds: float | None = None,
+    seed: int = 0,
+    compensate: bool = False,
+) -> Deployment:
+    """``circuit``'s devices programmed onto ``model`` (a device model), aged
+    ``seconds`` after programming (None: right after programming); with ``compensate``,
+    global drift compensation (module docstring)."""
+    chip = Chip(circuit)
+    placed = program_devices(chip, model, seconds=seconds, seed=seed)
+    alpha = placed.compensation if compensate else None
     record = {
         **model_record(model),
         "seed": int(seed),
@@ -99,4 +122,6 @@ def deploy(
             else:
                 elements[name] = replace(element, expr=scaled_injection(element.expr, alpha))
     programmed = replace(programmed, elements=elements, programmed=(*circuit.programmed, record))
-    return Deployment(programmed, record, count, out_of_range, deviation / max(count, 1), alpha)
+    return Deployment(
+        programmed, record, placed.devices, placed.out_of_range, placed.mean_deviation, alpha
+    )

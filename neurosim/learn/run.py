@@ -45,13 +45,10 @@ LOSS_PLOT, QUALITY_PLOT, METRICS = "loss.png", "quality.png", "metrics.json"
 RUN_FILES = (CHECKPOINT, TRAINED, BEST, LOSS_PLOT, QUALITY_PLOT, METRICS)
 FLOAT32_TOLERANCE = 3e-6  # the engine's float32 default: float32 cannot resolve much less
 CIRCUIT_KEY = "circuit_sha256"  # fingerprint of what training does not program
-PREFETCH_ROWS = 256
+PREFETCH_ROWS = 256  # below this many rows the OT assignment is cheap: no worker process
 # the scores quality tracking keeps the best circuit by: short label, name
 QUALITY_LABELS = {"frechet": "FD", "energy": "energy distance"}
-QUALITY_NAMES = {
-    "frechet": "Fréchet distance",
-    "energy": "energy distance to the data",
-}  # below this many rows the OT assignment is cheap: no worker process
+QUALITY_NAMES = {"frechet": "Fréchet distance", "energy": "energy distance to the data"}
 
 
 @dataclass(frozen=True)
@@ -384,15 +381,12 @@ def _chip_on_devices(circuit: Circuit, settings: TrainingSettings) -> Chip:
     host's targets the netlist's values, and every update written through the model."""
     if settings.device == "ideal":
         return Chip(circuit)
-    from neurosim.host.deploy import deploy
+    from neurosim.host.deploy import program_devices
     from neurosim.host.programming import DeviceProgrammer
 
     model = settings.device_model()
     chip = Chip(circuit, DeviceProgrammer(model, settings.seed))
-    placed = Chip(deploy(circuit, model, seed=settings.seed).circuit).device_state()
-    state = chip.device_state()
-    state.update({k: v for k, v in placed.items() if k.startswith("conductance/")})
-    chip.load_device_state(state)
+    program_devices(chip, model, seed=settings.seed)
     return chip
 
 
@@ -407,15 +401,14 @@ class _Tracked:
     ) -> None:
         self.objective, self.evaluate, self.every = objective, evaluate, every
         self.result, self.out, self.circuit = result, out, circuit
-        scores = [v for v in (resume.history if resume else {}).get(evaluate.key, [])]
-        finite = [(v, e) for e, v in enumerate(scores) if not math.isnan(v)]
-        self.best = min(finite, default=(math.inf, None))[0]
-        if finite and out is not None and (out / BEST).is_file():
+        scores = (resume.history if resume else {}).get(evaluate.key, [])
+        best = min(((v, e) for e, v in enumerate(scores) if not math.isnan(v)), default=None)
+        self.best = math.inf if best is None else best[0]
+        if best is not None and out is not None and (out / BEST).is_file():
             from neurosim.netlist.parse import parse_netlist
 
             result.best = parse_netlist(out / BEST)
-            result.best_score, index = min(finite)
-            result.best_epoch = index + 1
+            result.best_score, result.best_epoch = best[0], best[1] + 1
 
     def run_epoch(self, chip: Chip, optimizer, epoch: int) -> dict[str, float]:
         metrics = self.objective.run_epoch(chip, optimizer, epoch)

@@ -11,8 +11,8 @@ the stored ones (:meth:`TrainingSettings.changed_from`).
 
 from __future__ import annotations
 
-from dataclasses import MISSING, asdict, dataclass, fields
-from typing import Any, ClassVar
+from dataclasses import asdict, dataclass, fields
+from typing import ClassVar
 
 from neurosim.devices import NAMES as DEVICES
 from neurosim.validation import (
@@ -189,12 +189,6 @@ def settings_class(objective: str) -> type[TrainingSettings]:
     except KeyError:
         known = ", ".join(SETTINGS)
         raise SettingsError("objective", f"unknown objective {objective!r} ({known})") from None
-
-
-def field_default(cls: type[TrainingSettings], name: str) -> Any:
-    """The default of field ``name`` of ``cls``."""
-    item = next(f for f in fields(cls) if f.name == name)
-    return None if item.default is MISSING else item.default
 
 
 def from_record(record: dict) -> TrainingSettings:

@@ -152,13 +152,18 @@ def read_lines(
             raise NetlistError("binary data (NUL byte): not a text netlist", file=file, line=1)
     lines: list[Line] = []
     for line in _join_lines(physical, file, 2 if title else 1, title):
-        if line.kind == "card" and line.word in (".include", ".inc"):
-            lines.extend(_include(line, base_dir, stack))
-        elif line.kind == "card" and line.word == ".lib" and len(line.text.split()) == 3:
-            lines.extend(_library(line, base_dir, stack))
-        else:
-            lines.append(line)
+        lines.extend(_expanded(line, base_dir, stack))
     return head, lines
+
+
+def _expanded(line: Line, base_dir: Path, stack: tuple[str, ...]) -> list[Line]:
+    """``line`` itself, or the lines an ``.include`` or ``.lib FILE SECTION`` card
+    splices in (paths relative to ``base_dir``)."""
+    if line.kind == "card" and line.word in (".include", ".inc"):
+        return _include(line, base_dir, stack)
+    if line.kind == "card" and line.word == ".lib" and len(line.text.split()) == 3:
+        return _library(line, base_dir, stack)
+    return [line]
 
 
 def _library(line: Line, base_dir: Path, stack: tuple[str, ...]) -> list[Line]:
@@ -184,12 +189,7 @@ def _library(line: Line, base_dir: Path, stack: tuple[str, ...]) -> list[Line]:
     for card in raw[start + 1 :]:
         if card.kind == "card" and card.word == ".endl":
             break
-        if card.kind == "card" and card.word in (".include", ".inc"):
-            selected.extend(_include(card, path.parent, (*stack, key)))
-        elif card.kind == "card" and card.word == ".lib" and len(card.text.split()) == 3:
-            selected.extend(_library(card, path.parent, (*stack, key)))
-        else:
-            selected.append(card)
+        selected.extend(_expanded(card, path.parent, (*stack, key)))
     else:
         raise line.error(f".lib: section {section!r} of {str(path)!r} has no .endl")
     return selected
@@ -203,9 +203,7 @@ def _unquote(name: str) -> str:
 
 def _include(line: Line, base_dir: Path, stack: tuple[str, ...]) -> list[Line]:
     parts = line.text.split(None, 1)
-    name = parts[1].strip() if len(parts) > 1 else ""
-    if len(name) >= 2 and name[0] == name[-1] and name[0] in "\"'":
-        name = name[1:-1].strip()
+    name = _unquote(parts[1].strip()) if len(parts) > 1 else ""
     if not name:
         raise line.error(f"{parts[0].lower()} needs a file name")
     path = Path(name) if os.path.isabs(name) else base_dir / name

@@ -37,13 +37,10 @@ class FlowQuality:
     def __call__(self, chip: Chip, epoch: int) -> dict[str, float]:
         """The scores after epoch ``epoch`` (0-based); NaN if the circuit could not be
         settled for the samples."""
-        from neurosim.samplers.flow import euler_samples
         from neurosim.scores.quality import evaluate
 
-        rng = np.random.default_rng([self.seed, epoch, 1])  # apart from training's draws
-        try:
-            samples, _ = euler_samples(chip, self.samples, 1.0, self.dt, rng, self.alpha)
-        except ConvergenceError:
+        samples = _samples(chip, epoch, self)
+        if samples is None:
             return dict.fromkeys(self.keys, math.nan)
         result = evaluate(samples)["samples"]
         return {
@@ -69,16 +66,29 @@ class DataQuality:
     key = "energy"
 
     def __call__(self, chip: Chip, epoch: int) -> dict[str, float]:
-        from neurosim.samplers.flow import euler_samples
+        """The scores after epoch ``epoch`` (0-based); NaN if the circuit could not be
+        settled for the samples."""
         from neurosim.scores.distribution import evaluate_against
 
-        rng = np.random.default_rng([self.seed, epoch, 1])
-        try:
-            samples, _ = euler_samples(chip, self.samples, 1.0, self.dt, rng, self.alpha)
-        except ConvergenceError:
+        samples = _samples(chip, epoch, self)
+        if samples is None:
             return dict.fromkeys(self.keys, math.nan)
         scores = evaluate_against(samples, self.data)["samples"]
         return {
             "energy": scores["energy_distance"],
             "coverage": float(scores.get("coverage", math.nan)),
         }
+
+
+def _samples(chip: Chip, epoch: int, quality) -> np.ndarray | None:
+    """``quality.samples`` points from ``chip`` (spring readout, Euler ``quality.dt`` to
+    t = 1, from rest), seeded by (seed, epoch) apart from training's draws; None if the
+    circuit could not be settled for them."""
+    from neurosim.samplers.flow import euler_samples
+
+    rng = np.random.default_rng([quality.seed, epoch, 1])
+    try:
+        samples, _ = euler_samples(chip, quality.samples, 1.0, quality.dt, rng, quality.alpha)
+    except ConvergenceError:
+        return None
+    return samples
