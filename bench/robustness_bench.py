@@ -4,6 +4,10 @@ Trains ``netlists/digits_classify.cir`` ideally (the README's classification com
 30 epochs, through the API), then programs the trained circuit onto each device setting
 with ``--seeds`` seeds (``neurosim program``'s code path, with and without global drift
 compensation) and evaluates each chip's held-out accuracy (``neurosim evaluate``'s).
+Then the periphery: each amplifier's own gain error, offset or swing (``neurosim program
+--amplifier``), resistive wires (``neurosim export --wire-resistance``), an ADC and
+output noise on the readings and a DAC on the inputs (``neurosim evaluate --adc-bits
+--read-noise --dac-bits``). Hardware-aware training: ``bench/hardware_aware_bench.py``.
 Prints a table and, last, one JSON line.
 
 Run: .venv/bin/python bench/robustness_bench.py [--seeds 10]   (about 5 minutes here)
@@ -45,7 +49,7 @@ CONDITIONS = [  # label, device, settings, seconds after programming, drift comp
     ("stuck at the largest G, 1%", "generic", {"p_stuck_max": 0.01}, None, False),
     ("stuck at the largest G, 5%", "generic", {"p_stuck_max": 0.05}, None, False),
     (
-        "5% independent device spread",
+        "5% device mismatch (each array its own draws)",
         "generic",
         {"prog_noise": 0.05, "prog_noise_kind": "proportional"},
         None,
@@ -106,15 +110,66 @@ def main() -> None:
         print(
             f"{label:<36} {spread:>22} {accuracy.min():>7.2%}  ({len(accuracy)} seeds)", flush=True
         )
+    rows += amplifier_rows(trained, args)
+    rows += wire_rows(run, args)
     rows += readout_rows(trained, args)
-    rows += hardware_aware(args)
     print(json.dumps({"seconds": time.perf_counter() - began, "rows": rows}))
+
+
+def amplifier_rows(trained, args) -> list[dict]:
+    """The trained circuit on exact devices with each amplifier's own errors
+    (``neurosim program --amplifier``; ``--seeds`` chips each)."""
+    rows = []
+    for label, amplifiers in (
+        ("driver gain error 2%", {"driver_gain_error": 0.02}),
+        ("driver gain error 10%", {"driver_gain_error": 0.1}),
+        ("driver offset 1 mV", {"driver_offset": 1e-3}),
+        ("driver offset 10 mV", {"driver_offset": 1e-2}),
+        ("driver swing ±50 mV", {"driver_swing": 0.05}),
+        ("injection gain error 2%", {"injection_gain_error": 0.02}),
+        ("injection gain error 10%", {"injection_gain_error": 0.1}),
+    ):
+        seeds = range(1 if set(amplifiers) == {"driver_swing"} else args.seeds)
+        accuracy = []
+        for seed in seeds:
+            made = neurosim.program(trained, "ideal", seed=seed, amplifiers=amplifiers)
+            accuracy.append(neurosim.evaluate(made.circuit, "classify")["accuracy"])
+        rows.append(_row(label, accuracy))
+    return rows
+
+
+def wire_rows(run, args) -> list[dict]:
+    """The trained parameters exported with resistive wires (every row and column
+    segment ``R`` ohms: IR drop; ``neurosim export --wire-resistance``)."""
+    rows = []
+    for ohms in (1.0, 5.0):
+        wired = neurosim.export(
+            "circuits/digits_classify.toml", params=run.chip.parameters(), wire_resistance=ohms
+        )
+        accuracy = neurosim.evaluate(wired, "classify")["accuracy"]
+        rows.append(_row(f"wire resistance {ohms:g} Ω per segment", [accuracy]))
+    return rows
+
+
+def _row(label: str, accuracy: list[float]) -> dict:
+    """One table row, printed as it is made."""
+    values = np.array(accuracy)
+    spread = f"{values.mean():.2%} ± {values.std():.2%}"
+    print(f"{label:<36} {spread:>22} {values.min():>7.2%}  ({values.size} seeds)", flush=True)
+    return {
+        "condition": label,
+        "seeds": int(values.size),
+        "mean": float(values.mean()),
+        "std": float(values.std()),
+        "min": float(values.min()),
+    }
 
 
 def readout_rows(trained, args) -> list[dict]:
     """The ideal chip read through an ADC (full scale ±1 model unit, 0.1 V) and output
-    noise (the host's readout path; 10 seeds of the noise where there is noise)."""
-    from neurosim.devices.periphery import Readout
+    noise (the host's readout path; 10 seeds of the noise where there is noise), and
+    with its inputs set through a DAC (full scale ±1)."""
+    from neurosim.devices.periphery import Drive, Readout
 
     rows = []
     for label, readout in (
@@ -125,18 +180,10 @@ def readout_rows(trained, args) -> list[dict]:
         ("output noise 0.1", Readout(out_noise=0.1)),
     ):
         seeds = range(args.seeds if readout.out_noise else 1)
-        accuracy = np.array([_noisy(trained, readout, seed) for seed in seeds])
-        spread = f"{accuracy.mean():.2%} ± {accuracy.std():.2%}"
-        print(f"{label:<36} {spread:>22} {accuracy.min():>7.2%}  ({len(accuracy)} seeds)")
-        rows.append(
-            {
-                "condition": label,
-                "seeds": len(accuracy),
-                "mean": float(accuracy.mean()),
-                "std": float(accuracy.std()),
-                "min": float(accuracy.min()),
-            }
-        )
+        rows.append(_row(label, [_noisy(trained, readout, seed) for seed in seeds]))
+    for bits in (2, 4, 6):
+        accuracy = neurosim.evaluate(trained, "classify", drive=Drive(dac_bits=bits))["accuracy"]
+        rows.append(_row(f"DAC {bits} bits on the inputs", [accuracy]))
     return rows
 
 
@@ -145,43 +192,6 @@ def _noisy(trained, readout, seed: int) -> float:
     chip = neurosim.Chip(trained)
     chip.set_readout(readout, seed)
     return neurosim.evaluate(chip, "classify")["accuracy"]
-
-
-def hardware_aware(args) -> list[dict]:
-    """The classifier trained through pcm devices (every update written with PCM
-    programming noise), then its learned parameters programmed onto fresh pcm devices
-    and aged a day, with and without compensation."""
-    began = time.perf_counter()
-    settings = neurosim.ClassifySettings(epochs=args.epochs, device="pcm")
-    run = neurosim.train("netlists/digits_classify.cir", "classify", settings=settings)
-    as_trained = neurosim.evaluate(run.chip, "classify")["accuracy"]
-    print(
-        f"hardware-aware (pcm) training: {time.perf_counter() - began:.0f} s; on its own "
-        f"devices {as_trained:.2%} (the run's last epoch: {run.history['test_accuracy'][-1]:.2%})"
-    )
-    chip = neurosim.Chip(run.circuit)
-    chip.set_values(run.chip.targets())  # the learned parameters, exactly encoded
-    learned = chip.circuit()
-    rows = [{"condition": "hardware-aware (pcm), its own devices", "mean": as_trained, "seeds": 1}]
-    for compensate in (False, True):
-        accuracy = []
-        for seed in range(args.seeds):
-            made = neurosim.program(learned, "pcm", seconds=DAY, seed=seed, compensate=compensate)
-            accuracy.append(neurosim.evaluate(made.circuit, "classify")["accuracy"])
-        accuracy = np.array(accuracy)
-        label = "hardware-aware (pcm) -> pcm, 1 day" + (", compensated" if compensate else "")
-        spread = f"{accuracy.mean():.2%} ± {accuracy.std():.2%}"
-        print(f"{label:<44} {spread:>16} {accuracy.min():>7.2%}  ({args.seeds} seeds)", flush=True)
-        rows.append(
-            {
-                "condition": label,
-                "seeds": args.seeds,
-                "mean": float(accuracy.mean()),
-                "std": float(accuracy.std()),
-                "min": float(accuracy.min()),
-            }
-        )
-    return rows
 
 
 if __name__ == "__main__":

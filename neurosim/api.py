@@ -250,12 +250,17 @@ def program(
     seconds: float | None = None,
     seed: int = 0,
     compensate: bool = False,
+    amplifiers: dict | None = None,
 ):
     """The chip of ``netlist`` after programming its devices onto device model
-    ``device`` ("ideal", "pcm", "generic"; ``settings``: field -> value, the model's
-    names) and ``seconds`` of drift after programming (None: right after), with global
-    drift compensation if ``compensate``: a :class:`neurosim.host.deploy.Deployment`
-    (``.circuit``: the chip, valid ngspice). The same seed gives the same chip."""
+    ``device`` ("ideal", "pcm", "generic"; pulsed-update devices are for training;
+    ``settings``: field -> value, the model's names) and ``seconds`` of drift after
+    programming (None: right after), with global drift compensation if
+    ``compensate`` and each amplifier's errors drawn from ``amplifiers`` (field ->
+    value: :class:`neurosim.devices.amplifiers.Amplifiers`): a
+    :class:`neurosim.host.deploy.Deployment` (``.circuit``: the chip, valid ngspice).
+    The same seed gives the same chip."""
+    from neurosim.devices.presets import amplifiers as make_amplifiers
     from neurosim.devices.presets import device_model
     from neurosim.host.deploy import deploy
 
@@ -267,7 +272,10 @@ def program(
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise NeurosimError(f"the seed must be a whole number >= 0, not {seed!r}")
     model = device_model(device, settings)
-    return deploy(circuit, model, seconds=seconds, seed=int(seed), compensate=compensate)
+    made = make_amplifiers(amplifiers)
+    return deploy(
+        circuit, model, seconds=seconds, seed=int(seed), compensate=compensate, amplifiers=made
+    )
 
 
 def evaluate(
@@ -275,6 +283,7 @@ def evaluate(
     objective: str = "classify",
     settings: TrainingSettings | None = None,
     readout=None,
+    drive=None,
 ) -> dict[str, float]:
     """How well a chip (a netlist path, a circuit, e.g. a programmed one, or a chip)
     does its job as it is.
@@ -284,8 +293,9 @@ def evaluate(
     test_fraction). flow: ``frechet``, ``coverage``, ``confidence`` of 500 samples
     (spring readout, Euler dt 0.05 to t = 1; α and the seed from ``settings``), as
     training's quality tracking scores them. ``readout``: the host's readout path
-    (:class:`neurosim.devices.periphery.Readout`: ADC, output noise; classify only, its
-    noise seeded by the settings' seed).
+    (:class:`neurosim.devices.periphery.Readout`: ADC, output noise on the output units
+    (classify) or the spring currents (flow), its noise seeded by the settings' seed);
+    ``drive``: the DAC on the input rows (:class:`neurosim.devices.periphery.Drive`).
     """
     from neurosim.learn.run import evaluate_classifier
 
@@ -295,9 +305,9 @@ def evaluate(
         circuit, name = _circuit(chip)
         target = _chip(circuit, name)
     if readout is not None:
-        if objective != "classify":
-            raise NeurosimError("the readout path (ADC, output noise) applies to classify")
         target.set_readout(readout, (settings or settings_class(objective)()).seed)
+    if drive is not None:
+        target.set_drive(drive)
     settings = settings if settings is not None else settings_class(objective)()
     if settings.objective != objective:
         raise NeurosimError(f"{type(settings).__name__} are not settings of {objective!r}")

@@ -19,9 +19,15 @@ import click
     "Fréchet distance, coverage and confidence of 500 samples (Euler dt 0.05 to t = 1).",
 )
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed (split, samples).")
-@click.option("--adc-bits", type=int, help="classify: ADC bits on the output readings.")
-@click.option("--adc-range", type=float, help="classify: ADC full scale ± (model units).")
-@click.option("--read-noise", type=float, help="classify: output noise σ per reading.")
+@click.option(
+    "--adc-bits",
+    type=int,
+    help="ADC bits on each reading (classify: the output units; flow: the spring currents).",
+)
+@click.option("--adc-range", type=float, help="ADC full scale ± (model units; default 1).")
+@click.option("--read-noise", type=float, help="Output noise σ per reading (model units).")
+@click.option("--dac-bits", type=int, help="DAC bits on the input rows (classify).")
+@click.option("--dac-range", type=float, help="DAC full scale ± (model units; default 1).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def evaluate(
     chip: Path,
@@ -30,10 +36,13 @@ def evaluate(
     adc_bits: int | None,
     adc_range: float | None,
     read_noise: float | None,
+    dac_bits: int | None,
+    dac_range: float | None,
     as_json: bool,
 ) -> None:
     """Evaluate CHIP (a netlist: trained, programmed with `neurosim program`, or edited)
-    as it is: no programming, no training."""
+    as it is: no programming, no training. The converters (--adc-*, --read-noise,
+    --dac-*) act on each evaluation, as the host's readout and input path."""
     from neurosim import api
     from neurosim.cli.options import build_settings
     from neurosim.learn.settings import SETTINGS
@@ -45,7 +54,12 @@ def evaluate(
 
         given = {"adc_bits": adc_bits, "adc_range": adc_range, "out_noise": read_noise}
         readout = build_settings(Readout, given)
-    scores = api.evaluate(chip, objective, settings, readout)
+    drive = None
+    if (dac_bits, dac_range) != (None, None):
+        from neurosim.devices.periphery import Drive
+
+        drive = build_settings(Drive, {"dac_bits": dac_bits, "dac_range": dac_range})
+    scores = api.evaluate(chip, objective, settings, readout, drive)
     if as_json:
         click.echo(json.dumps({"file": str(chip), "objective": objective, **scores}))
     elif objective == "classify":

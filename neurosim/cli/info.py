@@ -87,7 +87,12 @@ def _programming(record: dict) -> str:
     when = "right after programming" if seconds is None else f"{seconds} s after programming"
     line = f"{record.get('device', '?')} ({settings}), seed {record.get('seed', '?')}, {when}"
     alpha = record.get("compensation")
-    return line if alpha is None else f"{line}, drift compensation {alpha}"
+    line = line if alpha is None else f"{line}, drift compensation {alpha}"
+    amplifiers = record.get("amplifiers")
+    if amplifiers:
+        errors = ", ".join(f"{k} {v}" for k, v in sorted(amplifiers.items()))
+        line = f"{line}, amplifiers ({errors})"
+    return line
 
 
 def _hdf5_summary(path: Path) -> dict:

@@ -7,7 +7,9 @@ from pathlib import Path
 import click
 
 from neurosim.cli.options import SEED
-from neurosim.devices import NAMES as DEVICES
+from neurosim.devices import NAMES, PULSED
+
+DEVICES = tuple(name for name in NAMES if name not in PULSED)
 
 
 @click.command()
@@ -32,6 +34,15 @@ from neurosim.devices import NAMES as DEVICES
     "nu_spread, t0. SI units.",
 )
 @click.option(
+    "--amplifier",
+    "amplifier_pairs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="The amplifiers' errors, each amplifier its own draw (repeatable): "
+    "driver_gain_error (σ, relative), driver_offset (σ, volts), driver_swing (volts), "
+    "injection_gain_error (σ, relative). Default: exact amplifiers.",
+)
+@click.option(
     "--time",
     "seconds",
     type=float,
@@ -53,6 +64,7 @@ def program(
     netlist: Path,
     device: str,
     pairs: tuple[str, ...],
+    amplifier_pairs: tuple[str, ...],
     seconds: float | None,
     compensate: bool,
     seed: int,
@@ -65,16 +77,26 @@ def program(
     conductance NETLIST gives it; the chip's netlist holds the conductances the devices
     took (after --time seconds of drift, if given), so ngspice and every neurosim
     command see the same chip, and a `*@neurosim programmed` line records the device
-    model, its settings, the seed, the time and the compensation gain (`neurosim info`
-    shows it). Same seed, same chip; --device ideal gives NETLIST's own values.
+    model, its settings, the seed, the time, the compensation gain and the amplifiers'
+    errors (`neurosim info` shows it); --amplifier errors are written into the
+    drivers' and injections' elements. Same seed, same chip; --device ideal gives
+    NETLIST's own values.
     """
     from neurosim import api
     from neurosim.devices.presets import parse_settings
     from neurosim.io.outputs import claim_outputs, write_output
 
     claim_outputs({"--out": out}, [netlist], force=force)
-    settings = parse_settings(pairs)
-    made = api.program(netlist, device, settings, seconds=seconds, seed=seed, compensate=compensate)
+    settings, amplifiers = parse_settings(pairs), parse_settings(amplifier_pairs)
+    made = api.program(
+        netlist,
+        device,
+        settings,
+        seconds=seconds,
+        seed=seed,
+        compensate=compensate,
+        amplifiers=amplifiers,
+    )
     write_output(out, lambda: api.write_netlist(made.circuit, out))
     when = "right after programming" if seconds is None else f"{seconds:g} s after programming"
     click.echo(

@@ -2,11 +2,16 @@
 
 A model turns target conductances [S] into programmed ones (with the device's
 programming noise, range, levels and faults) and says what they are a given time later
-(drift, accumulated read noise). Each default is the named anchor's published value
-(``../shared/DEVICE_ANCHORS.md``), cited in the model's docstring. Models are frozen,
-validated settings objects (:mod:`neurosim.validation`); :mod:`neurosim.devices.presets`
-names them for the CLI. The host writes the result into the circuit
-(:mod:`neurosim.host.deploy`), so ngspice sees the same chip.
+(drift, accumulated read noise); a pulsed-update device (:mod:`neurosim.devices.pulsed`)
+instead moves by pulses of a small noisy step, as in-situ training writes it. Each
+default is the named anchor's published value (``../shared/DEVICE_ANCHORS.md``),
+cited in the model's docstring. Models are frozen, validated settings objects
+(:mod:`neurosim.validation`); :mod:`neurosim.devices.presets` names them for the CLI.
+The host writes the result into the circuit (:mod:`neurosim.host.deploy`), so ngspice
+sees the same chip.
 """
 
-NAMES = ("ideal", "pcm", "generic")  # the device models by name (presets.PRESETS' keys)
+NAMES = ("ideal", "pcm", "generic", "constant_step", "soft_bounds", "reram_sb")
+"""The device models by name (presets.PRESETS' keys); the last three are pulsed-update
+devices (:mod:`neurosim.devices.pulsed`), for training."""
+PULSED = ("constant_step", "soft_bounds", "reram_sb")

@@ -1,4 +1,4 @@
-"""The host's readout path: what an ADC and output noise do to each value it reads.
+"""The host's converters: a DAC on each input it sets, an ADC and noise on what it reads.
 
 Unlike a device's conductance (written into the circuit), these act per evaluation, on
 the values the host reads (DESIGN §6): ``out_noise`` adds N(0, σ²) to each reading, then
@@ -6,6 +6,11 @@ an ``adc_bits`` converter (0: ideal) clips it to [−adc_range, adc_range] and r
 the nearest of 2^bits evenly spaced levels. Values are in model units (×
 volts_per_unit: volts). aihwkit's tile defaults for comparison: out_res 1/(2⁹ − 2)
 (9 bits), out_noise 0.06 of its output bound (its units differ: MVM outputs).
+
+:class:`Drive` is the DAC on the input rows: each input value the host sets is clipped
+to [−dac_range, dac_range] and rounded to the nearest of 2^dac_bits evenly spaced
+levels (0: ideal), before the circuit settles. aihwkit's default for comparison:
+inp_res 1/(2⁷ − 2) (7 bits) over inp_bound 1.
 """
 
 from __future__ import annotations
@@ -41,8 +46,30 @@ class Readout(Validated):
         out = np.asarray(values, dtype=np.float64)
         if self.out_noise:
             out = out + self.out_noise * rng.standard_normal(out.shape)
-        if self.adc_bits:
-            step = 2 * self.adc_range / (2**self.adc_bits - 1)
-            out = np.clip(out, -self.adc_range, self.adc_range)
-            out = np.round((out + self.adc_range) / step) * step - self.adc_range
-        return out
+        return quantised(out, self.adc_bits, self.adc_range)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Drive(Validated):
+    """A DAC on the input rows (module docstring)."""
+
+    name: ClassVar[str] = "drive"
+
+    dac_bits: int = setting(0, at_least(0), "a whole number >= 0 (0: ideal)", "DAC bits.")
+    dac_range: float = setting(
+        1.0, positive, "a finite number > 0 (model units)", "DAC full scale ± (model units)."
+    )
+
+    def set(self, values: np.ndarray) -> np.ndarray:
+        """The inputs the DAC puts out for ``values`` (any shape, model units)."""
+        return quantised(np.asarray(values, dtype=np.float64), self.dac_bits, self.dac_range)
+
+
+def quantised(values: np.ndarray, bits: int, full_scale: float) -> np.ndarray:
+    """``values`` clipped to ±``full_scale`` and rounded to the nearest of 2^``bits``
+    evenly spaced levels (``bits`` 0: unchanged)."""
+    if not bits:
+        return values
+    step = 2 * full_scale / (2**bits - 1)
+    out = np.clip(values, -full_scale, full_scale)
+    return np.round((out + full_scale) / step) * step - full_scale

@@ -6,35 +6,46 @@ import math
 from dataclasses import fields
 
 from neurosim.devices import NAMES
+from neurosim.devices.amplifiers import Amplifiers
 from neurosim.devices.generic import Generic
 from neurosim.devices.ideal import Ideal
 from neurosim.devices.pcm import PCMLike
+from neurosim.devices.pulsed import ConstantStep, ReRamSB, SoftBounds
 from neurosim.validation import SettingsError
 
-PRESETS = {model.name: model for model in (Ideal, PCMLike, Generic)}
+PRESETS = {
+    model.name: model for model in (Ideal, PCMLike, Generic, ConstantStep, SoftBounds, ReRamSB)
+}
 assert tuple(PRESETS) == NAMES
 
 
 def device_model(name: str, settings: dict[str, object] | None = None):
-    """The model ``name`` ("ideal", "pcm", "generic") with ``settings`` (field -> value;
-    strings are converted to the field's type); one-line :class:`SettingsError` naming
-    an unknown preset or key or a value out of range."""
+    """The model ``name`` (one of :data:`neurosim.devices.NAMES`) with ``settings``
+    (field -> value; strings are converted to the field's type); one-line
+    :class:`SettingsError` naming an unknown preset or key or a value out of range."""
     if name not in PRESETS:
         raise SettingsError("device", f"unknown device {name!r} (one of {', '.join(PRESETS)})")
-    cls = PRESETS[name]
+    return _built(PRESETS[name], f"device {name!r}", settings)
+
+
+def amplifiers(settings: dict[str, object] | None = None) -> Amplifiers:
+    """The chip's amplifiers (:class:`Amplifiers`) with ``settings``, as
+    :func:`device_model` builds a device model."""
+    return _built(Amplifiers, "amplifiers", settings)
+
+
+def _built(cls, label: str, settings: dict[str, object] | None):
     known = {item.name: item for item in fields(cls)}
     values = {}
     for key, value in (settings or {}).items():
         if key not in known:
             names = ", ".join(known) or "none"
-            raise SettingsError(
-                key, f"{key} is not a setting of device {name!r} (its settings: {names})"
-            )
+            raise SettingsError(key, f"{key} is not a setting of {label} (its settings: {names})")
         values[key] = _convert(value, known[key].default) if isinstance(value, str) else value
     try:
         return cls(**values)
     except SettingsError as exc:
-        raise SettingsError(exc.field, f"device {name!r}: {exc.field} {exc.reason}") from None
+        raise SettingsError(exc.field, f"{label}: {exc.field} {exc.reason}") from None
 
 
 def parse_settings(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -62,6 +73,9 @@ def _convert(text: str, default):
     an int); left as text when it is not a number, for the field's check to name."""
     if isinstance(default, str):
         return text
+    if isinstance(default, bool):
+        words = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+        return words.get(text.strip().lower(), text)
     try:
         whole = isinstance(default, int) and text.strip().lstrip("+-").isdigit()
         return int(text) if whole else float(text)

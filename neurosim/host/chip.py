@@ -53,6 +53,7 @@ class Chip(CrossbarView):
         self._crossbar = lower_crossbar(circuit)
         self.programmer = programmer or IdealProgrammer()
         self.readout = None  # the host's readout path (devices.periphery.Readout)
+        self.drive = None  # the DAC on the input rows (devices.periphery.Drive)
         self._read_rng = np.random.default_rng(0)
         layout = self._crossbar.layout
         self._names = layout.devices
@@ -88,6 +89,18 @@ class Chip(CrossbarView):
         """Every node's voltage [V] (node -> (batch,)) with the units at ``state``."""
         return node_voltages(self._crossbar, sources, state)
 
+    def settle(self, sources: Sources, **options):
+        """Let the circuit settle under ``sources`` (through the input DAC if one is set:
+        :meth:`set_drive`); ``options`` as :func:`neurosim.engine.relax.relax`."""
+        if self.drive is not None:
+            sources = replace(sources, inputs=self.drive.set(sources.inputs))
+        return super().settle(sources, **options)
+
+    def set_drive(self, drive) -> None:
+        """Set the inputs through ``drive`` (a DAC, :class:`neurosim.devices.periphery.
+        Drive`; None: exact)."""
+        self.drive = drive
+
     def set_readout(self, readout, seed: int = 0) -> None:
         """Read through ``readout`` (an ADC and output noise; None: exact), its noise
         drawn from a generator seeded by ``seed``."""
@@ -108,8 +121,13 @@ class Chip(CrossbarView):
         return spring * (sources.targets[:, where] - state[:, where])
 
     def velocity(self, sources: Sources, state: np.ndarray, alpha: float, layer: str) -> np.ndarray:
-        """The spring readout v = αλ(x* − x_t) = −α · spring current, (batch, size)."""
-        return -alpha * self.spring_current(sources, state, layer)
+        """The spring readout v = αλ(x* − x_t) = −α · spring current, (batch, size); the
+        spring current read through the readout path if one is set (its ADC range and
+        noise in units of vs·g_unit)."""
+        current = self.spring_current(sources, state, layer)
+        if self.readout is not None:
+            current = self.readout.read(current, self._read_rng)
+        return -alpha * current
 
     def net_current(self, sources: Sources, state: np.ndarray) -> np.ndarray:
         """Each free node's net current ÷ (vs·g_unit), (batch, free): one pass at ``state``."""
@@ -164,10 +182,24 @@ class Chip(CrossbarView):
                         f"{name}: update of shape {delta.shape}, expected {pairs.shape[:-1]}"
                     )
                 whole = self._whole[array]
+                step = delta if whole else np.where(self._pairs[array], delta, 0.0)
                 targets = self._targets[array]
-                targets += delta if whole else np.where(self._pairs[array], delta, 0.0)
-                new = self.programmer.program(pairs, targets, scaling, array)
+                targets += step
+                new = self.programmer.program(pairs, targets, scaling, array, step)
                 self._devices[array] = new if whole else np.where(self._masks[array], new, pairs)
+        apply_devices(self._crossbar, self._devices)
+        self.version += 1
+
+    def rewrite(self) -> None:
+        """Write every trained parameter's devices afresh to the host's targets through
+        the programmer (what starting a run on a chip's devices does)."""
+        scaling = self.meta.scaling
+        for name in self.trained:
+            for array in self._arrays[name]:
+                pairs = self._devices[array]
+                new = self.programmer.program(pairs, self._targets[array], scaling, array)
+                mask = self._masks[array]
+                self._devices[array] = new if self._whole[array] else np.where(mask, new, pairs)
         apply_devices(self._crossbar, self._devices)
         self.version += 1
 
@@ -200,12 +232,21 @@ class Chip(CrossbarView):
         order of the units."""
         return list(self._crossbar.layout.parts["injection"])
 
+    def driver_elements(self) -> list[tuple[str, str, str]]:
+        """Each row driver (the amplifier driving a unit's positive row line) as (element
+        name, the unit's node, its layer), in the order of the row units."""
+        layout = self._crossbar.layout
+        layers = [n for n in layout.row_layers for _ in range(self.meta.layer(n).size)]
+        return list(zip(layout.drivers, layout.rows, layers, strict=True))
+
     def device_state(self) -> dict[str, np.ndarray]:
         """A copy of what a checkpoint stores: every device's conductance [S]
         (``conductance/<array>``) and the host's target of every pair
-        (``target/<array>``, model units)."""
+        (``target/<array>``, model units), and the programmer's own state if it keeps
+        one (``programmer/...``: pulsed devices' hidden weights)."""
         state = {f"conductance/{name}": g.copy() for name, g in self._devices.items()}
         state.update({f"target/{name}": t.copy() for name, t in self._targets.items()})
+        state.update({f"programmer/{k}": v for k, v in self._programmer_state().items()})
         return state
 
     def load_device_state(self, state: Mapping[str, np.ndarray]) -> None:
@@ -213,16 +254,26 @@ class Chip(CrossbarView):
         expected = {
             f"{kind}/{name}" for kind in ("conductance", "target") for name in self._devices
         }
+        expected |= {f"programmer/{key}" for key in self._programmer_state()}
         if set(state) != expected:
             raise CircuitError("the saved device state is for another circuit")
+        own = {k.split("/", 1)[1]: v for k, v in state.items() if k.startswith("programmer/")}
+        if own:
+            self.programmer.load_state(own)
         for key, value in state.items():
             kind, name = key.split("/", 1)
+            if kind == "programmer":
+                continue
             store = self._devices if kind == "conductance" else self._targets
             if np.shape(value) != store[name].shape:
                 raise CircuitError(f"the saved {kind}s of {name} have another shape")
             store[name] = np.array(value, dtype=np.float64)
         apply_devices(self._crossbar, self._devices)
         self.version += 1
+
+    def _programmer_state(self) -> dict[str, np.ndarray]:
+        state = getattr(self.programmer, "state", None)
+        return state() if state is not None else {}
 
     def circuit(self, title: str | None = None) -> Circuit:
         """The circuit with its devices as programmed: every other element, and every

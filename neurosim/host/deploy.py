@@ -19,6 +19,9 @@ function for the engine (it settles it along its own dynamics).
 Draws come from one generator seeded by ``seed``, array by array in name order: the
 same seed gives the same chip. A device at 0 S (an open cell) is written as
 ``OPEN_CONDUCTANCE``: a resistor cannot be infinite in a netlist.
+
+The amplifiers' errors (:mod:`neurosim.devices.amplifiers`), when given, are written
+into the drivers' and injections' elements too, and named in the record.
 """
 
 from __future__ import annotations
@@ -29,11 +32,22 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from neurosim.circuit.ir import Circuit
+from neurosim.devices.amplifiers import AmplifierErrors, Amplifiers
 from neurosim.devices.presets import model_record
+from neurosim.errors import CircuitError
 from neurosim.host.chip import Chip
 from neurosim.host.programming import OPEN_CONDUCTANCE
 from neurosim.netlist.write import netlist_text
-from neurosim.network.templates import scaled_injection
+from neurosim.network.activations import get_activation
+from neurosim.network.templates import (
+    Driver,
+    driver_expression,
+    driver_parameters,
+    scaled_injection,
+)
+from neurosim.validation import SettingsError
+
+AMPLIFIER_STREAM = 2  # the amplifiers' draws: generator [seed, 2], apart from the devices'
 
 
 @dataclass(frozen=True)
@@ -68,6 +82,12 @@ def program_devices(chip: Chip, model, *, seconds: float | None = None, seed: in
     it holds now, aged ``seconds`` after programming (None: right after); the host's
     targets are left as they are. Draws: one generator seeded by ``seed``, array by array
     in name order."""
+    if not hasattr(model, "at_time"):
+        raise SettingsError(
+            "device",
+            f"{model.name!r} is a pulsed-update device: it is for training "
+            "(`train --device`); a trained netlist is programmed onto ideal, pcm or generic",
+        )
     state = chip.device_state()
     rng = np.random.default_rng(seed)
     count = out_of_range = 0
@@ -98,10 +118,13 @@ def deploy(
     seconds: float | None = None,
     seed: int = 0,
     compensate: bool = False,
+    amplifiers: Amplifiers | None = None,
 ) -> Deployment:
     """``circuit``'s devices programmed onto ``model`` (a device model), aged
     ``seconds`` after programming (None: right after programming); with ``compensate``,
-    global drift compensation (module docstring)."""
+    global drift compensation (module docstring); with ``amplifiers``, each amplifier
+    made with its own errors (:mod:`neurosim.devices.amplifiers`; drawn from ``seed``
+    apart from the devices' draws, so the devices are the same with or without)."""
     chip = Chip(circuit)
     placed = program_devices(chip, model, seconds=seconds, seed=seed)
     alpha = placed.compensation if compensate else None
@@ -114,14 +137,42 @@ def deploy(
     }
     programmed = chip.circuit()
     elements = dict(programmed.elements)
-    if alpha is not None:
-        for name in chip.injection_elements():
+    injection = np.full(len(chip.injection_elements()), 1.0 if alpha is None else alpha)
+    if amplifiers is not None and not amplifiers.ideal():
+        record["amplifiers"] = model_record(amplifiers)["settings"]
+        rng = np.random.default_rng([seed, AMPLIFIER_STREAM])
+        errors = amplifiers.draw(len(chip.driver_elements()), injection.size, rng)
+        _make_drivers(elements, chip, errors, amplifiers.driver_swing)
+        injection = injection * errors.injection_gain
+    for name, gain in zip(chip.injection_elements(), injection, strict=True):
+        if gain != 1.0:
             element = elements[name]
             if element.kind == "f":
-                elements[name] = replace(element, value=element.value * alpha)
+                elements[name] = replace(element, value=element.value * gain)
             else:
-                elements[name] = replace(element, expr=scaled_injection(element.expr, alpha))
+                elements[name] = replace(element, expr=scaled_injection(element.expr, gain))
     programmed = replace(programmed, elements=elements, programmed=(*circuit.programmed, record))
     return Deployment(
         programmed, record, placed.devices, placed.out_of_range, placed.mean_deviation, alpha
     )
+
+
+def _make_drivers(elements: dict, chip: Chip, errors: AmplifierErrors, swing: float) -> None:
+    """Write each row driver's gain error, offset and swing into ``elements`` (a VCVS
+    driver, a linear layer's: its gain only)."""
+    vs = chip.meta.scaling.volts_per_unit
+    for (name, node, layer), gain, offset in zip(
+        chip.driver_elements(), errors.driver_gain, errors.driver_offset, strict=True
+    ):
+        element = elements[name]
+        if element.kind == "e":
+            elements[name] = replace(element, value=element.value * gain)
+            continue
+        activation = get_activation(chip.meta.layer(layer).activation)
+        made = driver_parameters(element.expr, activation, node, vs)
+        if made is None:
+            raise CircuitError(f"{name}: not the driver template; its errors cannot be set")
+        made = Driver(
+            made.gain * gain, made.offset + offset, max(made.low, -swing), min(made.high, swing)
+        )
+        elements[name] = replace(element, expr=driver_expression(activation, node, vs, made))

@@ -378,13 +378,22 @@ def trained_circuit(chip: Chip, settings: TrainingSettings) -> Circuit:
 def _chip_on_devices(circuit: Circuit, settings: TrainingSettings) -> Chip:
     """The chip training programs: with ideal devices the netlist's circuit; otherwise
     its devices first programmed onto the device model (seeded by the run's seed), the
-    host's targets the netlist's values, and every update written through the model."""
+    host's targets the netlist's values, and every update written through the model
+    (pulsed-update devices: set to the netlist's values, then updated by pulses)."""
     if settings.device == "ideal":
         return Chip(circuit)
+    from neurosim.devices import PULSED
+
+    model = settings.device_model()
+    if settings.device in PULSED:
+        from neurosim.host.programming import PulsedProgrammer
+
+        chip = Chip(circuit, PulsedProgrammer(model, settings.seed))
+        chip.rewrite()
+        return chip
     from neurosim.host.deploy import program_devices
     from neurosim.host.programming import DeviceProgrammer
 
-    model = settings.device_model()
     chip = Chip(circuit, DeviceProgrammer(model, settings.seed))
     program_devices(chip, model, seed=settings.seed)
     return chip

@@ -83,8 +83,12 @@ class TrainingSettings(Validated):
         one_of(*DEVICES),
         ", ".join(DEVICES),
         "Devices the updates are programmed through (hardware-aware training): ideal, "
-        "pcm (aihwkit's PCM-like programming noise) or generic; the chip is programmed "
-        "onto them first.",
+        "pcm (aihwkit's PCM-like programming noise) or generic, each update a fresh "
+        "write; or aihwkit's pulsed-update devices constant_step, soft_bounds, reram_sb "
+        "(settings dw_min, dw_min_dtod, dw_min_std, up_down, up_down_dtod, w_min, w_max, "
+        "w_min_dtod, w_max_dtod, mult_noise, write_noise_std, max_pulses, w_unit), each "
+        "update written as pulses without reading back. The chip is programmed onto "
+        "them first.",
     )
     device_settings: tuple[str, ...] = setting(
         (),

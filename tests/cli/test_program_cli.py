@@ -142,16 +142,16 @@ def test_drift_compensation_is_a_gain_on_every_injection_amplifier(tmp_path):
     assert "compensation" in run("info", chip).output
 
 
-def test_evaluate_reads_through_an_adc():
-    """An ideal readout (0 bits) changes nothing; the readout path is classify's only."""
+def test_evaluate_reads_through_an_adc_and_sets_inputs_through_a_dac():
+    """Ideal converters (0 bits) change nothing; coarse ones change the accuracy."""
     trained = ROOT / "netlists/digits_classify.cir"
-    plain = run("evaluate", trained, "--json")
-    ideal = run("evaluate", trained, "--json", "--adc-bits", "0")
-    assert plain.exit_code == ideal.exit_code == 0
     import json
 
-    assert json.loads(plain.output)["accuracy"] == json.loads(ideal.output)["accuracy"]
-    assert_one_line_error(
-        run("evaluate", trained, "--objective", "flow", "--adc-bits", "4"),
-        "applies to classify",
-    )
+    plain = json.loads(run("evaluate", trained, "--json").output)["accuracy"]
+    for flags in (("--adc-bits", "0"), ("--dac-bits", "0")):
+        result = run("evaluate", trained, "--json", *flags)
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.output)["accuracy"] == plain
+    coarse = json.loads(run("evaluate", trained, "--json", "--dac-bits", "1").output)
+    assert coarse["accuracy"] != plain
+    assert_one_line_error(run("evaluate", trained, "--dac-bits", "-1"), "--dac-bits")

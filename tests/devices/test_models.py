@@ -2,6 +2,7 @@
 device), and their settings refused by name when out of range."""
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +12,8 @@ from neurosim.devices.generic import Generic
 from neurosim.devices.pcm import PCMLike
 from neurosim.devices.presets import device_model, parse_settings
 from neurosim.validation import SettingsError
+
+ROOT = Path(__file__).resolve().parents[2]
 
 N = 200_000
 
@@ -155,3 +158,43 @@ def test_the_adc_rounds_to_its_levels_and_clips_and_the_noise_has_its_sigma():
     noisy = Readout(out_noise=0.05).read(np.zeros(N), rng)
     assert abs(noisy.std() - 0.05) < 0.001 and abs(noisy.mean()) < 5 * 0.05 / math.sqrt(N)
     np.testing.assert_array_equal(Readout().read(values, rng), values)  # ideal by default
+
+
+def test_the_dac_sets_inputs_on_its_levels_before_the_circuit_settles():
+    from neurosim.devices.periphery import Drive
+    from neurosim.host import Chip
+    from neurosim.netlist.parse import parse_netlist
+
+    dac = Drive(dac_bits=3, dac_range=1.0)
+    values = np.random.default_rng(1).uniform(-1.5, 1.5, 1000)
+    levels = np.linspace(-1, 1, 8)
+    set_ = dac.set(values)
+    assert np.all(np.min(np.abs(set_[:, None] - levels[None, :]), axis=1) < 1e-12)
+    chip = Chip(parse_netlist(ROOT / "netlists/xor.cir"))
+    sources = chip.sources(4)
+    sources.inputs[:] = np.random.default_rng(2).uniform(-1, 1, sources.inputs.shape)
+    exact = chip.settle(sources).state
+    chip.set_drive(dac)
+    through = chip.settle(sources).state
+    chip.set_drive(None)
+    sources.inputs[:] = dac.set(sources.inputs)
+    np.testing.assert_array_equal(through, chip.settle(sources).state)
+    assert not np.array_equal(through, exact)
+
+
+def test_the_flow_readout_reads_spring_currents_through_the_adc():
+    from neurosim.devices.periphery import Readout
+    from neurosim.host import Chip
+    from neurosim.netlist.parse import parse_netlist
+
+    chip = Chip(parse_netlist(ROOT / "tests/fixtures/v3_run/tiny_flow.cir"))
+    layer = next(iter(chip.free_slices()))
+    sources = chip.sources(8)
+    sources.targets[:] = np.random.default_rng(3).normal(size=sources.targets.shape)
+    state = chip.settle(sources).state
+    exact = chip.velocity(sources, state, 2.0, layer)
+    chip.set_readout(Readout(adc_bits=4, adc_range=0.5))
+    read = chip.velocity(sources, state, 2.0, layer) / -2.0
+    levels = np.linspace(-0.5, 0.5, 16)
+    assert np.all(np.min(np.abs(read.reshape(-1, 1) - levels), axis=1) < 1e-12)
+    assert np.all(np.abs(read - np.clip(exact / -2.0, -0.5, 0.5)) <= 1 / 30 + 1e-12)

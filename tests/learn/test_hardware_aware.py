@@ -51,3 +51,29 @@ def test_a_bad_device_setting_is_refused_when_the_settings_are_made():
         settings(device="pcm", device_settings=("prog_noise_scale=-1",))
     with pytest.raises(neurosim.SettingsError, match="bits is not a setting of device 'pcm'"):
         settings(device="pcm", device_settings=("bits=4",))
+
+
+def test_pulsed_devices_train_open_loop_and_resume_exactly(tmp_path):
+    """Updates are pulses written without reading the devices back: what the devices
+    hold drifts away from the host's targets; the hidden device state is checkpointed,
+    so a resumed run is the uninterrupted one, bit for bit."""
+    soft = settings(device="soft_bounds", device_settings=("write_noise_std=5",))
+    straight = neurosim.train(CLASSIFY, "classify", settings=soft, out=tmp_path / "a")
+    one = settings(epochs=1, device="soft_bounds", device_settings=("write_noise_std=5",))
+    neurosim.train(CLASSIFY, "classify", settings=one, out=tmp_path / "b")
+    resumed = neurosim.train(CLASSIFY, "classify", settings=soft, out=tmp_path / "b", resume=True)
+    a, b = (read_checkpoint(tmp_path / name / "checkpoint.h5") for name in ("a", "b"))
+    assert any(name.startswith("programmer/hidden/") for name in a.devices)
+    assert a.devices.keys() == b.devices.keys()
+    for name in a.devices:
+        np.testing.assert_array_equal(a.devices[name], b.devices[name])
+    assert resumed.history["test_accuracy"] == straight.history["test_accuracy"]
+    chip = straight.chip
+    for name, target in chip.targets().items():
+        if name in chip.trained:
+            assert not np.allclose(chip.parameters()[name], target, atol=1e-3)
+
+
+def test_a_pulsed_device_is_for_training_only():
+    with pytest.raises(neurosim.SettingsError, match="'reram_sb' is a pulsed-update device"):
+        neurosim.program(CLASSIFY, "reram_sb")
