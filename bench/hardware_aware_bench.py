@@ -31,6 +31,8 @@ DEVICES = [  # label, device, settings
     ("soft_bounds", "soft_bounds", ()),
     ("reram_sb", "reram_sb", ()),
     ("reram_sb, w_unit 0.25", "reram_sb", ("w_unit=0.25",)),
+    ("reram_es", "reram_es", ()),
+    ("reram_es, w_unit 0.25", "reram_es", ("w_unit=0.25",)),
 ]
 
 
@@ -39,20 +41,28 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3, help="training seeds per device")
     parser.add_argument("--program-seeds", type=int, default=5, help="fresh chips per run")
     parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--only", nargs="*", help="device rows to run (their labels)")
     args = parser.parse_args()
     began = time.perf_counter()
     rows = []
     print(f"{'training devices':<26} {'held-out accuracy, mean ± std over seeds':>44}")
     for label, device, settings in DEVICES:
-        own, day, compensated = [], [], []
+        if args.only and label not in args.only:
+            continue
+        own, day, compensated, failed = [], [], [], 0
         for seed in range(args.seeds):
-            run = neurosim.train(
-                NETLIST,
-                "classify",
-                settings=neurosim.ClassifySettings(
-                    epochs=args.epochs, device=device, device_settings=settings, seed=seed
-                ),
-            )
+            try:
+                run = neurosim.train(
+                    NETLIST,
+                    "classify",
+                    settings=neurosim.ClassifySettings(
+                        epochs=args.epochs, device=device, device_settings=settings, seed=seed
+                    ),
+                )
+            except neurosim.NeurosimError as exc:  # e.g. a chip that no longer settles
+                failed += 1
+                print(f"  {label} seed {seed}: training stopped: {exc}")
+                continue
             own.append(neurosim.evaluate(run.chip, "classify")["accuracy"])
             if device == "pcm":
                 learned = _learned(run)
@@ -63,12 +73,14 @@ def main() -> None:
                         )
                         store.append(neurosim.evaluate(made.circuit, "classify")["accuracy"])
             print(f"  {label} seed {seed}: {own[-1]:.2%} ({time.perf_counter() - began:.0f} s)")
-        rows.append(_row(f"{label}, on its own devices", own))
+        rows.append({**_row(f"{label}, on its own devices", own), "failed": failed})
         if day:
             rows.append(_row(f"{label} -> fresh pcm, 1 day", day))
             rows.append(_row(f"{label} -> fresh pcm, 1 day, compensated", compensated))
     for row in rows:
         spread = f"{row['mean']:.2%} ± {row['std']:.2%} (min {row['min']:.2%}, n={row['n']})"
+        if row.get("failed"):
+            spread += f", {row['failed']} stopped"
         print(f"{row['condition']:<44} {spread:>36}")
     print(json.dumps({"seconds": time.perf_counter() - began, "rows": rows}))
 
@@ -81,10 +93,10 @@ def _learned(run) -> neurosim.Circuit:
 
 
 def _row(condition: str, accuracy: list[float]) -> dict:
-    values = np.array(accuracy)
+    values = np.array(accuracy) if accuracy else np.array([np.nan])
     return {
         "condition": condition,
-        "n": len(values),
+        "n": len(accuracy),
         "mean": float(values.mean()),
         "std": float(values.std()),
         "min": float(values.min()),

@@ -68,6 +68,11 @@ def _option(name: str, kind=float, *decls: str, classes=BOTH):
 @_option("checkpoint_every", int)
 @_option("eval_every", int, classes=(FlowSettings,))
 @_option("device", str)
+@_option("adc_bits", int)
+@_option("adc_range")
+@_option("read_noise")
+@_option("dac_bits", int)
+@_option("dac_range")
 @settings_option(BOTH, "device_settings", "--set", multiple=True, metavar="KEY=VALUE")
 @click.option("--resume", is_flag=True, help="Continue from RUN_DIR/checkpoint.h5.")
 def train(run_dir: Path, netlist: Path, objective: str, resume: bool, **options) -> None:

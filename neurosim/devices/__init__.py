@@ -11,7 +11,7 @@ The host writes the result into the circuit (:mod:`neurosim.host.deploy`), so ng
 sees the same chip.
 """
 
-NAMES = ("ideal", "pcm", "generic", "constant_step", "soft_bounds", "reram_sb")
-"""The device models by name (presets.PRESETS' keys); the last three are pulsed-update
-devices (:mod:`neurosim.devices.pulsed`), for training."""
-PULSED = ("constant_step", "soft_bounds", "reram_sb")
+PULSED = ("constant_step", "soft_bounds", "reram_sb", "reram_es")
+"""The pulsed-update devices (:mod:`neurosim.devices.pulsed`), for training."""
+NAMES = ("ideal", "pcm", "generic", *PULSED)
+"""The device models by name (presets.PRESETS' keys)."""

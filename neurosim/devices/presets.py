@@ -10,11 +10,12 @@ from neurosim.devices.amplifiers import Amplifiers
 from neurosim.devices.generic import Generic
 from neurosim.devices.ideal import Ideal
 from neurosim.devices.pcm import PCMLike
-from neurosim.devices.pulsed import ConstantStep, ReRamSB, SoftBounds
+from neurosim.devices.pulsed import ConstantStep, ReRamES, ReRamSB, SoftBounds
 from neurosim.validation import SettingsError
 
 PRESETS = {
-    model.name: model for model in (Ideal, PCMLike, Generic, ConstantStep, SoftBounds, ReRamSB)
+    model.name: model
+    for model in (Ideal, PCMLike, Generic, ConstantStep, SoftBounds, ReRamSB, ReRamES)
 }
 assert tuple(PRESETS) == NAMES
 

@@ -2,8 +2,9 @@
 
 In-situ training writes an update Δw to a device as a number of pulses, each moving it
 by about ``dw_min`` (IBM aihwkit, ``simulator/configs/devices.py``: ``PulsedDevice``,
-``ConstantStepDevice``, ``SoftBoundsDevice``; presets ``simulator/presets/devices.py``;
-the update rules ``src/rpucuda/rpu_{pulsed,constantstep,linearstep}_device.cpp``).
+``ConstantStepDevice``, ``SoftBoundsDevice``, ``ExpStepDevice``; presets
+``simulator/presets/devices.py``; the update rules
+``src/rpucuda/rpu_{pulsed,constantstep,linearstep,expstep}_device.cpp``).
 As aihwkit's, a device holds a signed weight w (a differential pair in the circuit:
 θ = ``w_unit``·w in model units) and every default below is aihwkit's.
 
@@ -19,8 +20,11 @@ One pulse up (down), c ~ N(0, 1) drawn per pulse (cycle-to-cycle, ``dw_min_std``
 - soft bounds: the step shrinks to zero at the bound, s = up·(1 − w/b_max)
   (down·(1 − w/b_min)); with ``mult_noise`` w ± s·(1 + dw_min_std·c), else
   w ± (s + step·dw_min_std·c);
+- exp (``ExpStepDevice``): with z = 2w/(b_max − b_min)·a + b, s = up·max(1 −
+  A_up·e^(γ_up·z), 0) (down·max(1 − A_down·e^(−γ_down·z), 0)), w ± s·(1 + dw_min_std·c);
 
-then w is clipped to [b_min, b_max]. With ``write_noise_std`` > 0 the circuit sees
+then w is clipped to [b_min, b_max] (``mult_noise`` matters for soft bounds only: the
+other steps' noise is multiplicative, as aihwkit's). With ``write_noise_std`` > 0 the circuit sees
 w + write_noise_std·dw_min·ξ, drawn anew each time a device is written (also when it
 is set), while the pulses move the hidden w.
 
@@ -38,7 +42,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from neurosim.validation import Validated, at_least, non_negative, positive, setting
+from neurosim.validation import Validated, at_least, non_negative, one_of, positive, setting
+
+STEPS = ("constant", "soft_bounds", "exp")
 
 
 def _bool(value) -> bool:
@@ -80,8 +86,11 @@ class ConstantStep(Validated):
 
     name: ClassVar[str] = "constant_step"
 
-    soft_bounds: bool = setting(
-        False, _bool, "true or false", "The step shrinks to zero at the bounds."
+    step: str = setting(
+        "constant",
+        one_of(*STEPS),
+        ", ".join(STEPS),
+        "How a pulse's step depends on w: constant, soft_bounds or exp (module docstring).",
     )
     dw_min: float = setting(0.001, positive, "a finite number > 0", "Mean step of one pulse.")
     dw_min_dtod: float = setting(
@@ -112,6 +121,12 @@ class ConstantStep(Validated):
     w_unit: float = setting(
         1.0, positive, "a finite number > 0 (model units)", "θ of a unit weight."
     )
+    a: float = setting(0.244, _number, "a finite number", "exp: scale of z.")
+    b: float = setting(0.2425, _number, "a finite number", "exp: offset of z.")
+    gamma_up: float = setting(12.44625, _number, "a finite number", "exp: γ of the up step.")
+    gamma_down: float = setting(12.78785, _number, "a finite number", "exp: γ of the down step.")
+    A_up: float = setting(0.00081, _number, "a finite number", "exp: A of the up step.")
+    A_down: float = setting(0.36833, _number, "a finite number", "exp: A of the down step.")
 
     def devices(self, shape: tuple[int, ...], rng: np.random.Generator) -> PulsedArray:
         """Draw the parameters of an array of ``shape`` devices (module docstring)."""
@@ -149,19 +164,29 @@ class ConstantStep(Validated):
         sign = np.where(up, 1.0, -1.0).ravel()
         bound = np.where(up, devices.w_max, devices.w_min).ravel()
         low, high, remaining = devices.w_min.ravel(), devices.w_max.ravel(), count.ravel()
+        multiplicative = self.mult_noise or self.step != "soft_bounds"
         for k in range(int(count.max(initial=0))):
             on = np.flatnonzero(remaining > k)
             s = step[on]
             noise = self.dw_min_std * rng.standard_normal(on.size)
-            if self.soft_bounds:
-                shrink = s * (1 - w[on] / bound[on])
-                move = shrink * (1 + noise) if self.mult_noise else shrink + s * noise
-            else:
-                move = s * (1 + noise)
+            shaped = s * self._shape(w[on], up.ravel()[on], bound[on], low[on], high[on])
+            move = shaped * (1 + noise) if multiplicative else shaped + s * noise
             w[on] = np.clip(w[on] + sign[on] * move, low[on], high[on])
         hidden = w.reshape(dw.shape)
         pulses = np.where(up, count, -count)
         return Written(hidden, self._apparent(hidden, apparent, count > 0, rng), pulses)
+
+    def _shape(self, w, up, bound, low, high) -> np.ndarray:
+        """The factor a pulse's step takes at weight ``w`` (direction ``up``; ``bound``:
+        the device's bound in that direction, ``low``/``high``: both bounds)."""
+        if self.step == "constant":
+            return np.ones_like(w)
+        if self.step == "soft_bounds":
+            return 1 - w / bound
+        z = 2 * w / (high - low) * self.a + self.b
+        y_up = 1 - self.A_up * np.exp(self.gamma_up * z)
+        y_down = 1 - self.A_down * np.exp(-self.gamma_down * z)
+        return np.maximum(np.where(up, y_up, y_down), 0.0)
 
     def _apparent(self, hidden, apparent, touched, rng) -> np.ndarray:
         """What the circuit sees: the hidden weights plus write noise drawn anew where
@@ -179,8 +204,8 @@ class SoftBounds(ConstantStep):
 
     name: ClassVar[str] = "soft_bounds"
 
-    soft_bounds: bool = setting(
-        True, _bool, "true or false", "The step shrinks to zero at the bounds."
+    step: str = setting(
+        "soft_bounds", one_of(*STEPS), ", ".join(STEPS), "How a pulse's step depends on w."
     )
     mult_noise: bool = setting(
         True, _bool, "true or false", "Cycle noise proportional to the soft-bound step."
@@ -195,8 +220,8 @@ class ReRamSB(ConstantStep):
 
     name: ClassVar[str] = "reram_sb"
 
-    soft_bounds: bool = setting(
-        True, _bool, "true or false", "The step shrinks to zero at the bounds."
+    step: str = setting(
+        "soft_bounds", one_of(*STEPS), ", ".join(STEPS), "How a pulse's step depends on w."
     )
     dw_min: float = setting(0.002, positive, "a finite number > 0", "Mean step of one pulse.")
     dw_min_std: float = setting(
@@ -212,4 +237,36 @@ class ReRamSB(ConstantStep):
     )
     write_noise_std: float = setting(
         56.0, non_negative, "a finite number >= 0", "Write noise σ in units of dw_min."
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReRamES(ConstantStep):
+    """aihwkit's ``ReRamESPresetDevice``: an exponential-step fit to the ReRAM of Gong et
+    al., Nat. Commun. 2018 (strong up/down asymmetry, large cycle and write noise)."""
+
+    name: ClassVar[str] = "reram_es"
+
+    step: str = setting("exp", one_of(*STEPS), ", ".join(STEPS), "How a pulse's step depends on w.")
+    dw_min: float = setting(0.00135, positive, "a finite number > 0", "Mean step of one pulse.")
+    up_down: float = setting(0.259359, _number, "a finite number", "Up/down step asymmetry.")
+    w_max: float = setting(1.0, positive, "a finite number > 0", "Mean upper bound.")
+    w_min: float = setting(-1.0, _negative, "a finite number < 0", "Mean lower bound.")
+    a: float = setting(-0.5, _number, "a finite number", "exp: scale of z.")
+    b: float = setting(-0.5, _number, "a finite number", "exp: offset of z.")
+    gamma_up: float = setting(5.0, _number, "a finite number", "exp: γ of the up step.")
+    gamma_down: float = setting(5.0, _number, "a finite number", "exp: γ of the down step.")
+    A_up: float = setting(-1.18445, _number, "a finite number", "exp: A of the up step.")
+    A_down: float = setting(-0.081404, _number, "a finite number", "exp: A of the down step.")
+    dw_min_dtod: float = setting(
+        0.2, non_negative, "a finite number >= 0", "Device-to-device σ of the step (rel.)."
+    )
+    up_down_dtod: float = setting(
+        0.05, non_negative, "a finite number >= 0", "Device-to-device σ of the asymmetry."
+    )
+    dw_min_std: float = setting(
+        5.0, non_negative, "a finite number >= 0", "Cycle-to-cycle σ of a step (rel.)."
+    )
+    write_noise_std: float = setting(
+        75.0, non_negative, "a finite number >= 0", "Write noise σ in units of dw_min."
     )

@@ -46,6 +46,7 @@ RUN_FILES = (CHECKPOINT, TRAINED, BEST, LOSS_PLOT, QUALITY_PLOT, METRICS)
 FLOAT32_TOLERANCE = 3e-6  # the engine's float32 default: float32 cannot resolve much less
 CIRCUIT_KEY = "circuit_sha256"  # fingerprint of what training does not program
 PREFETCH_ROWS = 256  # below this many rows the OT assignment is cheap: no worker process
+READ_STREAM = 3  # the read noise of epoch e: generator [seed, e, 3]
 # the scores quality tracking keeps the best circuit by: short label, name
 QUALITY_LABELS = {"frechet": "FD", "energy": "energy distance"}
 QUALITY_NAMES = {"frechet": "Fréchet distance", "energy": "energy distance to the data"}
@@ -233,6 +234,8 @@ class TrainingRun:
 
         with ExitStack() as stack:
             objective = stack.enter_context(self._objective())
+            if self.chip.readout is not None:
+                objective = _ReadNoise(objective, s.seed)
             if evaluate is not None and every:
                 objective = _Tracked(objective, evaluate, every, result, out, resume, self.circuit)
             result.checkpoint = train(
@@ -379,7 +382,17 @@ def _chip_on_devices(circuit: Circuit, settings: TrainingSettings) -> Chip:
     """The chip training programs: with ideal devices the netlist's circuit; otherwise
     its devices first programmed onto the device model (seeded by the run's seed), the
     host's targets the netlist's values, and every update written through the model
-    (pulsed-update devices: set to the netlist's values, then updated by pulses)."""
+    (pulsed-update devices: set to the netlist's values, then updated by pulses). The
+    host reads and sets sources through the settings' converters."""
+    chip = _programmed_chip(circuit, settings)
+    readout, drive = settings.converters()
+    if readout is not None:
+        chip.set_readout(readout, settings.seed)
+    chip.set_drive(drive)
+    return chip
+
+
+def _programmed_chip(circuit: Circuit, settings: TrainingSettings) -> Chip:
     if settings.device == "ideal":
         return Chip(circuit)
     from neurosim.devices import PULSED
@@ -397,6 +410,18 @@ def _chip_on_devices(circuit: Circuit, settings: TrainingSettings) -> Chip:
     chip = Chip(circuit, DeviceProgrammer(model, settings.seed))
     program_devices(chip, model, seed=settings.seed)
     return chip
+
+
+class _ReadNoise:
+    """``objective`` with the chip's read noise drawn, each epoch, from a generator
+    seeded by (seed, epoch): a resumed run reads what an uninterrupted one did."""
+
+    def __init__(self, objective, seed: int) -> None:
+        self.objective, self.seed = objective, seed
+
+    def run_epoch(self, chip: Chip, optimizer, epoch: int) -> dict[str, float]:
+        chip.set_readout(chip.readout, [self.seed, epoch, READ_STREAM])
+        return self.objective.run_epoch(chip, optimizer, epoch)
 
 
 class _Tracked:

@@ -84,9 +84,10 @@ class TrainingSettings(Validated):
         ", ".join(DEVICES),
         "Devices the updates are programmed through (hardware-aware training): ideal, "
         "pcm (aihwkit's PCM-like programming noise) or generic, each update a fresh "
-        "write; or aihwkit's pulsed-update devices constant_step, soft_bounds, reram_sb "
-        "(settings dw_min, dw_min_dtod, dw_min_std, up_down, up_down_dtod, w_min, w_max, "
-        "w_min_dtod, w_max_dtod, mult_noise, write_noise_std, max_pulses, w_unit), each "
+        "write; or aihwkit's pulsed-update devices constant_step, soft_bounds, reram_sb, "
+        "reram_es (settings step, dw_min, dw_min_dtod, dw_min_std, up_down, up_down_dtod, "
+        "w_min, w_max, w_min_dtod, w_max_dtod, mult_noise, write_noise_std, max_pulses, "
+        "w_unit, and exp's a, b, gamma_up, gamma_down, A_up, A_down), each "
         "update written as pulses without reading back. The chip is programmed onto "
         "them first.",
     )
@@ -97,9 +98,40 @@ class TrainingSettings(Validated):
         "A device setting KEY=VALUE, the model's names (repeatable; see `neurosim program`).",
     )
 
+    adc_bits: int = setting(
+        0,
+        at_least(0),
+        "a whole number >= 0 (0: ideal)",
+        "ADC bits on what the host reads (classify: the output units; flow: the spring "
+        "currents), in training and its evaluations.",
+    )
+    adc_range: float = setting(
+        1.0, positive, "a finite number > 0 (model units)", "ADC full scale ± (model units)."
+    )
+    read_noise: float = setting(
+        0.0, non_negative, "a finite number >= 0 (model units)", "Output noise σ per reading."
+    )
+    dac_bits: int = setting(
+        0, at_least(0), "a whole number >= 0 (0: ideal)", "DAC bits on the input rows."
+    )
+    dac_range: float = setting(
+        1.0, positive, "a finite number > 0 (model units)", "DAC full scale ± (model units)."
+    )
+
     def __post_init__(self) -> None:
         super().__post_init__()
         self.device_model()  # a bad device setting is refused now, by name
+
+    def converters(self):
+        """The host's readout path and input DAC these settings ask for
+        (:mod:`neurosim.devices.periphery`; None where ideal)."""
+        from neurosim.devices.periphery import Drive, Readout
+
+        readout = Readout(
+            adc_bits=self.adc_bits, adc_range=self.adc_range, out_noise=self.read_noise
+        )
+        drive = Drive(dac_bits=self.dac_bits, dac_range=self.dac_range)
+        return (None if readout == Readout() else readout), (None if drive == Drive() else drive)
 
     def device_model(self):
         """The device model updates are programmed through (:mod:`neurosim.devices`)."""

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from neurosim.devices.presets import device_model
-from neurosim.devices.pulsed import ConstantStep, PulsedArray, ReRamSB, SoftBounds
+from neurosim.devices.pulsed import ConstantStep, PulsedArray, ReRamES, ReRamSB, SoftBounds
 from neurosim.validation import SettingsError
 
 N = 200_000
@@ -118,10 +118,23 @@ def test_setting_weights_clips_to_each_devices_bounds():
 def test_presets_carry_aihwkits_defaults_and_bad_settings_are_named():
     reram = device_model("reram_sb")
     assert (reram.dw_min, reram.w_max, reram.w_min, reram.dw_min_std) == (0.002, 1.25, -0.75, 3.75)
-    assert reram.write_noise_std == 56.0 and reram.soft_bounds and not reram.mult_noise
+    assert reram.write_noise_std == 56.0 and reram.step == "soft_bounds" and not reram.mult_noise
     soft = device_model("soft_bounds", {"mult_noise": "false"})
-    assert soft.soft_bounds and not soft.mult_noise
+    assert soft.step == "soft_bounds" and not soft.mult_noise
     with pytest.raises(SettingsError, match="w_min must be a finite number < 0"):
         device_model("constant_step", {"w_min": "0.1"})
     with pytest.raises(SettingsError, match="mult_noise must be true or false"):
         device_model("soft_bounds", {"mult_noise": "maybe"})
+
+
+def test_the_exponential_step_follows_its_formula():
+    model = ReRamES(dw_min_std=0.0, write_noise_std=0.0, max_pulses=1)  # one pulse each
+    w0 = np.linspace(-0.9, 0.9, 7)
+    devices = fixed(7, up=1e-3, down=2e-3, w_min=-1.0, w_max=1.0)
+    z = 2 * w0 / 2.0 * (-0.5) + (-0.5)  # z = 2w/(b_max − b_min)·a + b
+    up = model.update(w0, w0, np.full(7, 1.0), devices, np.random.default_rng(8))
+    y_up = np.maximum(1 + 1.18445 * np.exp(5 * z), 0)  # A_up = −1.18445
+    np.testing.assert_allclose(up.hidden - w0, 1e-3 * y_up, rtol=1e-12)
+    down = model.update(w0, w0, np.full(7, -1.0), devices, np.random.default_rng(8))
+    y_down = np.maximum(1 + 0.081404 * np.exp(-5 * z), 0)
+    np.testing.assert_allclose(w0 - down.hidden, 2e-3 * y_down, rtol=1e-12)
