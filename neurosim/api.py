@@ -318,6 +318,37 @@ def evaluate(
     return FlowQuality(settings.seed, settings.alpha)(target, 0)
 
 
+def sweep(
+    config,
+    out: PathLike,
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    dask_local: int | None = None,
+    force: bool = False,
+    progress: Callable | None = None,
+):
+    """Run the sweep ``config`` (a :class:`neurosim.sweeps.config.SweepConfig`, or the
+    path of a sweep TOML file) into the HDF5 file ``out``, continuing what ``out``
+    already holds of it, on ``workers`` local processes (1: this one), the Dask cluster
+    at ``scheduler`` or a Dask LocalCluster of ``dask_local`` workers. Returns the
+    :class:`neurosim.io.sweep_h5.SweepResults`; the same numbers on every executor."""
+    from neurosim.sweeps.config import from_toml
+    from neurosim.sweeps.run import run_sweep
+
+    if isinstance(config, str | os.PathLike):
+        config = from_toml(config)
+    return run_sweep(
+        config,
+        out,
+        workers=workers,
+        scheduler=scheduler,
+        dask_local=dask_local,
+        force=force,
+        progress=progress,
+    )
+
+
 def metrics(samples: np.ndarray, data: str = "digits") -> QualityReport | dict:
     """Scores of generated ``samples`` (n, dim), n ≥ 2.
 

@@ -23,7 +23,20 @@ FORBIDDEN = {
     "samplers": {"lower", "learn", "api", "cli"},
     "scores": {"learn", "api", "cli"},
     "io": {"engine", "host", "learn", "samplers", "scores", "api", "cli"},
+    "sweeps": {"api", "cli"},
 }
+for _lower in (
+    "circuit",
+    "netlist",
+    "lower",
+    "engine",
+    "host",
+    "learn",
+    "samplers",
+    "scores",
+    "io",
+):
+    FORBIDDEN[_lower] = FORBIDDEN[_lower] | {"sweeps"}
 # the CLI parses flags, calls the API and prints: it holds no training, sampling or
 # engine logic of its own (settings classes and file formats it may use)
 CLI_FORBIDDEN = {"engine", "host", "lower", "learn", "samplers"}

@@ -19,6 +19,7 @@ from neurosim.cli.metrics import metrics
 from neurosim.cli.program import program
 from neurosim.cli.relax import relax
 from neurosim.cli.sample import sample
+from neurosim.cli.sweep import sweep
 from neurosim.cli.train import train
 from neurosim.errors import NeurosimError
 
@@ -75,6 +76,7 @@ cli.add_command(metrics)
 cli.add_command(program)
 cli.add_command(relax)
 cli.add_command(sample)
+cli.add_command(sweep)
 cli.add_command(train)
 
 
