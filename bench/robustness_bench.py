@@ -110,10 +110,24 @@ def main() -> None:
         print(
             f"{label:<36} {spread:>22} {accuracy.min():>7.2%}  ({len(accuracy)} seeds)", flush=True
         )
+    rows.append(oim_ep_row(trained, g_max))
     rows += amplifier_rows(trained, args)
     rows += wire_rows(run, args)
     rows += readout_rows(trained, args)
     print(json.dumps({"seconds": time.perf_counter() - began, "rows": rows}))
+
+
+def oim_ep_row(trained, g_max: float) -> dict:
+    """OIM-EP's robustness claim (Gower, arXiv 2505.02103: 10-bit parameters and 4-bit
+    phase readout) in this circuit's terms: devices on 2^10 levels over the range in use,
+    output units read through a 4-bit ADC."""
+    from neurosim.devices.periphery import Readout
+
+    made = neurosim.program(trained, "generic", {"bits": 10, "g_max": g_max})
+    chip = neurosim.Chip(made.circuit)
+    chip.set_readout(Readout(adc_bits=4))
+    accuracy = neurosim.evaluate(chip, "classify")["accuracy"]
+    return _row("10-bit devices + 4-bit ADC (OIM-EP's)", [accuracy])
 
 
 def amplifier_rows(trained, args) -> list[dict]:
