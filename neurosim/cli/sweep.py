@@ -75,6 +75,12 @@ from neurosim.devices import NAMES
     help="Base seed: repeat r of point p is seeded from (seed, p, r).  [default: 0]",
 )
 @click.option(
+    "--split-seed",
+    type=SEED,
+    help="classify, inference: the held-out split's seed — the seed NETLIST was trained "
+    "with (`train --seed`), so no chip is scored on digits it learned.  [default: 0]",
+)
+@click.option(
     "--out",
     required=True,
     type=click.Path(path_type=Path),
@@ -116,6 +122,7 @@ def sweep(
     objective,
     metric,
     seed,
+    split_seed,
     out,
     png,
     as_json,
@@ -150,6 +157,7 @@ def sweep(
         "metric": metric,
         "repeats": repeats,
         "seed": seed,
+        "split_seed": split_seed,
     }
     if config_file is not None:
         if (
@@ -225,7 +233,7 @@ def sweep(
         return
     failed = sum(row["failed"] for row in summary)
     for row in summary:
-        where = ", ".join(f"{k}={row[k]}" for k in keys) or "(one point)"
+        where = ", ".join(f"{k}={_shown(row[k])}" for k in keys) or "(one point)"
         click.echo(
             f"{where}: {config.metric} {row['mean']:.4g} ± {row['std']:.2g} (n={row['n']})"
             + (f", {row['failed']} failed" if row["failed"] else "")
@@ -235,3 +243,7 @@ def sweep(
         + (f"; {failed} failed (reasons in the file)" if failed else "")
         + (f"; plot {png}" if png else "")
     )
+
+
+def _shown(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)

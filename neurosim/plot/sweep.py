@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+LABELS = {"time": "time after programming [s]"}  # axes whose unit the key does not say
+
 
 def plot_sweep(summary: list[dict], keys: list[str], metric: str, path: Path, title: str) -> None:
     """Plot each point's mean ± std of ``metric`` (``summary``:
@@ -38,7 +40,7 @@ def plot_sweep(summary: list[dict], keys: list[str], metric: str, path: Path, ti
         label = ", ".join(f"{k}={v}" for k, v in zip(rest, combo, strict=True)) or None
         axes.errorbar(xs, mean, yerr=std, marker="o", capsize=3, label=label)
     if first:
-        axes.set_xlabel(first)
+        axes.set_xlabel(LABELS.get(first, first))
         if numeric and min(x_values) > 0 and max(x_values) > 100 * min(x_values):
             axes.set_xscale("log")
         if not numeric:

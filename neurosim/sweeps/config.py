@@ -34,7 +34,9 @@ FIXED_BY_SWEEP = ("device", "device_settings", "seed", *CONVERTERS)  # training 
 @dataclass(frozen=True)
 class SweepConfig:
     """A sweep (module docstring). ``settings``: fixed KEY=VALUE pairs; ``axes``: the
-    swept ones; ``train``: training settings for ``mode`` "train" (KEY=VALUE)."""
+    swept ones; ``train``: training settings for ``mode`` "train" (KEY=VALUE);
+    ``split_seed``: inference mode's held-out split (the seed the netlist was trained
+    with, so no point is scored on digits it learned)."""
 
     netlist: str
     device: str = "pcm"
@@ -46,6 +48,7 @@ class SweepConfig:
     train: tuple[str, ...] = ()
     repeats: int = 1
     seed: int = 0
+    split_seed: int = 0
 
     def __post_init__(self) -> None:
         if self.device not in PRESETS:
@@ -67,8 +70,10 @@ class SweepConfig:
             )
         if isinstance(self.repeats, bool) or not isinstance(self.repeats, int) or self.repeats < 1:
             raise NeurosimError(f"repeats must be a whole number >= 1, not {self.repeats!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise NeurosimError(f"the seed must be a whole number >= 0, not {self.seed!r}")
+        for name in ("seed", "split_seed"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise NeurosimError(f"{name} must be a whole number >= 0, not {value!r}")
         keys = [a.key for a in self.axes]
         if len(set(keys)) != len(keys):
             raise NeurosimError("an axis is given twice")
@@ -168,6 +173,7 @@ def from_toml(path: str | Path) -> SweepConfig:
     except tomllib.TOMLDecodeError as exc:
         raise NeurosimError(f"{path}: not valid TOML: {exc}") from None
     known = {
+        "split_seed",
         "netlist",
         "device",
         "objective",
@@ -204,6 +210,7 @@ def from_toml(path: str | Path) -> SweepConfig:
         train=pairs("train"),
         repeats=data.get("repeats", 1),
         seed=data.get("seed", 0),
+        split_seed=data.get("split_seed", 0),
     )
 
 

@@ -57,7 +57,9 @@ def parse_spec(spec: str, key: str = "value") -> tuple[Value, ...]:
         if logarithmic:
             if start <= 0 or stop <= 0:
                 raise NeurosimError(f"{key}: a log-range needs START and STOP > 0, not {spec!r}")
-            return tuple(float(v) for v in np.logspace(math.log10(start), math.log10(stop), count))
+            values = np.logspace(math.log10(start), math.log10(stop), count)
+            values[0], values[-1] = start, stop  # the ends exactly as written
+            return tuple(float(v) for v in values)
         return tuple(float(v) for v in np.linspace(start, stop, count))
     values = tuple(_value(item.strip()) for item in spec.split(","))
     if any(v == "" for v in values):

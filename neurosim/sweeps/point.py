@@ -3,7 +3,8 @@
 ``inference``: the netlist's parameters programmed onto fresh devices (the point's
 device, amplifier and programming settings, its seed), evaluated through the point's
 converters (read noise seeded by its seed); classify on the held-out split of the
-sweep's base seed (the same digits for every point). ``train``: the netlist trained
+sweep's ``split_seed`` (the netlist's training seed: the same digits for every point,
+none of them trained on). ``train``: the netlist trained
 hardware-aware on those devices (the point's training settings, its seed; the split is
 the run's), then evaluated on the chip the run ends with. What comes back is plain data
 (metrics, status, reason, seconds), so any executor can carry it.
@@ -123,7 +124,7 @@ def _evaluate(config: SweepConfig, chip, seed: int) -> dict[str, float]:
         from neurosim.learn.run import evaluate_classifier
         from neurosim.learn.settings import ClassifySettings
 
-        split = seed if config.mode == "train" else config.seed
+        split = seed if config.mode == "train" else config.split_seed
         scores = evaluate_classifier(chip, ClassifySettings(seed=split))
     else:
         from neurosim.samplers.quality import FlowQuality
