@@ -26,7 +26,7 @@ from neurosim.errors import NeurosimError
 from neurosim.host import Chip
 from neurosim.io.samples_h5 import Samples
 from neurosim.learn.run import BEST, TRAINED, Progress, TrainResult, run_training
-from neurosim.learn.settings import TrainingSettings, settings_class
+from neurosim.learn.settings import GradEPSettings, TrainingSettings, settings_class
 from neurosim.memory import require
 from neurosim.samplers.settings import EulerSampling
 from neurosim.scores.quality import QualityReport
@@ -162,16 +162,17 @@ def train(
             f"objective, not of {objective!r}"
         )
     evaluate, every = None, 0
-    if objective == "flow" and settings.eval_every:
+    if isinstance(settings, GradEPSettings) and settings.eval_every:
         from neurosim.samplers.quality import DataQuality, FlowQuality
 
-        every = settings.eval_every
+        every, descent = settings.eval_every, settings.descent()
         if settings.data == "digits":
-            evaluate = FlowQuality(settings.seed, settings.alpha)
+            evaluate = FlowQuality(settings.seed, settings.alpha, descent=descent)
         else:
             from neurosim.data.datasets import load_dataset
 
-            evaluate = DataQuality(load_dataset(settings.data), settings.seed, settings.alpha)
+            data = load_dataset(settings.data)
+            evaluate = DataQuality(data, settings.seed, settings.alpha, descent=descent)
     return run_training(
         circuit,
         settings,
@@ -315,7 +316,7 @@ def evaluate(
         return evaluate_classifier(target, settings)
     from neurosim.samplers.quality import FlowQuality
 
-    return FlowQuality(settings.seed, settings.alpha)(target, 0)
+    return FlowQuality(settings.seed, settings.alpha, descent=settings.descent())(target, 0)
 
 
 def sweep(

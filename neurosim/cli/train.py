@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 
 import click
@@ -9,17 +10,20 @@ import click
 from neurosim.cli.options import build_settings, settings_option
 from neurosim.cli.progress import EpochReporter
 from neurosim.devices import NAMES as DEVICES
-from neurosim.learn.settings import SETTINGS, ClassifySettings, FlowSettings
+from neurosim.learn.settings import SETTINGS, GradEPSettings
 
-BOTH = (FlowSettings, ClassifySettings)
+EVERY = tuple(SETTINGS.values())  # the objectives' settings classes, by registration
+GRADEP = tuple(cls for cls in EVERY if issubclass(cls, GradEPSettings))
 CHOICES = {
     "optimizer": ("adam", "sgd"),
     "dtype": ("float64", "float32"),
     "device": DEVICES,
+    "decay": ("truncated", "linear", "piecewise"),
 }
 
 
-def _option(name: str, kind=float, *decls: str, classes=BOTH):
+def _option(name: str, kind=float, *decls: str, classes=EVERY):
+    classes = tuple(cls for cls in classes if name in {f.name for f in fields(cls)})
     kind = click.Choice(CHOICES[name]) if name in CHOICES else kind
     scope = classes[0].objective if len(classes) == 1 else ""
     return settings_option(classes, name, *decls, scope=scope, type=kind)
@@ -39,7 +43,9 @@ def _option(name: str, kind=float, *decls: str, classes=BOTH):
     show_default=True,
     type=click.Choice(list(SETTINGS)),
     help="flow: GradEP flow matching (the network's visible springs learn a velocity "
-    "field); classify: EP with a squared-error cost on the output layer.",
+    "field); classify: EP with a squared-error cost on the output layer; eqm: GradEP "
+    "Equilibrium Matching (the springs learn the gradient of an energy landscape whose "
+    "minima are the data; sample it with `sample --sampler gd|nag|adaptive`).",
 )
 @_option("data", str)
 @click.option(
@@ -57,23 +63,29 @@ def _option(name: str, kind=float, *decls: str, classes=BOTH):
 @_option("beta2")
 @_option("momentum")
 @_option("clip")
-@_option("alpha", float, classes=(FlowSettings,))
+@_option("alpha", float, classes=GRADEP)
 @_option("beta")
-@_option("batch_size", int, classes=(ClassifySettings,))
-@_option("test_fraction", float, classes=(ClassifySettings,))
+@_option("batch_size", int)
+@_option("test_fraction", float)
 @_option("tol", float, "--tol")
-@_option("dtype", str, classes=(FlowSettings,))
+@_option("dtype", str, classes=GRADEP)
 @_option("max_passes", int)
 @_option("limit", int)
 @_option("checkpoint_every", int)
-@_option("eval_every", int, classes=(FlowSettings,))
+@_option("eval_every", int, classes=GRADEP)
+@_option("decay", str)
+@_option("decay_a")
+@_option("decay_b")
+@_option("lambda_c")
+@_option("eval_eta")
+@_option("eval_steps", int)
 @_option("device", str)
 @_option("adc_bits", int)
 @_option("adc_range")
 @_option("read_noise")
 @_option("dac_bits", int)
 @_option("dac_range")
-@settings_option(BOTH, "device_settings", "--set", multiple=True, metavar="KEY=VALUE")
+@settings_option(EVERY, "device_settings", "--set", multiple=True, metavar="KEY=VALUE")
 @click.option("--resume", is_flag=True, help="Continue from RUN_DIR/checkpoint.h5.")
 def train(run_dir: Path, netlist: Path, objective: str, resume: bool, **options) -> None:
     """Train NETLIST's own circuit with EP/GradEP: only local rules, no backprop.
@@ -91,12 +103,13 @@ def train(run_dir: Path, netlist: Path, objective: str, resume: bool, **options)
     from neurosim import api
     from neurosim.errors import NeurosimError
 
-    flow_only = {"alpha", "dtype", "eval_every"} if objective == "classify" else set()
-    classify_only = {"batch_size", "test_fraction"} if objective == "flow" else set()
-    for name in sorted(flow_only | classify_only):
-        if options[name] is not None:
-            other = "classify" if name in classify_only else "flow"
-            raise NeurosimError(f"--{name.replace('_', '-')} is an option of --objective {other}")
+    ours = {item.name for item in fields(SETTINGS[objective])}
+    for name, value in sorted(options.items()):
+        if value not in (None, ()) and name not in ours:
+            others = [n for n, cls in SETTINGS.items() if name in {f.name for f in fields(cls)}]
+            raise NeurosimError(
+                f"--{name.replace('_', '-')} is an option of --objective {' or '.join(others)}"
+            )
     settings = build_settings(SETTINGS[objective], options)
     with EpochReporter(settings.epochs) as report:
         result = api.train(
@@ -112,7 +125,7 @@ def _summary(result, run_dir: Path) -> str:
         return (
             f"{run_dir}: {result.epochs} epochs, test accuracy {history['test_accuracy'][-1]:.2%}"
         )
-    line = f"{run_dir}: {result.epochs} epochs, flow MSE {history['mse'][-1]:.4f}"
+    line = f"{run_dir}: {result.epochs} epochs, {result.settings.objective} MSE {history['mse'][-1]:.4f}"
     if result.best_epoch is not None:
         label = "FD" if result.settings.data == "digits" else "energy distance"
         line += (

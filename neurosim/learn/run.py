@@ -34,7 +34,7 @@ from neurosim.io.checkpoint_h5 import Checkpoint, read_checkpoint
 from neurosim.learn.loop import CHECKPOINT
 from neurosim.learn.settings import (
     ClassifySettings,
-    FlowSettings,
+    GradEPSettings,
     SettingsError,
     TrainingSettings,
     from_record,
@@ -171,7 +171,7 @@ class TrainingRun:
         meta = circuit.network
         if meta is None or meta.family != "crossbar":
             raise NeurosimError(f"{netlist}: training needs a neurosim crossbar network netlist")
-        if isinstance(settings, FlowSettings):
+        if isinstance(settings, GradEPSettings):
             _check_flow_network(meta, netlist)
         elif isinstance(settings, ClassifySettings):
             _check_classifier(meta, netlist)
@@ -264,8 +264,8 @@ class TrainingRun:
         files = {CHECKPOINT: out / CHECKPOINT, TRAINED: out / TRAINED}
         write_netlist(self.circuit(), out / TRAINED)
         history = result.history
-        if isinstance(self.settings, FlowSettings):
-            plot_history(history, ["mse"], out / LOSS_PLOT, ylabel="per-pixel flow MSE")
+        if isinstance(self.settings, GradEPSettings):
+            plot_history(history, ["mse"], out / LOSS_PLOT, ylabel="per-pixel velocity MSE")
             files[LOSS_PLOT] = out / LOSS_PLOT
             for key in QUALITY_LABELS:
                 if any(not math.isnan(v) for v in history.get(key, [])):
@@ -327,8 +327,7 @@ class TrainingRun:
         """The objective, as a context manager (the flow's OT worker must end)."""
         s = self.settings
         x, labels = _training_data(self.chip.meta, s)
-        if isinstance(s, FlowSettings):
-            from neurosim.learn.flow import FlowBatches
+        if isinstance(s, GradEPSettings):
             from neurosim.learn.flow_objective import FlowObjective, FlowStep
 
             floor = FLOAT32_TOLERANCE if s.dtype == "float32" else 0.0
@@ -341,7 +340,7 @@ class TrainingRun:
                 layer=_visible(self.chip.meta),
                 dtype=s.dtype,
             )
-            batches = FlowBatches(x, s.seed, ahead=x.shape[0] >= PREFETCH_ROWS)
+            batches = s.batches(x, ahead=x.shape[0] >= PREFETCH_ROWS)
             return _Closing(FlowObjective(batches, step), batches)
         from neurosim.learn.classify_objective import ClassifyObjective, ClassifyStep
 
@@ -498,7 +497,7 @@ def _training_data(meta, settings: TrainingSettings) -> tuple[np.ndarray, np.nda
     if settings.limit:
         x = x[: settings.limit]
         labels = None if labels is None else labels[: settings.limit]
-    if isinstance(settings, FlowSettings):
+    if isinstance(settings, GradEPSettings):
         width = meta.layer(_visible(meta)).size
         if width != data.dim:
             raise NeurosimError(

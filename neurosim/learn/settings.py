@@ -159,10 +159,9 @@ class TrainingSettings(Validated):
 
 
 @dataclass(frozen=True, kw_only=True)
-class FlowSettings(TrainingSettings):
-    """GradEP flow matching: the FlowEqProp reference (full batch, exact OT pairing)."""
-
-    objective: ClassVar[str] = "flow"
+class GradEPSettings(TrainingSettings):
+    """What the GradEP objectives share (a velocity field read off the springs, full
+    batch): the FlowEqProp reference α, β, arithmetic and quality tracking."""
 
     epochs: int = setting(2000, at_least(1), "a whole number >= 1", "Epochs in all.")
     alpha: float = setting(
@@ -190,6 +189,66 @@ class FlowSettings(TrainingSettings):
         "RUN_DIR/best.cir. 0: off.",
     )
 
+    def descent(self) -> tuple[float, int] | None:
+        """Quality tracking's sampler: (η, steps) of gradient descent, or None for
+        Euler integration of the flow."""
+        return None
+
+    def batches(self, x, ahead: bool):
+        """Each epoch's batch (``get(epoch)``: x_t and the target velocity u) of data
+        ``x``; ``ahead``: prepare the next in a worker where that helps."""
+        from neurosim.learn.flow import FlowBatches
+
+        return FlowBatches(x, self.seed, ahead=ahead)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FlowSettings(GradEPSettings):
+    """GradEP flow matching: the FlowEqProp reference (full batch, exact OT pairing)."""
+
+    objective: ClassVar[str] = "flow"
+
+
+@dataclass(frozen=True, kw_only=True)
+class EqMSettings(GradEPSettings):
+    """GradEP Equilibrium Matching (:mod:`neurosim.learn.eqm`): the springs learn the
+    landscape's gradient at corrupted samples; the paper's default target (truncated
+    decay, a = 0.8, λ_c = 4). Quality tracking samples by gradient descent
+    (``eval_steps`` steps of ``eval_eta``)."""
+
+    objective: ClassVar[str] = "eqm"
+
+    decay: str = setting(
+        "truncated",
+        one_of("truncated", "linear", "piecewise"),
+        "truncated, linear or piecewise",
+        "The target gradient's decay c(γ) toward the data (EqM eqs. 4–6).",
+    )
+    decay_a: float = setting(
+        0.8, open_unit_interval, "in (0, 1)", "γ where the decay's last linear part starts."
+    )
+    decay_b: float = setting(
+        1.0, non_negative, "a finite number >= 0", "piecewise: c's value at γ = 0 (÷ λ_c)."
+    )
+    lambda_c: float = setting(
+        4.0, positive, "a finite number > 0", "Gradient multiplier λ_c of the target."
+    )
+    eval_eta: float = setting(
+        0.05, positive, "a finite number > 0", "Quality tracking: gradient-descent step η."
+    )
+    eval_steps: int = setting(
+        40, at_least(1), "a whole number >= 1", "Quality tracking: gradient-descent steps."
+    )
+
+    def descent(self) -> tuple[float, int] | None:
+        return (self.eval_eta, self.eval_steps)
+
+    def batches(self, x, ahead: bool):
+        from neurosim.learn.eqm import EqMBatches, EqMTarget
+
+        target = EqMTarget(self.decay, self.decay_a, self.decay_b, self.lambda_c)
+        return EqMBatches(x, self.seed, target)
+
 
 @dataclass(frozen=True, kw_only=True)
 class ClassifySettings(TrainingSettings):
@@ -214,12 +273,12 @@ class ClassifySettings(TrainingSettings):
 
 
 SETTINGS: dict[str, type[TrainingSettings]] = {
-    cls.objective: cls for cls in (FlowSettings, ClassifySettings)
+    cls.objective: cls for cls in (FlowSettings, ClassifySettings, EqMSettings)
 }
 
 
 def settings_class(objective: str) -> type[TrainingSettings]:
-    """The settings class of ``objective`` ("flow", "classify")."""
+    """The settings class of ``objective`` ("flow", "classify", "eqm")."""
     try:
         return SETTINGS[objective]
     except KeyError:

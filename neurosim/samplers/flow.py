@@ -78,15 +78,19 @@ class CircuitField:
         self.start: np.ndarray | None = None
         self.ever_unsettled: np.ndarray | None = None
 
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        """The velocity (batch, dim) at ``x`` (batch, dim)."""
+    def __call__(self, x: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """The velocity (batch, dim) at ``x`` (batch, dim); ``rows``: which samples of
+        the first call's batch ``x`` holds (None: all of them)."""
         reading = self.readout.read(x, self.start if self.warm else None)
         eq = reading.equilibrium
         self.calls += 1
         failed = ~eq.converged
         if self.ever_unsettled is None:
             self.ever_unsettled = np.zeros(failed.shape, dtype=bool)
-        self.ever_unsettled |= failed
+        if rows is None:
+            self.ever_unsettled |= failed
+        else:
+            self.ever_unsettled[rows] |= failed
         self.relaxations += failed.size
         self.passes += eq.total_passes
         self.pass_sum += int(eq.passes.sum())

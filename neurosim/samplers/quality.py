@@ -3,8 +3,9 @@
 DESIGN §4.4: the flow loss keeps falling after the samples stop improving, so a run
 scores its samples every few epochs and keeps the best circuit
 (:mod:`neurosim.learn.run`). :class:`FlowQuality` generates ``samples`` digits (spring
-readout, Euler ``dt`` to t = 1, from rest, seeded by (seed, epoch) apart from training's
-draws) and scores them with the fixed metrics (:mod:`neurosim.scores.quality`).
+readout, from rest, Euler ``dt`` to t = 1 — or, for an EqM landscape, gradient descent
+— seeded by (seed, epoch) apart from training's draws) and scores them with the fixed
+metrics (:mod:`neurosim.scores.quality`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class FlowQuality:
     alpha: float
     samples: int = EVAL_SAMPLES
     dt: float = EVAL_DT
+    descent: tuple[float, int] | None = None  # (η, steps): sample by descent (EqM)
 
     keys = ("frechet", "coverage", "confidence")
     key = "frechet"
@@ -61,6 +63,7 @@ class DataQuality:
     alpha: float
     samples: int = EVAL_SAMPLES
     dt: float = EVAL_DT
+    descent: tuple[float, int] | None = None  # (η, steps): sample by descent (EqM)
 
     keys = ("energy", "coverage")
     key = "energy"
@@ -81,14 +84,19 @@ class DataQuality:
 
 
 def _samples(chip: Chip, epoch: int, quality) -> np.ndarray | None:
-    """``quality.samples`` points from ``chip`` (spring readout, Euler ``quality.dt`` to
-    t = 1, from rest), seeded by (seed, epoch) apart from training's draws; None if the
-    circuit could not be settled for them."""
-    from neurosim.samplers.flow import euler_samples
-
+    """``quality.samples`` points from ``chip`` (spring readout, from rest: Euler
+    ``quality.dt`` to t = 1, or gradient descent with ``quality.descent``'s (η, steps)),
+    seeded by (seed, epoch) apart from training's draws; None if the circuit could not
+    be settled for them."""
     rng = np.random.default_rng([quality.seed, epoch, 1])
     try:
-        samples, _ = euler_samples(chip, quality.samples, 1.0, quality.dt, rng, quality.alpha)
+        if quality.descent is not None:
+            from neurosim.samplers.descent import descent_samples
+
+            eta, steps = quality.descent
+            return descent_samples(chip, quality.samples, rng, quality.alpha, eta, steps)[0]
+        from neurosim.samplers.flow import euler_samples
+
+        return euler_samples(chip, quality.samples, 1.0, quality.dt, rng, quality.alpha)[0]
     except ConvergenceError:
         return None
-    return samples
