@@ -125,7 +125,8 @@ def _summary(result, run_dir: Path) -> str:
         return (
             f"{run_dir}: {result.epochs} epochs, test accuracy {history['test_accuracy'][-1]:.2%}"
         )
-    line = f"{run_dir}: {result.epochs} epochs, {result.settings.objective} MSE {history['mse'][-1]:.4f}"
+    objective = result.settings.objective
+    line = f"{run_dir}: {result.epochs} epochs, {objective} MSE {history['mse'][-1]:.4f}"
     if result.best_epoch is not None:
         label = "FD" if result.settings.data == "digits" else "energy distance"
         line += (
