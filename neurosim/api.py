@@ -28,7 +28,7 @@ from neurosim.io.samples_h5 import Samples
 from neurosim.learn.run import BEST, TRAINED, Progress, TrainResult, run_training
 from neurosim.learn.settings import GradEPSettings, TrainingSettings, settings_class
 from neurosim.memory import require
-from neurosim.samplers.settings import EulerSampling
+from neurosim.samplers.settings import EulerSampling, Sampling
 from neurosim.scores.quality import QualityReport
 
 PathLike = str | os.PathLike
@@ -187,19 +187,21 @@ def train(
 
 def sample(
     source: PathLike | Circuit | Chip | TrainResult,
-    settings: EulerSampling | None = None,
+    settings: Sampling | None = None,
     *,
     progress: Callable[[int], None] | None = None,
 ) -> Samples:
-    """Generate digits with a flow-matching circuit: ``settings.n`` samples (n, 64) in
-    [−1, 1] and the settings and costs that made them (``Samples.settings``).
+    """Generate with a trained circuit: ``settings.n`` samples (n, dim) in [−1, 1], each
+    sample's step count, and the settings and costs that made them (``Samples``).
 
-    ``source``: a netlist path, a run directory of :func:`train` (its best.cir, else its
-    trained.cir), a :class:`Circuit`, a :class:`Chip` or a :class:`TrainResult` (its
-    trained chip). α: ``settings.alpha``, else the run's settings, else 2.
-    ``progress(steps)`` is called after each Euler step.
+    ``settings``: the sampler (:data:`neurosim.samplers.settings.SAMPLERS`): Euler
+    integration of a flow-matching field (:class:`EulerSampling`, the default) or
+    descent of an EqM landscape (:class:`DescentSampling`, :class:`NesterovSampling`,
+    :class:`AdaptiveSampling`). ``source``: a netlist path, a run directory of
+    :func:`train` (its best.cir, else its trained.cir), a :class:`Circuit`, a
+    :class:`Chip` or a :class:`TrainResult` (its trained chip). α: ``settings.alpha``,
+    else the run's settings, else 2. ``progress(steps)`` is called after each step.
     """
-    from neurosim.samplers.flow import euler_samples
     from neurosim.samplers.readout import sampled_layer
 
     settings = settings or EulerSampling()
@@ -207,31 +209,14 @@ def sample(
     sampled_layer(chip)  # a network without a velocity readout fails here
     # the batch's state and the solver's arrays (Anderson keeps 2 x 12 histories of it)
     require(settings.n * chip.free * 8 * SAMPLING_ARRAYS, f"sampling {settings.n:,} samples")
-    samples, stats = euler_samples(
-        chip,
-        settings.n,
-        settings.t1,
-        settings.dt,
-        np.random.default_rng(settings.seed),
-        alpha,
-        settings.readout,
-        progress=progress,
-        warm=settings.warm_start,
-        tolerance=settings.tol,
-    )
+    samples, steps, stats = settings.generate(chip, alpha, progress)
     record = {
-        "sampler": settings.sampler,
-        "readout": settings.readout,
-        "n": settings.n,
-        "dt": settings.dt,
-        "t1": settings.t1,
-        "steps": settings.steps,
-        "seed": settings.seed,
+        **settings.record(),
         "alpha": alpha,
         "alpha_from": alpha_from,
         **described,
-        "warm_start": settings.warm_start,
         "tolerance": settings.tol,
+        "mean_steps": float(np.mean(steps)),
         "passes": stats.passes,
         "mean_passes": stats.mean_passes,
         "relaxations": stats.relaxations,
@@ -240,7 +225,9 @@ def sample(
         "worst_residual": stats.worst_residual,
         "seconds": stats.seconds,
     }
-    return Samples(samples, record)
+    if isinstance(settings, EulerSampling):
+        record["steps"] = settings.steps
+    return Samples(samples, record, steps)
 
 
 def program(

@@ -1,29 +1,50 @@
-"""``neurosim sample``: generate images with a flow-matching circuit, written to HDF5."""
+"""``neurosim sample``: generate with a trained circuit (flow or EqM), written to HDF5."""
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 
 import click
 
 from neurosim.cli.options import build_settings, settings_option
-from neurosim.samplers.settings import EulerSampling
+from neurosim.samplers.settings import SAMPLERS, EulerSampling
+
+EVERY = tuple(SAMPLERS.values())
 
 
 def _option(name: str, kind, *decls: str):
     if name == "readout":
         kind = click.Choice(["spring", "energy"])
-    return settings_option((EulerSampling,), name, *decls, type=kind)
+    classes = tuple(c for c in EVERY if name in {f.name for f in fields(c)})
+    scope = ", ".join(n for n, c in SAMPLERS.items() if c in classes)
+    return settings_option(
+        classes, name, *decls, scope="" if len(classes) == len(EVERY) else scope, type=kind
+    )
 
 
 @click.command()
 @click.argument("source", type=click.Path(path_type=Path))
+@click.option(
+    "--sampler",
+    default="euler",
+    show_default=True,
+    type=click.Choice(list(SAMPLERS)),
+    help="euler: integrate a flow-matching field (x += dt*v); gd: descend an EqM "
+    "landscape (x -= eta*f, f = -v); nag: the same with Nesterov's look-ahead; adaptive: "
+    "gradient descent where each sample stops when |f| < --g-min (its step count is "
+    "recorded; with --png a histogram of them too).",
+)
 @_option("n", int, "--n")
 @_option("t1", float)
 @_option("dt", float)
 @_option("readout", str)
 @_option("seed", int)
 @_option("alpha", float)
+@_option("eta", float)
+@_option("steps", int)
+@_option("mu", float)
+@_option("g_min", float)
 @click.option(
     "--out",
     required=True,
@@ -44,32 +65,57 @@ def _option(name: str, kind, *decls: str):
     default=None,
     help=EulerSampling.__dataclass_fields__["warm_start"].metadata["help"],
 )
-def sample(source: Path, out: Path, png: Path | None, force: bool, **options) -> None:
+def sample(source: Path, sampler: str, out: Path, png: Path | None, force: bool, **options) -> None:
     """Generate --n images from SOURCE, a RUN_DIR of `neurosim train` (its best.cir,
     the parameters whose samples scored best during training, else its trained.cir) or
-    a flow-matching netlist: noise x0 ~ N(0, I), Euler steps x += dt*v(x) up to
-    --t1, each v(x) read off the settled circuit, then a clip to [-1, 1].
+    a trained netlist: noise x0 ~ N(0, I), then steps of the circuit's field, each read
+    off the settled circuit — Euler steps x += dt*v(x) up to --t1 (flow matching), or
+    gradient descent x -= eta*f(x) (EqM: --sampler gd, nag, adaptive) — then a clip to
+    [-1, 1].
     """
     from neurosim import api
     from neurosim.cli.progress import LazyBar
+    from neurosim.errors import NeurosimError
     from neurosim.io.outputs import claim_outputs, write_output
     from neurosim.io.samples_h5 import write_samples
 
-    settings = build_settings(EulerSampling, options)
+    cls = SAMPLERS[sampler]
+    ours = {item.name for item in fields(cls)}
+    for name, value in sorted(options.items()):
+        if value is not None and name not in ours:
+            others = [n for n, c in SAMPLERS.items() if name in {f.name for f in fields(c)}]
+            raise NeurosimError(
+                f"--{name.replace('_', '-')} is an option of --sampler {' or '.join(others)}"
+            )
+    settings = build_settings(cls, options)
     netlist, checkpoint = api.run_netlist(source)
-    claim_outputs({"--out": out, "--png": png}, [netlist, checkpoint], force=force)
-    label = f"sampling {settings.n} ({settings.readout} readout, {settings.steps} steps)"
+    histogram = None
+    if png is not None and sampler == "adaptive":
+        histogram = png.with_name(png.stem + ".steps.png")
+    outputs = {"--out": out, "--png": png, "--png (step histogram)": histogram}
+    claim_outputs(outputs, [netlist, checkpoint], force=force)
+    label = f"sampling {settings.n} ({sampler}, {settings.readout} readout, {settings.steps} steps)"
     with LazyBar(settings.steps, label, show_eta=True) as bar:
         made = api.sample(source, settings, progress=bar.update)
     record = made.settings
-    write_output(out, lambda: write_samples(out, made.samples, record))
+    write_output(out, lambda: write_samples(out, made.samples, record, made.steps))
     if png is not None:
-        title = f"{netlist.name}: {settings.readout} readout, t1 = {settings.t1:g}"
+        title = f"{netlist.name}: {sampler}, {settings.readout} readout"
         write_output(png, lambda: _picture(made, png, title))
+    if histogram is not None:
+        from neurosim.plot.histogram import plot_steps
+
+        write_output(histogram, lambda: plot_steps(made.steps, histogram, settings.steps))
+    if isinstance(settings, EulerSampling):
+        how = f"{settings.steps} Euler steps of {settings.dt:g}"
+    else:
+        how = (
+            f"{sampler}: up to {settings.steps} steps of eta {settings.eta:g} "
+            f"(mean {record['mean_steps']:.1f})"
+        )
     click.echo(
-        f"{out}: {settings.n} samples of {netlist}, {settings.steps} Euler steps of "
-        f"{settings.dt:g} ({settings.readout} readout, alpha {record['alpha']:g} from "
-        f"{record['alpha_from']}), {record['passes']} passes, "
+        f"{out}: {settings.n} samples of {netlist}, {how} ({settings.readout} readout, "
+        f"alpha {record['alpha']:g} from {record['alpha_from']}), {record['passes']} passes, "
         f"{record['unsettled']} of {record['relaxations']} relaxations unsettled, "
         f"{record['seconds']:.1f} s"
     )

@@ -5,6 +5,7 @@ Layout::
     /          attrs: schema, settings (JSON: how the samples were made — sampler,
                readout, n, dt, t1, seed, source, ...)
     /samples   float64 (n, dim), model units; digits: (n, 64) in [-1, 1]
+    /steps     int64 (n,): each sample's step count (optional: files before it have none)
 """
 
 from __future__ import annotations
@@ -24,14 +25,19 @@ SCHEMA = "neurosim-samples/1"
 
 @dataclass(frozen=True)
 class Samples:
-    """``samples`` (n, dim) and the ``settings`` that produced them."""
+    """``samples`` (n, dim), the ``settings`` that produced them and each sample's
+    ``steps`` (n,) (None where the file does not say)."""
 
     samples: np.ndarray
     settings: dict
+    steps: np.ndarray | None = None
 
 
-def write_samples(path: str | os.PathLike, samples: np.ndarray, settings: dict) -> None:
-    """Write ``samples`` (n, dim) and ``settings`` (JSON-serialisable) atomically."""
+def write_samples(
+    path: str | os.PathLike, samples: np.ndarray, settings: dict, steps: np.ndarray | None = None
+) -> None:
+    """Write ``samples`` (n, dim), ``settings`` (JSON-serialisable) and each sample's
+    ``steps`` (n,) if given, atomically."""
     import h5py
 
     array = np.asarray(samples, dtype=np.float64)
@@ -41,6 +47,8 @@ def write_samples(path: str | os.PathLike, samples: np.ndarray, settings: dict) 
         handle.attrs["schema"] = SCHEMA
         handle.attrs["settings"] = json.dumps(settings, sort_keys=True)
         handle.create_dataset("samples", data=array)
+        if steps is not None:
+            handle.create_dataset("steps", data=np.asarray(steps, dtype=np.int64))
 
 
 def read_samples(path: str | os.PathLike) -> Samples:
@@ -56,6 +64,7 @@ def read_samples(path: str | os.PathLike) -> Samples:
                 raise NeurosimError(f"{path}: not a {SCHEMA} file")
             samples = np.asarray(handle["samples"][()], dtype=np.float64)
             settings = json.loads(handle.attrs.get("settings", "{}"))
+            steps = handle["steps"][()] if "steps" in handle else None
     except OSError as exc:
         raise NeurosimError(f"{path}: not a readable HDF5 file ({exc})") from None
     except (KeyError, TypeError, ValueError) as exc:
@@ -64,4 +73,8 @@ def read_samples(path: str | os.PathLike) -> Samples:
         raise NeurosimError(f"{path}: samples have shape {samples.shape}, expected (n, dim)")
     if not np.all(np.isfinite(samples)):
         raise NeurosimError(f"{path}: samples hold NaN or inf")
-    return Samples(samples, settings)
+    if steps is not None and steps.shape != (samples.shape[0],):
+        raise NeurosimError(
+            f"{path}: steps have shape {steps.shape}, expected ({samples.shape[0]},)"
+        )
+    return Samples(samples, settings, steps)

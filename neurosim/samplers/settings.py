@@ -5,9 +5,17 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import ClassVar
 
-from neurosim.validation import SettingsError, Validated, at_least, one_of, positive, setting
+from neurosim.validation import (
+    SettingsError,
+    Validated,
+    at_least,
+    one_of,
+    positive,
+    setting,
+    unit_interval,
+)
 
-MAX_STEPS = 1_000_000  # Euler steps a sampler takes at most (t1/dt beyond: refused)
+MAX_STEPS = 1_000_000  # steps a sampler takes at most (Euler: t1/dt beyond is refused)
 
 
 def _optional_positive(value) -> bool:
@@ -15,21 +23,13 @@ def _optional_positive(value) -> bool:
 
 
 @dataclass(frozen=True, kw_only=True)
-class EulerSampling(Validated):
-    """Flow-matching generation: x0 ~ N(0, I), Euler steps x += dt·v(x) up to t1, each
-    v(x) read off the settled circuit, then a clip to [−1, 1]
-    (:func:`neurosim.samplers.flow.euler_samples`)."""
+class Sampling(Validated):
+    """What every sampler shares: how many samples, the readout and its scale, the seed
+    of the noise they start from, and the settling tolerance."""
 
-    sampler: ClassVar[str] = "flow_euler"
+    sampler: ClassVar[str] = ""
 
     n: int = setting(1000, at_least(1), "a whole number >= 1", "Number of samples.")
-    t1: float = setting(
-        1.0,
-        positive,
-        "a finite number > 0",
-        "Integrate from t = 0 to t1 (t1 > 1: extended generation); a whole number of --dt.",
-    )
-    dt: float = setting(0.01, positive, "a finite number > 0", "Euler step.")
     readout: str = setting(
         "spring",
         one_of("spring", "energy"),
@@ -50,6 +50,27 @@ class EulerSampling(Validated):
         "a finite number > 0",
         "Settle each step until every unit's residual current is below this (model units).",
     )
+
+    def record(self) -> dict:
+        """The settings as JSON-ready data, with the sampler's name."""
+        return {"sampler": self.sampler, **asdict(self)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class EulerSampling(Sampling):
+    """Flow-matching generation: x0 ~ N(0, I), Euler steps x += dt·v(x) up to t1, each
+    v(x) read off the settled circuit, then a clip to [−1, 1]
+    (:func:`neurosim.samplers.flow.euler_samples`)."""
+
+    sampler: ClassVar[str] = "flow_euler"
+
+    t1: float = setting(
+        1.0,
+        positive,
+        "a finite number > 0",
+        "Integrate from t = 0 to t1 (t1 > 1: extended generation); a whole number of --dt.",
+    )
+    dt: float = setting(0.01, positive, "a finite number > 0", "Euler step.")
     warm_start: bool = setting(
         False,
         lambda v: isinstance(v, bool),
@@ -81,6 +102,89 @@ class EulerSampling(Validated):
 
         return step_count(self.t1, self.dt)
 
-    def record(self) -> dict:
-        """The settings as JSON-ready data, with the sampler's name."""
-        return {"sampler": self.sampler, **asdict(self)}
+    def generate(self, chip, alpha: float, progress=None):
+        """Samples (n, dim) in [−1, 1], each sample's step count (n,) and the costs
+        (:class:`neurosim.samplers.flow.SampleStats`)."""
+        import numpy as np
+
+        from neurosim.samplers.flow import euler_samples
+
+        rng = np.random.default_rng(self.seed)
+        samples, stats = euler_samples(
+            chip, self.n, self.t1, self.dt, rng, alpha, self.readout, progress,
+            warm=self.warm_start, tolerance=self.tol,
+        )  # fmt: skip
+        return samples, np.full(self.n, self.steps), stats
+
+
+@dataclass(frozen=True, kw_only=True)
+class DescentSampling(Sampling):
+    """Equilibrium Matching's gradient descent on the circuit's landscape: x0 ~ N(0, I),
+    ``steps`` steps x ← x − η f(x) with f = −v read off the settled circuit
+    (:mod:`neurosim.samplers.descent`), then a clip to [−1, 1]."""
+
+    sampler: ClassVar[str] = "gd"
+
+    eta: float = setting(0.05, positive, "a finite number > 0", "Step size η.")
+    steps: int = setting(
+        40, lambda v: at_least(1)(v) and v <= MAX_STEPS, f"in 1..{MAX_STEPS:,}", "Steps (at most)."
+    )
+    mu: float = setting(
+        0.0, unit_interval, "in [0, 1)", "Nesterov look-ahead μ (0: plain gradient descent)."
+    )
+    g_min: float = setting(
+        0.0,
+        lambda v: positive(v) or v == 0,
+        "a finite number >= 0",
+        "Adaptive compute: a sample stops when ‖f(x)‖ < g_min (0: never; model units).",
+    )
+
+    def generate(self, chip, alpha: float, progress=None):
+        """Samples (n, dim) in [−1, 1], each sample's step count (n,) and the costs."""
+        import numpy as np
+
+        from neurosim.samplers.descent import descent_samples
+
+        rng = np.random.default_rng(self.seed)
+        return descent_samples(
+            chip, self.n, rng, alpha, self.eta, self.steps, mu=self.mu, g_min=self.g_min,
+            readout=self.readout, tolerance=self.tol, progress=progress,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True, kw_only=True)
+class NesterovSampling(DescentSampling):
+    """Gradient descent with Nesterov's look-ahead (μ = 0.35, the EqM paper's best)."""
+
+    sampler: ClassVar[str] = "nag"
+
+    mu: float = setting(
+        0.35, unit_interval, "in [0, 1)", "Nesterov look-ahead μ (0: plain gradient descent)."
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class AdaptiveSampling(DescentSampling):
+    """Gradient descent with adaptive compute: each sample stops when ‖f(x)‖ < g_min
+    (up to ``steps``); the samples file records each sample's step count."""
+
+    sampler: ClassVar[str] = "adaptive"
+
+    steps: int = setting(
+        200, lambda v: at_least(1)(v) and v <= MAX_STEPS, f"in 1..{MAX_STEPS:,}", "Steps (at most)."
+    )
+    g_min: float = setting(
+        1.0,
+        positive,
+        "a finite number > 0",
+        "Adaptive compute: a sample stops when ‖f(x)‖ < g_min (model units).",
+    )
+
+
+SAMPLERS: dict[str, type[Sampling]] = {
+    "euler": EulerSampling,
+    "gd": DescentSampling,
+    "nag": NesterovSampling,
+    "adaptive": AdaptiveSampling,
+}
+"""The samplers by their ``--sampler`` name."""

@@ -15,6 +15,7 @@ from neurosim.netlist.write import write_netlist
 from neurosim.network.compile import compile_network
 from neurosim.network.model import init_params
 from neurosim.samplers.flow import euler_samples
+from tests.cli_errors import assert_one_line_error
 
 ROOT = Path(__file__).resolve().parents[2]
 DIGITS = ROOT / "netlists/digits_flow.cir"
@@ -104,3 +105,25 @@ def test_a_run_dir_is_sampled_from_its_best_parameters_when_it_has_them(tmp_path
     result = run("sample", run_dir, *args)
     assert result.exit_code == 0 and "best.cir" in result.output
     assert read_samples(tmp_path / "a.h5").settings["netlist"].endswith("best.cir")
+
+
+def test_descent_samplers_record_each_samples_steps(tmp_path):
+    """gd, nag and adaptive descend the circuit's landscape: the file records each
+    sample's step count (adaptive: its own; a histogram beside the grid)."""
+    tiny = ROOT / "tests/fixtures/v3_run/tiny_flow.cir"
+    for sampler in ("gd", "nag"):
+        out = tmp_path / f"{sampler}.h5"
+        result = run("sample", tiny, "--sampler", sampler, "--n", 5, "--steps", 6, "--out", out)
+        assert result.exit_code == 0, result.output
+        written = read_samples(out)
+        assert written.settings["sampler"] == sampler and list(written.steps) == [6] * 5
+        assert written.settings["mu"] == (0.35 if sampler == "nag" else 0.0)
+    out, png = tmp_path / "a.h5", tmp_path / "a.png"
+    args = ("--sampler", "adaptive", "--n", 8, "--steps", 50, "--g-min", 0.6, "--eta", 0.2)
+    result = run("sample", tiny, *args, "--out", out, "--png", png)
+    assert result.exit_code == 0, result.output
+    steps = read_samples(out).steps
+    assert steps.min() < 50 and len(set(steps)) > 1  # samples stop at their own step
+    assert (tmp_path / "a.steps.png").read_bytes()[:4] == b"\x89PNG"
+    bad = run("sample", tiny, "--sampler", "gd", "--dt", 0.1, "--out", tmp_path / "b.h5")
+    assert_one_line_error(bad, "--dt is an option of --sampler euler")
