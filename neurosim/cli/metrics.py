@@ -10,6 +10,8 @@ import click
 
 ROWS = (
     ("frechet_distance", "Frechet distance (features)", "{:.4g}"),
+    ("precision", "precision (k = 3 manifold)", "{:.3f}"),
+    ("recall", "recall (k = 3 manifold)", "{:.3f}"),
     ("class_coverage", "class coverage (of 10)", "{:d}"),
     ("mean_confidence", "mean confidence", "{:.3f}"),
     ("nearest_train_distance_mean", "nearest training image, mean", "{:.3f}"),

@@ -19,6 +19,10 @@ one (:mod:`neurosim.scores.classifier`, its version is reported); "real digits" 
   set; mean and minimum over samples. The baseline is the natural spacing of real
   digits: each held-out digit's distance to its nearest digit of the training split.
   Far below it means copies of training images (memorisation): a copy scores 0.
+- ``precision`` / ``recall`` (:mod:`neurosim.scores.manifold`, k = 3 nearest
+  neighbours in the same 64 features): the share of samples on the real digits'
+  manifold, and of real digits on the samples'. Against all 1,797 real digits; the
+  baseline is the held-out digits against the training split.
 
 ``evaluate`` returns these for the samples and, under ``baseline``, for real digits:
 the FD of ``BASELINE_COUNT`` (1,000) real digits drawn without replacement with
@@ -42,8 +46,9 @@ from neurosim.scores.classifier import (
     stratified_split,
 )
 from neurosim.scores.frechet import feature_frechet_distance
+from neurosim.scores.manifold import precision_recall
 
-METRICS_VERSION = "neurosim-metrics/1"
+METRICS_VERSION = "neurosim-metrics/2"  # /2 adds precision and recall; the rest as /1
 COVERAGE_SHARE = 0.05
 BASELINE_SEED, BASELINE_COUNT = 0, 1000
 _DISTANCE_CHUNK = 1024
@@ -52,7 +57,8 @@ _DISTANCE_CHUNK = 1024
 @dataclass(frozen=True)
 class QualityReport:
     """The scores of a set of samples (:func:`evaluate`): ``samples`` and ``baseline``
-    (real digits) each hold ``frechet_distance``, ``class_coverage``,
+    (real digits) each hold ``frechet_distance``, ``precision``, ``recall``,
+    ``class_coverage``,
     ``class_fractions``, ``mean_confidence``, ``nearest_train_distance_mean`` and
     ``_min``."""
 
@@ -122,7 +128,8 @@ def evaluate(samples: np.ndarray) -> dict:
         {"metrics_version", "classifier": {"version", "heldout_accuracy"}, "n_samples",
          "clipped_values", "samples": {METRICS}, "baseline": {METRICS}}
 
-    with METRICS ``frechet_distance``, ``class_coverage``, ``class_fractions`` (10),
+    with METRICS ``frechet_distance``, ``precision``, ``recall``, ``class_coverage``,
+    ``class_fractions`` (10),
     ``mean_confidence``, ``nearest_train_distance_mean``, ``nearest_train_distance_min``.
     A :class:`NeurosimError` names a wrong shape, too few rows or non-finite values.
     """
@@ -138,14 +145,19 @@ def evaluate(samples: np.ndarray) -> dict:
     subset = np.sort(rng.choice(x.shape[0], size=BASELINE_COUNT, replace=False))
     with threadpool_limits(limits=1, user_api="blas"):  # small products; idle threads cost
         real_features = classifier.features(x)
+        sample_features = classifier.features(samples)
+        precision, recall = precision_recall(real_features, sample_features)
         scores = {
-            "frechet_distance": feature_frechet_distance(
-                classifier.features(samples), real_features
-            ),
+            "frechet_distance": feature_frechet_distance(sample_features, real_features),
+            "precision": precision,
+            "recall": recall,
             **_class_and_distance_scores(classifier, samples, x),
         }
+        precision, recall = precision_recall(real_features[train], real_features[held_out])
         baseline = {
             "frechet_distance": feature_frechet_distance(real_features[subset], real_features),
+            "precision": precision,
+            "recall": recall,
             **_class_and_distance_scores(classifier, x[held_out], x[train]),
         }
     return {

@@ -21,6 +21,8 @@ from neurosim.scores.quality import (
 
 METRIC_KEYS = {
     "frechet_distance",
+    "precision",
+    "recall",
     "class_coverage",
     "class_fractions",
     "mean_confidence",
@@ -132,7 +134,7 @@ def scores():
 def test_evaluate_is_json_with_every_metric(scores):
     result = scores["real"]
     assert json.loads(json.dumps(result)) == result
-    assert result["metrics_version"] == "neurosim-metrics/1" and result["n_samples"] == 1000
+    assert result["metrics_version"] == "neurosim-metrics/2" and result["n_samples"] == 1000
     assert result["classifier"]["heldout_accuracy"] >= 0.95
     assert set(result["samples"]) == set(result["baseline"]) == METRIC_KEYS
     assert len(result["samples"]["class_fractions"]) == 10
@@ -174,3 +176,25 @@ def test_training_images_have_zero_memorisation_distance(scores):
 def test_bad_samples_are_named(samples, message):
     with pytest.raises(NeurosimError, match=message):
         evaluate(samples)
+
+
+def test_precision_and_recall_separate_real_digits_from_fakes(scores):
+    """Real digits lie on the real manifold and cover it; noise and a constant image do
+    neither (precision and recall, Kynkäänniemi et al. 2019)."""
+    real = scores["real"]["samples"]
+    assert real["precision"] > 0.95 and real["recall"] > 0.9
+    assert scores["real"]["baseline"]["precision"] > 0.9
+    for name in ("noise", "constant"):
+        fake = scores[name]["samples"]
+        assert fake["precision"] < 0.05 and fake["recall"] < 0.05, name
+
+
+def test_precision_recall_on_balls_in_the_plane():
+    """By hand: real points on a unit grid (k = 3: radius 1), fakes inside or far away."""
+    from neurosim.scores.manifold import precision_recall
+
+    real = np.array([[i, j] for i in range(5) for j in range(5)], dtype=float)
+    fake = np.vstack([real[:10] + 0.1, real[:10] + 100.0])  # 10 near, 10 far
+    precision, recall = precision_recall(real, fake)
+    assert precision == 0.5
+    assert 0 < recall < 1  # the near fakes' balls cover only part of the grid
