@@ -22,6 +22,7 @@ _EXPORTS = {
     "program": "neurosim.api",
     "evaluate": "neurosim.api",
     "sweep": "neurosim.api",
+    "score": "neurosim.api",
     "SweepConfig": "neurosim.sweeps.config",
     "SweepResults": "neurosim.io.sweep_h5",
     "Drive": "neurosim.devices.periphery",

@@ -337,6 +337,33 @@ def sweep(
     )
 
 
+def score(
+    netlist: PathLike | Circuit | Chip | TrainResult,
+    inputs: np.ndarray,
+    *,
+    tolerance: float = 1e-6,
+) -> dict[str, np.ndarray]:
+    """The landscape a trained circuit assigns to each row of ``inputs`` (n, dim): with
+    its visible nodes held at the row and the hidden units settled, ``free_energy``
+    F(x) = E(x, h*) (model units; an EqM-trained circuit's explicit energy: low on its
+    data, high away from it — an out-of-distribution score), ``power_w`` (the watts it
+    dissipates there) and ``converged`` (bool), each (n,)."""
+    from neurosim.samplers.readout import Readout
+
+    chip, *_ = _sampled_chip(netlist, None)
+    x = np.asarray(inputs, dtype=np.float64)
+    readout = Readout(chip, "energy", 1.0, tolerance=tolerance)
+    if x.ndim != 2 or x.shape[1] != readout.dim:
+        raise NeurosimError(
+            f"inputs have shape {x.shape}; the visible layer takes (n, {readout.dim})"
+        )
+    if not np.all(np.isfinite(x)):
+        raise NeurosimError("inputs hold NaN or inf")
+    require(x.shape[0] * chip.free * 8 * SAMPLING_ARRAYS, f"scoring {x.shape[0]:,} rows")
+    free_energy, power, eq = readout.landscape(x)
+    return {"free_energy": free_energy, "power_w": power, "converged": eq.converged}
+
+
 def metrics(samples: np.ndarray, data: str = "digits") -> QualityReport | dict:
     """Scores of generated ``samples`` (n, dim), n ≥ 2.
 

@@ -19,6 +19,7 @@ from neurosim.cli.metrics import metrics
 from neurosim.cli.program import program
 from neurosim.cli.relax import relax
 from neurosim.cli.sample import sample
+from neurosim.cli.score import score
 from neurosim.cli.sweep import sweep
 from neurosim.cli.train import train
 from neurosim.errors import NeurosimError
@@ -76,6 +77,7 @@ cli.add_command(metrics)
 cli.add_command(program)
 cli.add_command(relax)
 cli.add_command(sample)
+cli.add_command(score)
 cli.add_command(sweep)
 cli.add_command(train)
 

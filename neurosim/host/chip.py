@@ -129,6 +129,19 @@ class Chip(CrossbarView):
             current = self.readout.read(current, self._read_rng)
         return -alpha * current
 
+    def energy(self, sources: Sources, state: np.ndarray) -> np.ndarray:
+        """The circuit's energy E (model units) at ``state`` (batch, free), (batch,);
+        :class:`CircuitError` for a circuit without one (:mod:`neurosim.engine.energy`)."""
+        from neurosim.engine.energy import energy
+
+        return energy(self._crossbar, sources, state)
+
+    def power(self, sources: Sources, state: np.ndarray) -> np.ndarray:
+        """Heat [W] the resistive elements dissipate at ``state`` (batch, free), (batch,)."""
+        from neurosim.engine.energy import dissipated_power
+
+        return dissipated_power(self._crossbar, sources, state)
+
     def net_current(self, sources: Sources, state: np.ndarray) -> np.ndarray:
         """Each free node's net current ÷ (vs·g_unit), (batch, free): one pass at ``state``."""
         from neurosim.host.clamp import net_current

@@ -65,8 +65,7 @@ class Readout:
         self.layer = sampled_layer(chip)
         self.where = chip.free_slices()[self.layer]
         self.dim = self.where.stop - self.where.start
-        if kind == "energy":
-            self.clamped = chip.clamp(self.layer)
+        self.clamped = chip.clamp(self.layer) if kind == "energy" else None
 
     def cold_start(self, x: np.ndarray) -> np.ndarray:
         """The state a relaxation at ``x`` (batch, dim) starts from without history."""
@@ -87,15 +86,34 @@ class Readout:
             sources = self._spring_sources(x)
             eq = self.chip.settle(sources, start=start, **self.options)
             return Reading(self.chip.velocity(sources, eq.state, self.alpha, self.layer), eq)
+        state, eq = self._clamped_state(x, start)
+        # springs at rest (targets = x) carry no current: the clamp supplies −F_x
+        net = self.chip.net_current(self._spring_sources(x), state)
+        return Reading(self.alpha * net[:, self.where], eq)
+
+    def landscape(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, Equilibrium]:
+        """With the visible nodes held at ``x`` (batch, dim) and the hidden units settled
+        from rest: the free energy F(x) = E(x, h*) (model units; the springs at rest add
+        nothing), the power [W] the circuit dissipates there, each (batch,), and the
+        hidden units' equilibrium. −∇F is what the energy readout reads (÷ α)."""
+        x = np.asarray(x, dtype=np.float64)
+        state, eq = self._clamped_state(x, None)
+        sources = self._spring_sources(x)
+        return self.chip.energy(sources, state), self.chip.power(sources, state), eq
+
+    def _clamped_state(self, x: np.ndarray, start: np.ndarray | None):
+        """The whole circuit's state with the visible nodes held at ``x`` and the hidden
+        units settled (from ``start``, or from rest), and that equilibrium."""
+        if self.clamped is None:
+            self.clamped = self.chip.clamp(self.layer)
         clamped = self.clamped.sources(x.shape[0])
         clamped.inputs[:, self.clamped.input_slices()[self.layer]] = x
+        start = np.zeros((x.shape[0], self.clamped.free)) if start is None else start
         eq = self.clamped.settle(clamped, start=start, **self.options)
         state = np.empty((x.shape[0], self.chip.free))
         state[:, self.where] = x
         state[:, self.clamped.index] = eq.state
-        # springs at rest (targets = x) carry no current: the clamp supplies −F_x
-        net = self.chip.net_current(self._spring_sources(x), state)
-        return Reading(self.alpha * net[:, self.where], eq)
+        return state, eq
 
     def _spring_sources(self, x: np.ndarray) -> Sources:
         sources = self.chip.sources(x.shape[0])
