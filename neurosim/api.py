@@ -227,6 +227,9 @@ def sample(
     }
     if isinstance(settings, EulerSampling):
         record["steps"] = settings.steps
+    if np.isfinite(stats.heat_j):
+        record["heat_j_per_sample"] = stats.heat_j
+        record["physical_seconds"] = stats.physical_seconds
     return Samples(samples, record, steps)
 
 

@@ -108,6 +108,11 @@ def sample(source: Path, sampler: str, out: Path, png: Path | None, force: bool,
         write_output(histogram, lambda: plot_steps(made.steps, histogram, settings.steps))
     if isinstance(settings, EulerSampling):
         how = f"{settings.steps} Euler steps of {settings.dt:g}"
+    elif sampler == "analog":
+        how = (
+            f"analog: released for {settings.duration:g} s of circuit time, "
+            f"{record['heat_j_per_sample']:.3g} J per sample"
+        )
     else:
         how = (
             f"{sampler}: up to {settings.steps} steps of eta {settings.eta:g} "

@@ -19,6 +19,7 @@ CHOICES = {
     "dtype": ("float64", "float32"),
     "device": DEVICES,
     "decay": ("truncated", "linear", "piecewise"),
+    "pairing": ("independent", "ot"),
 }
 
 
@@ -77,6 +78,7 @@ def _option(name: str, kind=float, *decls: str, classes=EVERY):
 @_option("decay_a")
 @_option("decay_b")
 @_option("lambda_c")
+@_option("pairing", str)
 @_option("eval_eta")
 @_option("eval_steps", int)
 @_option("device", str)

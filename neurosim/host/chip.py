@@ -310,6 +310,11 @@ class Chip(CrossbarView):
         digest.update(" ".join(self._circuit.trainable).encode())
         return digest.hexdigest()
 
+    def release(self, layer: str):
+        """A read-only view of the chip with free ``layer``'s springs disconnected: its
+        units move with the circuit's own dynamics (:class:`ReleasedChip`)."""
+        return ReleasedChip(self, layer)
+
     def clamp(self, layer: str):
         """A read-only view of the chip with free ``layer`` held by voltage sources
         (:class:`neurosim.host.clamp.ClampedChip`)."""
@@ -341,3 +346,27 @@ def _parameter_arrays(meta: NetworkMeta, arrays: set[str]) -> dict[str, tuple[st
         if layer.kind != "input":
             out[f"b_{layer.name}"] = (f"b_{layer.name}",)
     return out
+
+
+class ReleasedChip(CrossbarView):
+    """``chip`` with the springs of free ``layer`` disconnected (the layer's units then
+    descend the circuit's energy by themselves); states are the chip's."""
+
+    def __init__(self, chip: Chip, layer: str) -> None:
+        where = chip.free_slices()[layer]
+        spring = chip._crossbar.spring.copy()
+        spring[where] = 0.0
+        self.chip, self.layer, self._version = chip, layer, chip.version
+        self._crossbar = replace(chip._crossbar, spring=spring)
+
+    def settle(self, sources: Sources, **options):
+        self._check()
+        return super().settle(sources, **options)
+
+    def transient(self, sources: Sources, times, **options):
+        self._check()
+        return super().transient(sources, times, **options)
+
+    def _check(self) -> None:
+        if self.chip.version != self._version:
+            raise CircuitError("the chip was programmed after this released view was made")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from neurosim.engine.relax import Equilibrium, relax
 from neurosim.engine.sources import Sources, default_sources
+from neurosim.engine.transient import Trajectory, transient
 from neurosim.lower.crossbar import Crossbar
 
 
@@ -33,3 +34,9 @@ class CrossbarView:
         """Let the circuit settle under ``sources``; ``options`` as
         :func:`neurosim.engine.relax.relax` (``start``, ``tolerance``, ``max_passes``, ...)."""
         return relax(self._crossbar, sources, **options)
+
+    def transient(self, sources: Sources, times, **options) -> Trajectory:
+        """The circuit's own dynamics in physical time under ``sources``, states at
+        ``times`` [s]; ``options`` as :func:`neurosim.engine.transient.transient`
+        (``start``, ``method``, ``rtol``, ...)."""
+        return transient(self._crossbar, sources, times, **options)

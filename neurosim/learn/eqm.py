@@ -25,6 +25,7 @@ import numpy as np
 from neurosim.learn.loop import epoch_rng
 
 DECAYS = ("truncated", "linear", "piecewise")
+PAIRINGS = ("independent", "ot")
 
 
 def decay(gamma: np.ndarray, kind: str, a: float, b: float, multiplier: float) -> np.ndarray:
@@ -71,20 +72,44 @@ class EqMTarget:
 
 
 class EqMBatches:
-    """The EqM batch of each epoch: all the data, with its noise and γ drawn from
-    ``epoch_rng(seed, epoch)``."""
+    """The EqM batch of each epoch: all the data, with noise and γ drawn from
+    ``epoch_rng(seed, epoch)``. ``pairing`` "independent" (the paper's): each data
+    point gets its own noise draw; "ot": the epoch's noise is paired with the data by
+    exact optimal transport, as flow matching's batches are
+    (:class:`neurosim.learn.flow.FlowBatches`: the same draws, γ = its t) — paths that
+    do not cross, so the target at x_γ is nearly a function of x_γ."""
 
-    def __init__(self, data: np.ndarray, seed: int, target: EqMTarget) -> None:
+    def __init__(
+        self,
+        data: np.ndarray,
+        seed: int,
+        target: EqMTarget,
+        pairing: str = "independent",
+        ahead: bool = False,
+    ) -> None:
+        if pairing not in PAIRINGS:
+            raise ValueError(f"pairing must be one of {', '.join(PAIRINGS)}, not {pairing!r}")
         self.data = np.asarray(data, dtype=np.float64)
         self.seed, self.target = int(seed), target
+        self._paired = None
+        if pairing == "ot":
+            from neurosim.learn.flow import FlowBatches
+
+            self._paired = FlowBatches(self.data, self.seed, ahead=ahead)
 
     def get(self, epoch: int) -> EqMBatch:
         """The batch of ``epoch``."""
-        rng = epoch_rng(self.seed, epoch)
-        noise = rng.standard_normal(self.data.shape)
-        gamma = rng.uniform(size=(self.data.shape[0], 1))
         t = self.target
+        if self._paired is not None:
+            flow = self._paired.get(epoch)
+            noise, gamma = flow.x0, flow.t
+        else:
+            rng = epoch_rng(self.seed, epoch)
+            noise = rng.standard_normal(self.data.shape)
+            gamma = rng.uniform(size=(self.data.shape[0], 1))
         return EqMBatch(self.data, noise, gamma, decay(gamma, t.kind, t.a, t.b, t.multiplier))
 
     def close(self) -> None:
-        """Nothing to end (flow matching's batches have a worker; these do not)."""
+        """End the pairing's worker process, if any."""
+        if self._paired is not None:
+            self._paired.close()

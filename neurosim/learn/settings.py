@@ -233,6 +233,13 @@ class EqMSettings(GradEPSettings):
     lambda_c: float = setting(
         4.0, positive, "a finite number > 0", "Gradient multiplier λ_c of the target."
     )
+    pairing: str = setting(
+        "independent",
+        one_of("independent", "ot"),
+        "independent or ot",
+        "How noise meets data: independent draws (the paper's), or exact optimal "
+        "transport over the batch (flow matching's pairing: paths that do not cross).",
+    )
     eval_eta: float = setting(
         0.05, positive, "a finite number > 0", "Quality tracking: gradient-descent step η."
     )
@@ -247,7 +254,7 @@ class EqMSettings(GradEPSettings):
         from neurosim.learn.eqm import EqMBatches, EqMTarget
 
         target = EqMTarget(self.decay, self.decay_a, self.decay_b, self.lambda_c)
-        return EqMBatches(x, self.seed, target)
+        return EqMBatches(x, self.seed, target, self.pairing, ahead)
 
 
 @dataclass(frozen=True, kw_only=True)

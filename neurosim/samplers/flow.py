@@ -39,7 +39,9 @@ class SampleStats:
     needed (the batch's cost); ``mean_passes``: per relaxation (one sample, one step);
     ``unsettled``: relaxations that did not reach the tolerance (their reading is used
     anyway), ``unsettled_samples``: samples with at least one; ``worst_residual``: the
-    largest residual returned (model units); ``seconds``: wall time of the steps."""
+    largest residual returned (model units); ``seconds``: wall time of the steps;
+    ``heat_j`` and ``physical_seconds``: what each sample cost the simulated hardware
+    (analog sampling; NaN where not measured)."""
 
     steps: int
     relaxations: int
@@ -49,6 +51,8 @@ class SampleStats:
     unsettled_samples: int
     worst_residual: float
     seconds: float
+    heat_j: float = float("nan")  # mean heat per sample [J] (analog sampling)
+    physical_seconds: float = float("nan")  # the circuit's own time per sample (analog)
 
 
 def step_count(t1: float, dt: float) -> int:

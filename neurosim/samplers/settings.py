@@ -181,10 +181,48 @@ class AdaptiveSampling(DescentSampling):
     )
 
 
+@dataclass(frozen=True, kw_only=True)
+class AnalogSampling(Sampling):
+    """The circuit samples by itself: x0 ~ N(0, I) set on the visible nodes, the
+    springs disconnected, and the circuit's own transient for ``duration`` seconds of
+    physical time (:mod:`neurosim.samplers.analog`); then a clip to [−1, 1]."""
+
+    sampler: ClassVar[str] = "analog"
+
+    duration: float = setting(
+        5e-5,
+        positive,
+        "a finite number > 0 (seconds)",
+        "Physical time the released circuit runs (the digits circuits' τ is 1 µs).",
+    )
+    checkpoints: int = setting(
+        20, at_least(1), "a whole number >= 1", "Times the transient reports (progress)."
+    )
+
+    @property
+    def steps(self) -> int:
+        """Progress steps: the transient's reporting times."""
+        return self.checkpoints
+
+    def generate(self, chip, alpha: float, progress=None):
+        """Samples (n, dim) in [−1, 1], each sample's integrator step count (n,) and the
+        costs (the physical time and heat in :func:`neurosim.samplers.analog.analog_samples`)."""
+        import numpy as np
+
+        from neurosim.samplers.analog import analog_samples
+
+        rng = np.random.default_rng(self.seed)
+        return analog_samples(
+            chip, self.n, rng, self.duration, self.checkpoints, tolerance=self.tol,
+            progress=progress,
+        )  # fmt: skip
+
+
 SAMPLERS: dict[str, type[Sampling]] = {
     "euler": EulerSampling,
     "gd": DescentSampling,
     "nag": NesterovSampling,
     "adaptive": AdaptiveSampling,
+    "analog": AnalogSampling,
 }
 """The samplers by their ``--sampler`` name."""

@@ -51,3 +51,15 @@ def test_eqm_trains_through_gradep_and_resumes_exactly(tmp_path):
     assert resumed.history["mse"] == mse
     with pytest.raises(neurosim.NeurosimError, match="EqMSettings are settings of the 'eqm'"):
         neurosim.train(FLOW, "flow", settings=settings)
+
+
+def test_ot_pairing_takes_flow_matchings_pairs():
+    """pairing "ot": the noise is flow matching's OT-paired draw and γ its t."""
+    from neurosim.learn.flow import FlowBatches
+
+    data = np.random.default_rng(1).uniform(-1, 1, (40, 3))
+    eqm = EqMBatches(data, 5, EqMTarget("linear", 0.8, 1.0, 1.0), pairing="ot").get(2)
+    flow = FlowBatches(data, 5).get(2)
+    np.testing.assert_array_equal(eqm.noise, flow.x0)
+    np.testing.assert_array_equal(eqm.x_t, flow.x_t)
+    np.testing.assert_allclose(eqm.u, flow.u * (1 - flow.t), rtol=1e-15)  # linear decay

@@ -52,3 +52,23 @@ def test_descent_on_a_circuit_reads_its_field():
     assert np.all(np.abs(samples) <= 1) and list(taken) == [4] * 6 and stats.steps == 4
     again, _, _ = descent_samples(chip, 6, np.random.default_rng(1), 2.0, 0.05, 4)
     np.testing.assert_array_equal(samples, again)
+
+
+def test_analog_sampling_is_the_released_circuits_own_descent():
+    """The released circuit (springs off) run long enough ends where the solver settles
+    it from the same start: the transient is the circuit's own descent."""
+    from neurosim.samplers.analog import analog_samples
+
+    chip = Chip(parse_netlist(ROOT / "tests/fixtures/v3_run/tiny_flow.cir"))
+    tau = float(np.max(chip._crossbar.tau))
+    samples, steps, stats = analog_samples(chip, 4, np.random.default_rng(2), 300 * tau, 3)
+    assert samples.shape == (4, 64) and np.all(steps > 0)
+    assert stats.heat_j > 0 and stats.physical_seconds == 300 * tau
+    released = chip.release("x")
+    x0 = np.random.default_rng(2).standard_normal((4, 64))
+    start = np.zeros((4, chip.free))
+    start[:, chip.free_slices()["x"]] = x0
+    eq = released.settle(released.sources(4), start=start, tolerance=1e-10)
+    settled = np.clip(eq.state[:, chip.free_slices()["x"]], -1, 1)
+    np.testing.assert_allclose(samples, settled, atol=1e-5)
+    assert not np.allclose(samples, np.clip(x0, -1, 1))  # the circuit moved them
