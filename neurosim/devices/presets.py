@@ -10,6 +10,7 @@ from neurosim.devices.amplifiers import Amplifiers
 from neurosim.devices.generic import Generic
 from neurosim.devices.ideal import Ideal
 from neurosim.devices.pcm import PCMLike
+from neurosim.devices.periphery import Drive, Readout
 from neurosim.devices.pulsed import ConstantStep, ReRamES, ReRamSB, SoftBounds
 from neurosim.validation import SettingsError
 
@@ -33,6 +34,23 @@ def amplifiers(settings: dict[str, object] | None = None) -> Amplifiers:
     """The chip's amplifiers (:class:`Amplifiers`) with ``settings``, as
     :func:`device_model` builds a device model."""
     return _built(Amplifiers, "amplifiers", settings)
+
+
+def converters(settings: dict[str, object] | None = None):
+    """The host's readout path and input DAC (:mod:`neurosim.devices.periphery`) from
+    converter settings ``adc_bits``, ``adc_range``, ``read_noise``, ``dac_bits``,
+    ``dac_range`` (strings converted; bad ones a one-line :class:`SettingsError`), each
+    None where ideal."""
+    values = dict(settings or {})
+    unknown = set(values) - {"adc_bits", "adc_range", "read_noise", "dac_bits", "dac_range"}
+    if unknown:
+        raise SettingsError(min(unknown), f"{min(unknown)} is not a converter setting")
+    if "read_noise" in values:
+        values["out_noise"] = values.pop("read_noise")
+    adc = {k: v for k, v in values.items() if k in ("adc_bits", "adc_range", "out_noise")}
+    dac = {k: v for k, v in values.items() if k in ("dac_bits", "dac_range")}
+    readout, drive = _built(Readout, "readout", adc), _built(Drive, "DAC", dac)
+    return (None if readout == Readout() else readout), (None if drive == Drive() else drive)
 
 
 def _built(cls, label: str, settings: dict[str, object] | None):

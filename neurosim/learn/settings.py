@@ -125,13 +125,10 @@ class TrainingSettings(Validated):
     def converters(self):
         """The host's readout path and input DAC these settings ask for
         (:mod:`neurosim.devices.periphery`; None where ideal)."""
-        from neurosim.devices.periphery import Drive, Readout
+        from neurosim.devices.presets import converters
 
-        readout = Readout(
-            adc_bits=self.adc_bits, adc_range=self.adc_range, out_noise=self.read_noise
-        )
-        drive = Drive(dac_bits=self.dac_bits, dac_range=self.dac_range)
-        return (None if readout == Readout() else readout), (None if drive == Drive() else drive)
+        names = ("adc_bits", "adc_range", "read_noise", "dac_bits", "dac_range")
+        return converters({name: getattr(self, name) for name in names})
 
     def device_model(self):
         """The device model updates are programmed through (:mod:`neurosim.devices`)."""

@@ -65,14 +65,13 @@ def run_task(record: dict, task: Task) -> Outcome:
 
 
 def _measure(config: SweepConfig, task: Task) -> dict[str, float]:
-    from neurosim.devices.presets import amplifiers, device_model
+    from neurosim.devices.presets import amplifiers, converters, device_model
 
     placed = config.point_settings(task.values)
     circuit = _circuit(config.netlist)
     model = device_model(config.device, placed["device"])
-    converters = _converters(placed["converters"])
     if config.mode == "train":
-        chip = _trained(config, circuit, placed, converters, task.seed)
+        chip = _trained(config, circuit, placed, task.seed)
     else:
         from neurosim.host import Chip
         from neurosim.host.deploy import deploy
@@ -87,32 +86,19 @@ def _measure(config: SweepConfig, task: Task) -> dict[str, float]:
             amplifiers=amplifiers(placed["amplifiers"]),
         )
         chip = Chip(made.circuit)
-        readout, drive = converters.converters()
+        readout, drive = converters(placed["converters"])
         if readout is not None:
             chip.set_readout(readout, task.seed)
         chip.set_drive(drive)
     return _evaluate(config, chip, task.seed)
 
 
-def _converters(values: dict):
-    """The converter settings (a TrainingSettings carries them and builds the objects)."""
-    from neurosim.learn.settings import ClassifySettings
-    from neurosim.validation import SettingsError
-
-    try:
-        return ClassifySettings(**{k: _number(v) for k, v in values.items()})
-    except SettingsError as exc:
-        raise NeurosimError(f"converters: {exc}") from None
-
-
-def _trained(config: SweepConfig, circuit, placed: dict, converters, seed: int):
+def _trained(config: SweepConfig, circuit, placed: dict, seed: int):
     from neurosim.learn.run import run_training
     from neurosim.learn.settings import settings_class
 
     device_pairs = tuple(f"{k}={v}" for k, v in placed["device"].items())
-    values = {k: _number(v) for k, v in placed["train"].items()}
-    values.update({k: getattr(converters, k) for k in ("adc_bits", "adc_range", "read_noise")})
-    values.update({k: getattr(converters, k) for k in ("dac_bits", "dac_range")})
+    values = {k: _number(v) for k, v in {**placed["train"], **placed["converters"]}.items()}
     settings = settings_class(config.objective)(
         **values, device=config.device, device_settings=device_pairs, seed=seed
     )

@@ -176,3 +176,23 @@ def test_the_command_writes_a_plot_and_json_and_reads_a_toml_sweep(tmp_path):
     )
     assert_one_line_error(run("sweep", CLASSIFY, "--vary", "g_max", "--out", out), "KEY=SPEC")
     assert_one_line_error(run("sweep", CLASSIFY, "--out", CLASSIFY), "--out")
+
+
+def test_train_mode_trains_each_chip_hardware_aware(tmp_path):
+    """mode train: each repeat trains on its own devices (here 1 epoch on 64 digits,
+    read through a 6-bit ADC) and is scored on its run's held-out split."""
+    sweep = SweepConfig(
+        netlist=CLASSIFY,
+        device="generic",
+        mode="train",
+        axes=(Axis("prog_noise", (0.0, 2e-6)),),
+        settings=("adc_bits=6",),
+        train=("epochs=1", "limit=64"),
+        seed=1,
+    )
+    results = neurosim.sweep(sweep, tmp_path / "t.h5")
+    assert np.all(results.status == 1), results.reason
+    accuracy = results.metrics["accuracy"][:, 0]
+    assert np.all((0 <= accuracy) & (accuracy <= 1)) and accuracy[0] != accuracy[1]
+    with pytest.raises(NeurosimError, match="epochs is not a setting"):
+        SweepConfig(netlist=CLASSIFY, axes=(Axis("epochs", (1, 2)),))  # inference mode
