@@ -209,9 +209,9 @@ class FlowSettings(GradEPSettings):
 @dataclass(frozen=True, kw_only=True)
 class EqMSettings(GradEPSettings):
     """GradEP Equilibrium Matching (:mod:`neurosim.learn.eqm`): the springs learn the
-    landscape's gradient at corrupted samples; the paper's default target (truncated
-    decay, a = 0.8, λ_c = 4). Quality tracking samples by gradient descent
-    (``eval_steps`` steps of ``eval_eta``)."""
+    landscape's gradient at corrupted samples: the paper's truncated decay (a = 0.8)
+    with λ_c = 1 and OT pairing, what trains this circuit best (README). Quality
+    tracking samples by gradient descent (``eval_steps`` steps of ``eval_eta``)."""
 
     objective: ClassVar[str] = "eqm"
 
@@ -228,20 +228,24 @@ class EqMSettings(GradEPSettings):
         1.0, non_negative, "a finite number >= 0", "piecewise: c's value at γ = 0 (÷ λ_c)."
     )
     lambda_c: float = setting(
-        4.0, positive, "a finite number > 0", "Gradient multiplier λ_c of the target."
+        1.0,
+        positive,
+        "a finite number > 0",
+        "Gradient multiplier λ_c of the target (the paper's 4 makes this circuit's "
+        "landscape so steep that its free phases stop settling by epoch ~350).",
     )
     pairing: str = setting(
-        "independent",
+        "ot",
         one_of("independent", "ot"),
         "independent or ot",
         "How noise meets data: independent draws (the paper's), or exact optimal "
         "transport over the batch (flow matching's pairing: paths that do not cross).",
     )
     eval_eta: float = setting(
-        0.05, positive, "a finite number > 0", "Quality tracking: gradient-descent step η."
+        0.15, positive, "a finite number > 0", "Quality tracking: gradient-descent step η."
     )
     eval_steps: int = setting(
-        40, at_least(1), "a whole number >= 1", "Quality tracking: gradient-descent steps."
+        10, at_least(1), "a whole number >= 1", "Quality tracking: gradient-descent steps."
     )
 
     def descent(self) -> tuple[float, int] | None:

@@ -125,9 +125,9 @@ class DescentSampling(Sampling):
 
     sampler: ClassVar[str] = "gd"
 
-    eta: float = setting(0.05, positive, "a finite number > 0", "Step size η.")
+    eta: float = setting(0.15, positive, "a finite number > 0", "Step size η.")
     steps: int = setting(
-        40, lambda v: at_least(1)(v) and v <= MAX_STEPS, f"in 1..{MAX_STEPS:,}", "Steps (at most)."
+        10, lambda v: at_least(1)(v) and v <= MAX_STEPS, f"in 1..{MAX_STEPS:,}", "Steps (at most)."
     )
     mu: float = setting(
         0.0, unit_interval, "in [0, 1)", "Nesterov look-ahead μ (0: plain gradient descent)."
@@ -171,7 +171,7 @@ class AdaptiveSampling(DescentSampling):
     sampler: ClassVar[str] = "adaptive"
 
     steps: int = setting(
-        200, lambda v: at_least(1)(v) and v <= MAX_STEPS, f"in 1..{MAX_STEPS:,}", "Steps (at most)."
+        40, lambda v: at_least(1)(v) and v <= MAX_STEPS, f"in 1..{MAX_STEPS:,}", "Steps (at most)."
     )
     g_min: float = setting(
         1.0,
