@@ -45,6 +45,8 @@ def _option(name: str, kind, *decls: str):
 @_option("steps", int)
 @_option("mu", float)
 @_option("g_min", float)
+@_option("start_from", str, "--from")
+@_option("noise_level", float)
 @click.option(
     "--out",
     required=True,

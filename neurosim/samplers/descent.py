@@ -75,13 +75,18 @@ def descent_samples(
     tolerance: float = 1e-6,
     max_passes: int = 5000,
     progress: Callable[[int], None] | None = None,
+    x0: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, SampleStats]:
-    """``n`` samples (n, dim) in [−1, 1] by descending ``chip``'s landscape from
-    x0 ~ N(0, I) (drawn from ``rng``), each sample's step count (n,), and the costs."""
+    """``n`` samples (n, dim) in [−1, 1] by descending ``chip``'s landscape from ``x0``
+    (n, dim) or x0 ~ N(0, I) (drawn from ``rng``), each sample's step count (n,), and
+    the costs."""
     if not (isinstance(n, int | np.integer) and n >= 1):
         raise ValueError(f"n must be a positive integer, not {n!r}")
     field = CircuitField(Readout(chip, readout, alpha, tolerance=tolerance, max_passes=max_passes))
-    x0 = rng.standard_normal((int(n), field.readout.dim))
+    if x0 is None:
+        x0 = rng.standard_normal((int(n), field.readout.dim))
+    elif np.shape(x0) != (int(n), field.readout.dim):
+        raise ValueError(f"x0 has shape {np.shape(x0)}, expected ({n}, {field.readout.dim})")
     began = time.perf_counter()
     x, taken = descend(x0, field, eta, steps, mu=mu, g_min=g_min, progress=progress)
     return np.clip(x, -1.0, 1.0), taken, field.stats(time.perf_counter() - began)

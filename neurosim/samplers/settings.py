@@ -9,6 +9,7 @@ from neurosim.validation import (
     SettingsError,
     Validated,
     at_least,
+    non_negative,
     one_of,
     positive,
     setting,
@@ -138,6 +139,19 @@ class DescentSampling(Sampling):
         "a finite number >= 0",
         "Adaptive compute: a sample stops when ‖f(x)‖ < g_min (0: never; model units).",
     )
+    start_from: str | None = setting(
+        None,
+        lambda v: v is None or (isinstance(v, str) and v != ""),
+        "a dataset name or file (or none)",
+        "Start from partially noised data instead of noise: the first --n rows x of this "
+        "dataset (digits, moons, ring8, or a .npy/.npz/.h5 file), at γx + (1 − γ)ε.",
+    )
+    noise_level: float = setting(
+        0.5,
+        lambda v: non_negative(v) and v <= 1,
+        "in [0, 1]",
+        "γ of --start-from: the share of the data in the start (1: the data itself).",
+    )
 
     def generate(self, chip, alpha: float, progress=None):
         """Samples (n, dim) in [−1, 1], each sample's step count (n,) and the costs."""
@@ -146,10 +160,26 @@ class DescentSampling(Sampling):
         from neurosim.samplers.descent import descent_samples
 
         rng = np.random.default_rng(self.seed)
+        start = None
+        if self.start_from is not None:
+            start = self._partly_noised(rng)
         return descent_samples(
             chip, self.n, rng, alpha, self.eta, self.steps, mu=self.mu, g_min=self.g_min,
-            readout=self.readout, tolerance=self.tol, progress=progress,
+            readout=self.readout, tolerance=self.tol, progress=progress, x0=start,
         )  # fmt: skip
+
+    def _partly_noised(self, rng):
+        """γx + (1 − γ)ε for the first ``n`` rows x of ``start_from`` (EqM's denoising)."""
+        from neurosim.data.datasets import load_dataset
+
+        data = load_dataset(self.start_from).x
+        if data.shape[0] < self.n:
+            raise SettingsError(
+                "n", f"asks for {self.n} samples; {self.start_from} has {data.shape[0]} rows",
+                type(self).__name__,
+            )  # fmt: skip
+        x = data[: self.n]
+        return self.noise_level * x + (1 - self.noise_level) * rng.standard_normal(x.shape)
 
 
 @dataclass(frozen=True, kw_only=True)

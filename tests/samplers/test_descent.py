@@ -2,6 +2,7 @@
 landscape is known exactly, and on a circuit."""
 
 import numpy as np
+import pytest
 
 from neurosim.host import Chip
 from neurosim.netlist.parse import parse_netlist
@@ -72,3 +73,22 @@ def test_analog_sampling_is_the_released_circuits_own_descent():
     settled = np.clip(eq.state[:, chip.free_slices()["x"]], -1, 1)
     np.testing.assert_allclose(samples, settled, atol=1e-5)
     assert not np.allclose(samples, np.clip(x0, -1, 1))  # the circuit moved them
+
+
+def test_partial_noise_starts_from_the_data():
+    """--from DATA --noise-level γ starts at γx + (1 − γ)ε (γ = 1: the data itself)."""
+    from neurosim.data.digits import load_digits
+    from neurosim.samplers.settings import DescentSampling
+    from neurosim.validation import SettingsError
+
+    chip = Chip(parse_netlist(ROOT / "tests/fixtures/v3_run/tiny_flow.cir"))
+    still = DescentSampling(n=5, steps=1, eta=1e-12, start_from="digits", noise_level=1.0)
+    samples, _, _ = still.generate(chip, 2.0)
+    np.testing.assert_allclose(samples, np.clip(load_digits()[0][:5], -1, 1), atol=1e-9)
+    half = DescentSampling(n=5, steps=1, eta=1e-12, start_from="digits", noise_level=0.5)
+    noisy, _, _ = half.generate(chip, 2.0)
+    eps = np.random.default_rng(0).standard_normal((5, 64))
+    expected = np.clip(0.5 * load_digits()[0][:5] + 0.5 * eps, -1, 1)
+    np.testing.assert_allclose(noisy, expected, atol=1e-9)
+    with pytest.raises(SettingsError, match="asks for 2000 samples; digits has 1797 rows"):
+        DescentSampling(n=2000, start_from="digits").generate(chip, 2.0)
