@@ -113,9 +113,10 @@ def _evaluate(config: SweepConfig, chip, seed: int) -> dict[str, float]:
         split = seed if config.mode == "train" else config.split_seed
         scores = evaluate_classifier(chip, ClassifySettings(seed=split))
     else:
+        from neurosim.learn.settings import FlowSettings
         from neurosim.samplers.quality import FlowQuality
 
-        scores = FlowQuality(seed, 2.0)(chip, 0)
+        scores = FlowQuality(seed, FlowSettings().alpha)(chip, 0)  # training's readout scale
     return {k: float(v) for k, v in scores.items() if isinstance(v, int | float)}
 
 

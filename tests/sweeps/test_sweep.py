@@ -196,3 +196,11 @@ def test_train_mode_trains_each_chip_hardware_aware(tmp_path):
     assert np.all((0 <= accuracy) & (accuracy <= 1)) and accuracy[0] != accuracy[1]
     with pytest.raises(NeurosimError, match="epochs is not a setting"):
         SweepConfig(netlist=CLASSIFY, axes=(Axis("epochs", (1, 2)),))  # inference mode
+
+
+def test_a_flow_sweep_scores_sample_quality(tmp_path):
+    tiny = str(ROOT / "tests/fixtures/v3_run/tiny_flow.cir")
+    sweep = SweepConfig(netlist=tiny, objective="flow", axes=(Axis("time", (1.0,)),))
+    results = neurosim.sweep(sweep, tmp_path / "f.h5")
+    assert results.status[0, 0] == 1 and sweep.metric == "frechet"
+    assert np.isfinite(results.metrics["frechet"][0, 0]) and "coverage" in results.metrics
