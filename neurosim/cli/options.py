@@ -48,6 +48,18 @@ def settings_option(classes: tuple[type, ...], name: str, *decls: str, scope: st
     return click.option(*(decls or (flag(name),)), name, default=None, help=help_text, **kwargs)
 
 
+def build_chosen(registry: dict[str, type], chosen: str, choice_flag: str, given: dict):
+    """``build_settings`` of ``registry[chosen]``, after refusing (one line) a given
+    option that is a field of other entries only: ``--dt is an option of --sampler
+    euler``."""
+    ours = {item.name for item in fields(registry[chosen])}
+    for name, value in sorted(given.items()):
+        if value not in (None, ()) and name not in ours:
+            others = [n for n, cls in registry.items() if _field(cls, name) is not None]
+            raise NeurosimError(f"{flag(name)} is an option of {choice_flag} {' or '.join(others)}")
+    return build_settings(registry[chosen], given)
+
+
 def build_settings(cls, given: dict):
     """``cls`` with the options in ``given`` that were given (not None) and belong to it;
     a value out of range is one :class:`NeurosimError` line naming its flag."""

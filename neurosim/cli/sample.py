@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from neurosim.cli.options import build_settings, settings_option
+from neurosim.cli.options import build_chosen, settings_option
 from neurosim.samplers.settings import SAMPLERS, EulerSampling
 
 EVERY = tuple(SAMPLERS.values())
@@ -77,19 +77,10 @@ def sample(source: Path, sampler: str, out: Path, png: Path | None, force: bool,
     """
     from neurosim import api
     from neurosim.cli.progress import LazyBar
-    from neurosim.errors import NeurosimError
     from neurosim.io.outputs import claim_outputs, write_output
     from neurosim.io.samples_h5 import write_samples
 
-    cls = SAMPLERS[sampler]
-    ours = {item.name for item in fields(cls)}
-    for name, value in sorted(options.items()):
-        if value is not None and name not in ours:
-            others = [n for n, c in SAMPLERS.items() if name in {f.name for f in fields(c)}]
-            raise NeurosimError(
-                f"--{name.replace('_', '-')} is an option of --sampler {' or '.join(others)}"
-            )
-    settings = build_settings(cls, options)
+    settings = build_chosen(SAMPLERS, sampler, "--sampler", options)
     netlist, checkpoint = api.run_netlist(source)
     histogram = None
     if png is not None and sampler == "adaptive":

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from neurosim.cli.options import build_settings, settings_option
+from neurosim.cli.options import build_chosen, settings_option
 from neurosim.cli.progress import EpochReporter
 from neurosim.devices import NAMES as DEVICES
 from neurosim.learn.settings import SETTINGS, GradEPSettings
@@ -103,16 +103,8 @@ def train(run_dir: Path, netlist: Path, objective: str, resume: bool, **options)
     reference hyper-parameters (DESIGN.md §4.4); λ comes from the netlist's springs.
     """
     from neurosim import api
-    from neurosim.errors import NeurosimError
 
-    ours = {item.name for item in fields(SETTINGS[objective])}
-    for name, value in sorted(options.items()):
-        if value not in (None, ()) and name not in ours:
-            others = [n for n, cls in SETTINGS.items() if name in {f.name for f in fields(cls)}]
-            raise NeurosimError(
-                f"--{name.replace('_', '-')} is an option of --objective {' or '.join(others)}"
-            )
-    settings = build_settings(SETTINGS[objective], options)
+    settings = build_chosen(SETTINGS, objective, "--objective", options)
     with EpochReporter(settings.epochs) as report:
         result = api.train(
             netlist, objective, settings=settings, out=run_dir, resume=resume, progress=report

@@ -36,13 +36,17 @@ def amplifiers(settings: dict[str, object] | None = None) -> Amplifiers:
     return _built(Amplifiers, "amplifiers", settings)
 
 
+CONVERTER_SETTINGS = ("adc_bits", "adc_range", "read_noise", "dac_bits", "dac_range")
+TRUTH_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
 def converters(settings: dict[str, object] | None = None):
     """The host's readout path and input DAC (:mod:`neurosim.devices.periphery`) from
     converter settings ``adc_bits``, ``adc_range``, ``read_noise``, ``dac_bits``,
     ``dac_range`` (strings converted; bad ones a one-line :class:`SettingsError`), each
     None where ideal."""
     values = dict(settings or {})
-    unknown = set(values) - {"adc_bits", "adc_range", "read_noise", "dac_bits", "dac_range"}
+    unknown = set(values) - set(CONVERTER_SETTINGS)
     if unknown:
         raise SettingsError(min(unknown), f"{min(unknown)} is not a converter setting")
     if "read_noise" in values:
@@ -93,8 +97,7 @@ def _convert(text: str, default):
     if isinstance(default, str):
         return text
     if isinstance(default, bool):
-        words = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
-        return words.get(text.strip().lower(), text)
+        return TRUTH_WORDS.get(text.strip().lower(), text)
     try:
         whole = isinstance(default, int) and text.strip().lstrip("+-").isdigit()
         return int(text) if whole else float(text)

@@ -28,7 +28,7 @@ from neurosim.engine.readout import activations, node_voltages, row_line_values
 from neurosim.engine.sources import Sources
 from neurosim.errors import CircuitError
 from neurosim.host.programming import IdealProgrammer, Programmer, encode, pair_values
-from neurosim.host.view import CrossbarView
+from neurosim.host.view import CrossbarView, DerivedView
 from neurosim.lower.crossbar import (
     apply_devices,
     lower_crossbar,
@@ -183,7 +183,6 @@ class Chip(CrossbarView):
     def program(self, deltas: Mapping[str, np.ndarray]) -> None:
         """Move each parameter by ``deltas[name]`` (model units, the parameter's shape)
         through the programmer; only devices marked trainable change."""
-        scaling = self.meta.scaling
         for name, delta in deltas.items():
             if name not in self.trained:
                 raise KeyError(f"{name} is not a trained parameter of this chip")
@@ -194,27 +193,30 @@ class Chip(CrossbarView):
                     raise ValueError(
                         f"{name}: update of shape {delta.shape}, expected {pairs.shape[:-1]}"
                     )
-                whole = self._whole[array]
-                step = delta if whole else np.where(self._pairs[array], delta, 0.0)
-                targets = self._targets[array]
-                targets += step
-                new = self.programmer.program(pairs, targets, scaling, array, step)
-                self._devices[array] = new if whole else np.where(self._masks[array], new, pairs)
+                step = delta if self._whole[array] else np.where(self._pairs[array], delta, 0.0)
+                self._targets[array] += step
+                self._write(array, step)
         apply_devices(self._crossbar, self._devices)
         self.version += 1
 
     def rewrite(self) -> None:
         """Write every trained parameter's devices afresh to the host's targets through
         the programmer (what starting a run on a chip's devices does)."""
-        scaling = self.meta.scaling
         for name in self.trained:
             for array in self._arrays[name]:
-                pairs = self._devices[array]
-                new = self.programmer.program(pairs, self._targets[array], scaling, array)
-                mask = self._masks[array]
-                self._devices[array] = new if self._whole[array] else np.where(mask, new, pairs)
+                self._write(array)
         apply_devices(self._crossbar, self._devices)
         self.version += 1
+
+    def _write(self, array: str, step: np.ndarray | None = None) -> None:
+        """Program ``array``'s pairs toward their targets through the programmer
+        (``step``: the update that moved the targets; None: a fresh write); only the
+        devices marked trainable change."""
+        pairs = self._devices[array]
+        new = self.programmer.program(pairs, self._targets[array], self.meta.scaling, array, step)
+        self._devices[array] = (
+            new if self._whole[array] else np.where(self._masks[array], new, pairs)
+        )
 
     def set_values(self, values: Mapping[str, np.ndarray]) -> None:
         """Program the pairs of each parameter in ``values`` to the compiler's encoding of
@@ -348,9 +350,11 @@ def _parameter_arrays(meta: NetworkMeta, arrays: set[str]) -> dict[str, tuple[st
     return out
 
 
-class ReleasedChip(CrossbarView):
+class ReleasedChip(DerivedView):
     """``chip`` with the springs of free ``layer`` disconnected (the layer's units then
     descend the circuit's energy by themselves); states are the chip's."""
+
+    kind = "released"
 
     def __init__(self, chip: Chip, layer: str) -> None:
         where = chip.free_slices()[layer]
@@ -358,15 +362,3 @@ class ReleasedChip(CrossbarView):
         spring[where] = 0.0
         self.chip, self.layer, self._version = chip, layer, chip.version
         self._crossbar = replace(chip._crossbar, spring=spring)
-
-    def settle(self, sources: Sources, **options):
-        self._check()
-        return super().settle(sources, **options)
-
-    def transient(self, sources: Sources, times, **options):
-        self._check()
-        return super().transient(sources, times, **options)
-
-    def _check(self) -> None:
-        if self.chip.version != self._version:
-            raise CircuitError("the chip was programmed after this released view was made")

@@ -13,27 +13,21 @@ from dataclasses import replace
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from neurosim.engine.relax import Equilibrium
 from neurosim.engine.sources import Sources
 from neurosim.engine.workspace import Tables, Workspace
-from neurosim.errors import CircuitError
-from neurosim.host.view import CrossbarView
+from neurosim.host.view import DerivedView
 from neurosim.lower.crossbar import Crossbar, Group
 
 
-class ClampedChip(CrossbarView):
-    """``chip`` with free ``layer`` clamped; ``index`` (free,): where each of its free
-    units sits in the chip's flat state."""
+class ClampedChip(DerivedView):
+    """``chip`` with free ``layer`` clamped (the clamp is an input layer of its sources);
+    ``index`` (free,): where each of its free units sits in the chip's flat state."""
+
+    kind = "clamped"
 
     def __init__(self, chip, crossbar: Crossbar, layer: str) -> None:
         self.chip, self.layer, self._version = chip, layer, chip.version
         self._crossbar, self.index = clamp_layer(crossbar, layer)
-
-    def settle(self, sources: Sources, **options) -> Equilibrium:
-        """Let the clamped circuit settle (the clamp is an input layer of its sources)."""
-        if self.chip.version != self._version:
-            raise CircuitError("the chip was programmed after this clamped view was made")
-        return super().settle(sources, **options)
 
 
 def net_current(crossbar: Crossbar, sources: Sources, state: np.ndarray) -> np.ndarray:

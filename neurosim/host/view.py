@@ -1,10 +1,11 @@
-"""What every view of a chip offers a host: its shape, its sources, settling."""
+"""What every view of a chip offers a host: its shape, its sources, settling, transients."""
 
 from __future__ import annotations
 
 from neurosim.engine.relax import Equilibrium, relax
 from neurosim.engine.sources import Sources, default_sources
 from neurosim.engine.transient import Trajectory, transient
+from neurosim.errors import CircuitError
 from neurosim.lower.crossbar import Crossbar
 
 
@@ -40,3 +41,26 @@ class CrossbarView:
         ``times`` [s]; ``options`` as :func:`neurosim.engine.transient.transient`
         (``start``, ``method``, ``rtol``, ...)."""
         return transient(self._crossbar, sources, times, **options)
+
+
+class DerivedView(CrossbarView):
+    """A read-only view made from ``chip``'s arrays as they are now (clamped or released
+    units): programming the chip afterwards makes it stale, and it then refuses to
+    settle or run. Subclasses set ``chip``, ``_version`` (the chip's version when made)
+    and name their ``kind``."""
+
+    kind = "derived"
+    chip: object
+    _version: int
+
+    def settle(self, sources: Sources, **options) -> Equilibrium:
+        self._check()
+        return super().settle(sources, **options)
+
+    def transient(self, sources: Sources, times, **options) -> Trajectory:
+        self._check()
+        return super().transient(sources, times, **options)
+
+    def _check(self) -> None:
+        if self.chip.version != self._version:
+            raise CircuitError(f"the chip was programmed after this {self.kind} view was made")

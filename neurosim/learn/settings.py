@@ -125,10 +125,9 @@ class TrainingSettings(Validated):
     def converters(self):
         """The host's readout path and input DAC these settings ask for
         (:mod:`neurosim.devices.periphery`; None where ideal)."""
-        from neurosim.devices.presets import converters
+        from neurosim.devices.presets import CONVERTER_SETTINGS, converters
 
-        names = ("adc_bits", "adc_range", "read_noise", "dac_bits", "dac_range")
-        return converters({name: getattr(self, name) for name in names})
+        return converters({name: getattr(self, name) for name in CONVERTER_SETTINGS})
 
     def device_model(self):
         """The device model updates are programmed through (:mod:`neurosim.devices`)."""

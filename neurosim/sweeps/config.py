@@ -18,17 +18,21 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from neurosim.devices.amplifiers import Amplifiers
-from neurosim.devices.presets import PRESETS, parse_settings
+from neurosim.devices.presets import CONVERTER_SETTINGS, PRESETS, parse_settings
 from neurosim.errors import NeurosimError
 from neurosim.sweeps.grid import Axis, Value, parse_axis, parse_spec, points
 
-CONVERTERS = ("adc_bits", "adc_range", "read_noise", "dac_bits", "dac_range")
 PROGRAMMING = ("time", "compensate")
 METRICS = {
     "classify": ("accuracy", "loss", "unsettled"),
     "flow": ("frechet", "coverage", "confidence"),
 }
-FIXED_BY_SWEEP = ("device", "device_settings", "seed", *CONVERTERS)  # training keys a sweep owns
+FIXED_BY_SWEEP = (
+    "device",
+    "device_settings",
+    "seed",
+    *CONVERTER_SETTINGS,
+)  # training keys a sweep owns
 
 
 @dataclass(frozen=True)
@@ -94,7 +98,7 @@ class SweepConfig:
             return "device"
         if key in {f.name for f in fields(Amplifiers)}:
             return "amplifiers"
-        if key in CONVERTERS:
+        if key in CONVERTER_SETTINGS:
             return "converters"
         if self.mode == "train" and key in self._training_keys():
             return "train"

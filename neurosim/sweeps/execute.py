@@ -10,11 +10,11 @@ scheduling: :mod:`concurrent.futures` here, ``dask.distributed`` on a cluster.
 from __future__ import annotations
 
 import multiprocessing
-import os
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
+from neurosim.engine.shards import core_count
 from neurosim.sweeps.point import FAILED, Outcome, Task, run_task
 
 ATTEMPTS = 2  # a task whose worker dies is run once more
@@ -93,7 +93,7 @@ def dask_cluster(
 
 def default_workers() -> int:
     """One worker per core this process may use."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return core_count()
 
 
 def _died(task: Task, why: str = "its worker process died twice") -> Outcome:

@@ -61,14 +61,15 @@ def parse_spec(spec: str, key: str = "value") -> tuple[Value, ...]:
             values[0], values[-1] = start, stop  # the ends exactly as written
             return tuple(float(v) for v in values)
         return tuple(float(v) for v in np.linspace(start, stop, count))
-    values = tuple(_value(item.strip()) for item in spec.split(","))
+    values = tuple(parse_value(item.strip()) for item in spec.split(","))
     if any(v == "" for v in values):
         raise NeurosimError(f"{key}: an empty value in {spec!r}")
     return values
 
 
-def _value(text: str) -> Value:
-    """A list item as a whole number, a number, a truth value or the word itself."""
+def parse_value(text: str) -> Value:
+    """A value written as text: a whole number, a number, a truth value or the word
+    itself."""
     lowered = text.lower()
     if lowered in ("true", "false"):
         return lowered == "true"

@@ -15,8 +15,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from neurosim.devices.presets import TRUTH_WORDS
 from neurosim.errors import NeurosimError
 from neurosim.sweeps.config import SweepConfig
+from neurosim.sweeps.grid import parse_value
 
 OK, FAILED = 1, 2  # a repeat's status (0: not run yet)
 
@@ -138,23 +140,13 @@ def _seconds(value) -> float | None:
 
 
 def _truth(value) -> bool:
-    if isinstance(value, bool):
-        return value
-    if str(value).lower() in ("true", "1", "yes"):
-        return True
-    if str(value).lower() in ("false", "0", "no"):
-        return False
-    raise NeurosimError(f"compensate must be true or false, not {value!r}")
+    truth = TRUTH_WORDS.get(str(value).strip().lower())
+    if truth is None:
+        raise NeurosimError(f"compensate must be true or false, not {value!r}")
+    return truth
 
 
 def _number(value):
-    """A KEY=VALUE string as a number where it is one; other values unchanged."""
-    if not isinstance(value, str):
-        return value
-    try:
-        return int(value)
-    except ValueError:
-        try:
-            return float(value)
-        except ValueError:
-            return value
+    """A KEY=VALUE string as a number where it is one (truth words as truth values);
+    other values unchanged."""
+    return parse_value(value) if isinstance(value, str) else value
