@@ -28,7 +28,7 @@ from neurosim.io.samples_h5 import Samples
 from neurosim.learn.run import BEST, TRAINED, Progress, TrainResult, run_training
 from neurosim.learn.settings import GradEPSettings, TrainingSettings, settings_class
 from neurosim.memory import require
-from neurosim.samplers.settings import EulerSampling, Sampling
+from neurosim.samplers.settings import AnalogSampling, EulerSampling, Sampling
 from neurosim.scores.quality import QualityReport
 
 PathLike = str | os.PathLike
@@ -230,7 +230,22 @@ def sample(
     if np.isfinite(stats.heat_j):
         record["heat_j_per_sample"] = stats.heat_j
         record["physical_seconds"] = stats.physical_seconds
+    if isinstance(settings, AnalogSampling) and settings.temperature > 0:
+        released = chip.release(sampled_layer(chip))
+        record["model_temperature"] = released.model_temperature(settings.temperature)
     return Samples(samples, record, steps)
+
+
+def released(source: PathLike | Circuit | Chip | TrainResult, settings=None) -> Circuit:
+    """The circuit the analog sampler runs (``settings``: an :class:`AnalogSampling`,
+    default its defaults): ``source``'s circuit with the sampled layer's springs removed,
+    sample 0's start in its capacitors (``ic=``) and, at a temperature, a ``trnoise``
+    current source per released node — valid ngspice (``.tran ... uic``)."""
+    settings = settings or AnalogSampling()
+    if not isinstance(settings, AnalogSampling):
+        raise NeurosimError("released: the settings must be an AnalogSampling")
+    chip, _, _, _ = _sampled_chip(source, settings.alpha)
+    return settings.released(chip)
 
 
 def program(

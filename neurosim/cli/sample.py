@@ -33,7 +33,9 @@ def _option(name: str, kind, *decls: str):
     help="euler: integrate a flow-matching field (x += dt*v); gd: descend an EqM "
     "landscape (x -= eta*f, f = -v); nag: the same with Nesterov's look-ahead; adaptive: "
     "gradient descent where each sample stops when |f| < --g-min (its step count is "
-    "recorded; with --png a histogram of them too).",
+    "recorded; with --png a histogram of them too); analog: release the visible nodes and "
+    "run the circuit's own transient for --duration seconds (noisy at --temperature); the "
+    "released circuit is written beside --out as OUT.released.cir (valid ngspice).",
 )
 @_option("n", int, "--n")
 @_option("t1", float)
@@ -47,6 +49,9 @@ def _option(name: str, kind, *decls: str):
 @_option("g_min", float)
 @_option("start_from", str, "--from")
 @_option("noise_level", float)
+@_option("duration", float)
+@_option("temperature", float)
+@_option("time_step", float)
 @click.option(
     "--out",
     required=True,
@@ -82,10 +87,17 @@ def sample(source: Path, sampler: str, out: Path, png: Path | None, force: bool,
 
     settings = build_chosen(SAMPLERS, sampler, "--sampler", options)
     netlist, checkpoint = api.run_netlist(source)
-    histogram = None
+    histogram = released = None
     if png is not None and sampler == "adaptive":
         histogram = png.with_name(png.stem + ".steps.png")
-    outputs = {"--out": out, "--png": png, "--png (step histogram)": histogram}
+    if sampler == "analog":
+        released = out.with_name(out.stem + ".released.cir")
+    outputs = {
+        "--out": out,
+        "--png": png,
+        "--png (step histogram)": histogram,
+        "--out (released netlist)": released,
+    }
     claim_outputs(outputs, [netlist, checkpoint], force=force)
     label = f"sampling {settings.n} ({sampler}, {settings.readout} readout, {settings.steps} steps)"
     with LazyBar(settings.steps, label, show_eta=True) as bar:
@@ -99,24 +111,35 @@ def sample(source: Path, sampler: str, out: Path, png: Path | None, force: bool,
         from neurosim.plot.histogram import plot_steps
 
         write_output(histogram, lambda: plot_steps(made.steps, histogram, settings.steps))
+    if released is not None:
+        from neurosim.netlist.write import write_netlist
+
+        circuit = api.released(source, settings)
+        write_output(released, lambda: write_netlist(circuit, released))
     if isinstance(settings, EulerSampling):
         how = f"{settings.steps} Euler steps of {settings.dt:g}"
     elif sampler == "analog":
+        noise = ""
+        if settings.temperature > 0:
+            noise = f" at {settings.temperature:g} K (theta {record['model_temperature']:.3g})"
         how = (
-            f"analog: released for {settings.duration:g} s of circuit time, "
-            f"{record['heat_j_per_sample']:.3g} J per sample"
+            f"analog: released for {settings.duration:g} s of circuit time{noise}, "
+            f"{record['heat_j_per_sample']:.3g} J per sample; {released} is the circuit"
         )
     else:
         how = (
             f"{sampler}: up to {settings.steps} steps of eta {settings.eta:g} "
             f"(mean {record['mean_steps']:.1f})"
         )
-    click.echo(
-        f"{out}: {settings.n} samples of {netlist}, {how} ({settings.readout} readout, "
-        f"alpha {record['alpha']:g} from {record['alpha_from']}), {record['passes']} passes, "
-        f"{record['unsettled']} of {record['relaxations']} relaxations unsettled, "
-        f"{record['seconds']:.1f} s"
-    )
+    if sampler == "analog":
+        cost = f", {record['mean_steps']:.0f} integrator steps per sample"
+    else:
+        cost = (
+            f" ({settings.readout} readout, alpha {record['alpha']:g} from "
+            f"{record['alpha_from']}), {record['passes']} passes, {record['unsettled']} of "
+            f"{record['relaxations']} relaxations unsettled"
+        )
+    click.echo(f"{out}: {settings.n} samples of {netlist}, {how}{cost}, {record['seconds']:.1f} s")
     if record["unsettled"]:
         click.echo(
             f"neurosim: warning: {record['unsettled']} relaxations "

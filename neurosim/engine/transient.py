@@ -3,7 +3,9 @@
 ``τ = C/g_unit`` per unit comes from the netlist's capacitors, so times are seconds of
 the real circuit. Methods: ``"rk45"`` (Dormand–Prince 5(4), adaptive, error per step
 ``max |err|/(atol + rtol·|s|) ≤ 1`` over a tile), ``"rk4"`` and ``"euler"`` (fixed
-``dt``; Euler at ``dt = 0.1 τ`` is the reference relaxation schedule). Steps are
+``dt``; Euler at ``dt = 0.1 τ`` is the reference relaxation schedule). With a thermal
+noise ``σ`` per unit (:mod:`neurosim.engine.noise`) the SDE ``ds = F(s)/τ dt + σ dW``
+is integrated by Euler–Maruyama (``"euler"``; strong order 1 for additive noise). Steps are
 shortened to land exactly on every requested time. Alongside the state the heat
 dissipated since t = 0 is integrated (joules, :func:`neurosim.engine.energy.dissipated_power`).
 Tiles of the batch run on all cores, each with its own step size.
@@ -74,13 +76,19 @@ def transient(
     atol: float = 1e-10,
     threads: int | None = None,
     tile_rows: int = TILE_ROWS,
+    noise: np.ndarray | None = None,
+    seed: int | tuple[int, ...] = 0,
 ) -> Trajectory:
     """Integrate from ``start`` (batch, free) or (free,) at t = 0 to ``times``.
 
     The default start is the netlist's capacitor initial conditions (``ic=``, else 0 V).
 
     ``times``: increasing, ≥ 0, seconds. ``dt`` [s]: the step of ``"rk4"``/``"euler"``
-    (required for them), the first trial step of ``"rk45"``.
+    (required for them), the first trial step of ``"rk45"``. ``noise``: σ (free,)
+    [model units/√s] (:func:`neurosim.engine.noise.diffusion`), integrated by
+    ``"euler"`` only; its draws come from ``seed`` (an int or a tuple of ints) and each
+    tile's first row, so the
+    same seed gives the same paths on any number of threads.
     """
     times = np.asarray(times, dtype=np.float64)
     if times.ndim != 1 or times.size == 0 or not np.all(np.isfinite(times)):
@@ -93,6 +101,12 @@ def transient(
         raise ValueError(f"method {method} needs a positive step dt (seconds)")
     if not (rtol > 0 and atol > 0):
         raise ValueError("rtol and atol must be positive")
+    if noise is not None:
+        noise = np.asarray(noise, dtype=np.float64)
+        if noise.shape != (crossbar.free,) or not np.all(np.isfinite(noise) & (noise >= 0)):
+            raise ValueError(f"noise must be {crossbar.free} finite values >= 0 (one per unit)")
+        if method != "euler":
+            raise ValueError("a noisy transient is integrated by method 'euler' (Euler–Maruyama)")
     batch = sources.batch
     s0 = np.tile(crossbar.defaults["start"], (batch, 1))
     if start is not None:
@@ -120,15 +134,26 @@ def transient(
             return out
 
         y = np.concatenate([s0[rows], np.zeros((s0[rows].shape[0], 1))], axis=1)
-        integrate = _rk45 if method == "rk45" else _fixed
-        taken = integrate(derivative, y, times, states, heat, rows, method, dt, rtol, atol)
+        if method == "rk45":
+            taken = _rk45(derivative, y, times, states, heat, rows, dt, rtol, atol)
+        else:
+            kick = None
+            if noise is not None:
+                draws = np.random.default_rng([*np.atleast_1d(seed).tolist(), rows.start])
+                scale, shape = np.append(noise, 0.0), y.shape  # the heat is not noisy
+
+                def kick(h: float) -> np.ndarray:
+                    """σ ΔW over a step of h seconds, (rows, free + 1)."""
+                    return np.sqrt(h) * scale * draws.standard_normal(shape)
+
+            taken = _fixed(derivative, y, times, states, heat, rows, method, dt, kick)
         steps[rows] = taken
 
     run_tiles(tile, tile_slices(batch, tile_rows), threads)
     return Trajectory(times=times, states=states, heat=heat, steps=steps)
 
 
-def _fixed(derivative, y, times, states, heat, rows, method, dt, rtol, atol) -> int:
+def _fixed(derivative, y, times, states, heat, rows, method, dt, kick) -> int:
     t, taken = 0.0, 0
     for k, t_out in enumerate(times):
         while t < t_out:
@@ -137,6 +162,8 @@ def _fixed(derivative, y, times, states, heat, rows, method, dt, rtol, atol) -> 
                 h = t_out - t
             if method == "euler":
                 y = y + h * derivative(y)
+                if kick is not None:
+                    y = y + kick(h)
             else:
                 k1 = derivative(y)
                 k2 = derivative(y + 0.5 * h * k1)
@@ -149,7 +176,7 @@ def _fixed(derivative, y, times, states, heat, rows, method, dt, rtol, atol) -> 
     return taken
 
 
-def _rk45(derivative, y, times, states, heat, rows, method, dt, rtol, atol) -> int:
+def _rk45(derivative, y, times, states, heat, rows, dt, rtol, atol) -> int:
     t, taken = 0.0, 0
     scale = float(times[-1]) if times[-1] > 0 else 1.0
     h = dt if dt is not None else 1e-3 * scale

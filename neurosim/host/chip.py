@@ -22,8 +22,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from neurosim.circuit.ir import Circuit
+from neurosim.circuit.ir import GROUND, Circuit, Element
 from neurosim.circuit.meta import NetworkMeta
+from neurosim.engine.noise import diffusion, model_temperature, sampled_rms
 from neurosim.engine.readout import activations, node_voltages, row_line_values
 from neurosim.engine.sources import Sources
 from neurosim.errors import CircuitError
@@ -362,3 +363,65 @@ class ReleasedChip(DerivedView):
         spring[where] = 0.0
         self.chip, self.layer, self._version = chip, layer, chip.version
         self._crossbar = replace(chip._crossbar, spring=spring)
+
+    def noise(self, temperature: float) -> np.ndarray:
+        """σ (free,) [model units/√s]: the released units' thermal noise at
+        ``temperature`` [K], as :func:`neurosim.engine.noise.diffusion`; 0 elsewhere."""
+        return diffusion(self._crossbar, temperature, self.free_slices()[self.layer])
+
+    def model_temperature(self, temperature: float) -> float:
+        """The released units' θ at ``temperature`` [K] (their largest, dimensionless:
+        :func:`neurosim.engine.noise.model_temperature`)."""
+        where = self.free_slices()[self.layer]
+        return float(np.max(model_temperature(self._crossbar, temperature, where)))
+
+    def circuit(
+        self,
+        title: str | None = None,
+        start: np.ndarray | None = None,
+        temperature: float = 0.0,
+        interval: float | None = None,
+    ) -> Circuit:
+        """The released circuit, valid ngspice: the chip's circuit without the released
+        layer's spring resistors; with ``start`` (free,) [model units] its unit
+        capacitors start there (``ic=``, for ``.tran ... uic``); with ``temperature`` > 0
+        [K] each released node gets a noise current source ``trnoise`` of the leak's
+        Johnson density, samples ``interval`` [s] apart (:mod:`neurosim.engine.noise`).
+        The layer's springs must be the only ones (a flow or EqM circuit's)."""
+        self._check()
+        circuit = self.chip.circuit(title)
+        if title is None:
+            circuit = replace(circuit, title=f"{circuit.title} ({self.layer} released)")
+        meta = circuit.network
+        kept = [l.name for l in meta.layers if l.kind == "visible" and l.name != self.layer]
+        if meta.spring_lambda > 0 and kept:
+            raise CircuitError(f"releasing {self.layer} leaves springs on {', '.join(kept)}")
+        elements = dict(circuit.elements)
+        parts, units = self._crossbar.layout.parts, self._crossbar.layout.units
+        where = self.free_slices()[self.layer]
+        for name in [*parts["spring"][where], *parts["spring_source"][where]]:
+            if name is not None:
+                del elements[name]
+        structure = circuit.structure
+        layer_parts = {
+            k: v for k, v in structure.units[self.layer].items() if not k.startswith("spring")
+        }
+        structure = replace(structure, units={**structure.units, self.layer: layer_parts})
+        circuit = replace(circuit, network=replace(meta, spring_lambda=0.0), structure=structure)
+        if start is not None:
+            volts = np.asarray(start, dtype=np.float64) * self.chip.meta.scaling.volts_per_unit
+            if volts.shape != (self.free,) or not np.all(np.isfinite(volts)):
+                raise ValueError(f"start must be {self.free} finite values (one per unit)")
+            for name, value in zip(parts["capacitor"], volts, strict=True):
+                elements[name] = replace(elements[name], ic=float(value))
+        if temperature > 0:
+            if interval is None:
+                raise ValueError("a noisy released circuit needs the noise sample interval")
+            rms = sampled_rms(self._crossbar, temperature, where, interval)
+            for unit, amplitude in zip(units[where], rms, strict=True):
+                name = f"inoise_{unit}"
+                if name in elements:
+                    raise CircuitError(f"the circuit already has an element {name}")
+                extra = f"trnoise({amplitude:.6g} {interval:.6g} 0 0)"
+                elements[name] = Element(name, (GROUND, unit), 0.0, extra=extra)
+        return replace(circuit, elements=elements)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from neurosim.engine.relax import Equilibrium, relax
 from neurosim.engine.sources import Sources, default_sources
 from neurosim.engine.transient import Trajectory, transient
@@ -18,6 +20,10 @@ class CrossbarView:
     def free(self) -> int:
         """Number of free unit nodes (the length of a state vector)."""
         return self._crossbar.free
+
+    def time_constants(self) -> np.ndarray:
+        """Each free unit's τ = C/g_unit [s], (free,): the time scale of its dynamics."""
+        return self._crossbar.tau.copy()
 
     def free_slices(self) -> dict[str, slice]:
         """Free layer -> its slice of a state vector."""

@@ -57,7 +57,13 @@ _OTHER_DEVICES = {
 _LINEAR_ONLY = "only linear controlled sources '{name} n+ n- nc+ nc- GAIN' are supported"
 # Transient functions: allowed argument counts (pwl: pairs, at least one).
 MAX_ELEMENTS = 5_000_000  # flattened elements read at most (the digits net: ~25,000)
-_WAVEFORMS = {"pulse": (2, 8), "sin": (2, 6), "exp": (2, 6), "pwl": (2, None)}
+_WAVEFORMS = {
+    "pulse": (2, 8),
+    "sin": (2, 6),
+    "exp": (2, 6),
+    "pwl": (2, None),
+    "trnoise": (2, 7),  # NA NT [NALPHA NAMP RTSAM RTSCAPT RTSEMT]: no DC part
+}
 _BSOURCE = re.compile(r"([vi])\s*=\s*(.+)", re.DOTALL)
 _FUNC = re.compile(r"\.func\s+([a-z_][a-z0-9_]*)\s*\(([^)]*)\)\s*=?\s*(.+)", re.DOTALL)
 _MODEL = re.compile(r"\.model\s+([^\s(]+)\s+([a-z][a-z0-9_]*)\s*(.*)", re.DOTALL)
@@ -471,7 +477,7 @@ class _Builder:
                     )
                 texts = [self.text_value(a, scope, line) for a in args]
                 values = [parse_number(t) for t in texts]
-                initial = values[1] if token == "pwl" else values[0]
+                initial = {"pwl": values[1], "trnoise": 0.0}.get(token, values[0])
                 if token == "sin" and len(values) == 6:
                     initial += values[1] * math.sin(math.radians(values[5]))
                 waveform = token
@@ -480,7 +486,7 @@ class _Builder:
             else:
                 raise line.error(
                     f"{local}: unsupported source specification {token!r} (neurosim reads "
-                    "[dc[=]] VALUE, ac MAG [PHASE] and one of pulse sin pwl exp, with or "
+                    "[dc[=]] VALUE, ac MAG [PHASE] and one of pulse sin pwl exp trnoise, with or "
                     "without parentheses)"
                 )
         return (initial if dc is None else dc), " ".join(parts)

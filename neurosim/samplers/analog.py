@@ -8,6 +8,13 @@ transient solver (:func:`neurosim.engine.transient.transient`, adaptive RK45) in
 it for ``duration`` seconds; the visible units' final values, clipped to [−1, 1], are
 the samples. What it costs the simulated hardware is measured too: the physical time
 and the heat the circuit dissipates per sample (joules).
+
+At a ``temperature`` > 0 [K] each released node also carries the thermal noise of its
+leak resistor (:mod:`neurosim.engine.noise`): Langevin dynamics, integrated by
+Euler–Maruyama in steps of ``time_step`` seconds, whose stationary density is
+∝ exp(−Φ/θ) where the drift is a gradient of Φ (θ: :meth:`ReleasedChip.model_temperature`).
+:func:`released_circuit` is the circuit that runs — sample 0's start in its capacitors,
+the noise as ``trnoise`` current sources — valid ngspice.
 """
 
 from __future__ import annotations
@@ -17,9 +24,12 @@ from collections.abc import Callable
 
 import numpy as np
 
+from neurosim.circuit.ir import Circuit
 from neurosim.host import Chip
 from neurosim.samplers.flow import SampleStats
 from neurosim.samplers.readout import sampled_layer
+
+TIME_STEP_TAUS = 0.05  # the default Euler–Maruyama step, in the units' smallest τ
 
 
 def analog_samples(
@@ -30,26 +40,33 @@ def analog_samples(
     checkpoints: int = 20,
     *,
     tolerance: float = 1e-6,
+    temperature: float = 0.0,
+    time_step: float | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, SampleStats]:
     """``n`` samples (n, dim) in [−1, 1] from ``chip`` released for ``duration`` [s]
     (module docstring), each sample's integrator steps (n,), and the costs (``stats``:
-    the mean heat per sample in joules and the physical time)."""
+    the mean heat per sample in joules and the physical time). ``temperature`` [K] and
+    ``time_step`` [s] (default: 0.05 of the smallest unit τ) as the module docstring."""
     if not (isinstance(n, int | np.integer) and n >= 1):
         raise ValueError(f"n must be a positive integer, not {n!r}")
-    layer = sampled_layer(chip)
-    where = chip.free_slices()[layer]
-    released = chip.release(layer)
-    x0 = rng.standard_normal((int(n), where.stop - where.start))
-    start = np.zeros((int(n), chip.free))
-    start[:, where] = x0
+    released, start = _released_start(chip, int(n), rng)
+    noisy = {}
+    if temperature > 0:
+        step = default_time_step(chip) if time_step is None else time_step
+        noisy = dict(method="euler", dt=step, noise=released.noise(temperature))
+        seed = int(rng.integers(2**62))
     sources = released.sources(int(n))
     times = np.linspace(0.0, duration, checkpoints + 1)[1:]
     began = time.perf_counter()
     state, steps, heat = start, np.zeros(int(n), dtype=np.int64), np.zeros(int(n))
     t0 = 0.0
-    for t in times:  # one call per reporting time, so progress can be shown
-        run = released.transient(sources, np.array([t - t0]), start=state, atol=tolerance * 1e-4)
+    for k, t in enumerate(times):  # one call per reporting time, so progress can be shown
+        if noisy:
+            noisy["seed"] = (seed, k)
+        run = released.transient(
+            sources, np.array([t - t0]), start=state, atol=tolerance * 1e-4, **noisy
+        )
         state, t0 = run.states[-1], t
         steps += run.steps
         heat += run.heat[-1]
@@ -68,4 +85,35 @@ def analog_samples(
         heat_j=float(heat.mean()),
         physical_seconds=float(duration),
     )
+    where = released.free_slices()[released.layer]
     return np.clip(state[:, where], -1.0, 1.0), steps, stats
+
+
+def released_circuit(
+    chip: Chip,
+    n: int,
+    rng: np.random.Generator,
+    temperature: float = 0.0,
+    time_step: float | None = None,
+) -> Circuit:
+    """The circuit :func:`analog_samples` runs with the same arguments, valid ngspice:
+    springs removed, sample 0's start as the capacitors' ``ic``, and at ``temperature``
+    > 0 a ``trnoise`` source per released node, sampled every ``time_step``."""
+    released, start = _released_start(chip, int(n), rng)
+    step = default_time_step(chip) if time_step is None else time_step
+    return released.circuit(start=start[0], temperature=temperature, interval=step)
+
+
+def default_time_step(chip: Chip) -> float:
+    """The default Euler–Maruyama step [s]: 0.05 of the smallest unit τ = C/g_unit."""
+    return TIME_STEP_TAUS * float(np.min(chip.time_constants()))
+
+
+def _released_start(chip: Chip, n: int, rng: np.random.Generator):
+    """The released view of the sampled layer and the start states (n, free): x0 ~
+    N(0, I) on the released units, the others at rest."""
+    layer = sampled_layer(chip)
+    where = chip.free_slices()[layer]
+    start = np.zeros((n, chip.free))
+    start[:, where] = rng.standard_normal((n, where.stop - where.start))
+    return chip.release(layer), start

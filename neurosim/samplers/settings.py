@@ -215,7 +215,8 @@ class AdaptiveSampling(DescentSampling):
 class AnalogSampling(Sampling):
     """The circuit samples by itself: x0 ~ N(0, I) set on the visible nodes, the
     springs disconnected, and the circuit's own transient for ``duration`` seconds of
-    physical time (:mod:`neurosim.samplers.analog`); then a clip to [−1, 1]."""
+    physical time (:mod:`neurosim.samplers.analog`), noisy at a ``temperature`` > 0
+    (Langevin); then a clip to [−1, 1]."""
 
     sampler: ClassVar[str] = "analog"
 
@@ -224,6 +225,20 @@ class AnalogSampling(Sampling):
         positive,
         "a finite number > 0 (seconds)",
         "Physical time the released circuit runs (the digits circuits' τ is 1 µs).",
+    )
+    temperature: float = setting(
+        0.0,
+        non_negative,
+        "a finite number >= 0 (kelvin)",
+        "Thermal noise of each released node's leak resistor at this temperature "
+        "(Langevin sampling; 0: none). kT/C at 300 K is only ~6 µV on 100 pF, so useful "
+        "values are ~1e8-1e9 K: an injected noise current of that density.",
+    )
+    time_step: float | None = setting(
+        None,
+        _optional_positive,
+        "a finite number > 0 (seconds, or none)",
+        "Euler–Maruyama step of the noisy transient. Default: 0.05 of the units' τ.",
     )
     checkpoints: int = setting(
         20, at_least(1), "a whole number >= 1", "Times the transient reports (progress)."
@@ -244,8 +259,18 @@ class AnalogSampling(Sampling):
         rng = np.random.default_rng(self.seed)
         return analog_samples(
             chip, self.n, rng, self.duration, self.checkpoints, tolerance=self.tol,
-            progress=progress,
+            temperature=self.temperature, time_step=self.time_step, progress=progress,
         )  # fmt: skip
+
+    def released(self, chip):
+        """The circuit :meth:`generate` runs on ``chip`` (valid ngspice; sample 0's start
+        in its capacitors: :func:`neurosim.samplers.analog.released_circuit`)."""
+        import numpy as np
+
+        from neurosim.samplers.analog import released_circuit
+
+        rng = np.random.default_rng(self.seed)
+        return released_circuit(chip, self.n, rng, self.temperature, self.time_step)
 
 
 SAMPLERS: dict[str, type[Sampling]] = {

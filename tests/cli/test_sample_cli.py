@@ -127,3 +127,27 @@ def test_descent_samplers_record_each_samples_steps(tmp_path):
     assert (tmp_path / "a.steps.png").read_bytes()[:4] == b"\x89PNG"
     bad = run("sample", tiny, "--sampler", "gd", "--dt", 0.1, "--out", tmp_path / "b.h5")
     assert_one_line_error(bad, "--dt is an option of --sampler euler")
+
+
+def test_analog_sampler_writes_the_released_netlist(tmp_path):
+    """--sampler analog runs the released circuit for --duration seconds (noisy at
+    --temperature) and writes that circuit beside --out; it refuses to overwrite it."""
+    tiny = ROOT / "tests/fixtures/v3_run/tiny_flow.cir"
+    out = tmp_path / "an.h5"
+    args = ("--sampler", "analog", "--n", 4, "--duration", 2e-6, "--temperature", 1e9)
+    result = run("sample", tiny, *args, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "at 1e+09 K (theta" in result.output and "an.released.cir" in result.output
+    settings = read_samples(out).settings
+    assert settings["sampler"] == "analog" and settings["temperature"] == 1e9
+    assert settings["duration"] == 2e-6 and settings["model_temperature"] > 0
+    released = parse_netlist(tmp_path / "an.released.cir")
+    assert "inoise_x_0" in released.elements and "rs_x_0" not in released.elements
+    again = run("sample", tiny, *args, "--out", tmp_path / "other.h5", "--seed", 1)
+    assert again.exit_code == 0
+    assert not np.allclose(read_samples(tmp_path / "other.h5").samples, read_samples(out).samples)
+    (tmp_path / "an.h5").unlink()
+    refused = run("sample", tiny, *args, "--out", out)
+    assert_one_line_error(refused, "an.released.cir")
+    bad = run("sample", tiny, "--sampler", "gd", "--temperature", 1, "--out", tmp_path / "g.h5")
+    assert_one_line_error(bad, "--temperature is an option of --sampler analog")
