@@ -230,6 +230,10 @@ def sample(
     if np.isfinite(stats.heat_j):
         record["heat_j_per_sample"] = stats.heat_j
         record["physical_seconds"] = stats.physical_seconds
+    if stats.probes:
+        record["settle_seconds_per_step"] = stats.settle_seconds
+        record["probed_samples"] = stats.probes
+        record["probe_seconds"] = stats.probe_seconds
     if isinstance(settings, AnalogSampling) and settings.temperature > 0:
         released = chip.release(sampled_layer(chip))
         record["model_temperature"] = released.model_temperature(settings.temperature)

@@ -52,6 +52,7 @@ def _option(name: str, kind, *decls: str):
 @_option("duration", float)
 @_option("temperature", float)
 @_option("time_step", float)
+@_option("probes", int)
 @click.option(
     "--out",
     required=True,
@@ -140,6 +141,13 @@ def sample(source: Path, sampler: str, out: Path, png: Path | None, force: bool,
             f"{record['relaxations']} relaxations unsettled"
         )
     click.echo(f"{out}: {settings.n} samples of {netlist}, {how}{cost}, {record['seconds']:.1f} s")
+    if "settle_seconds_per_step" in record:
+        click.echo(
+            f"hardware (first {record['probed_samples']} samples): "
+            f"{record['settle_seconds_per_step']:.3g} s settling per step, "
+            f"{record['physical_seconds']:.3g} s and {record['heat_j_per_sample']:.3g} J per "
+            f"sample (measuring them: {record['probe_seconds']:.1f} s more)"
+        )
     if record["unsettled"]:
         click.echo(
             f"neurosim: warning: {record['unsettled']} relaxations "

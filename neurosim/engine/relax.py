@@ -48,6 +48,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from neurosim.engine import kernels, newton, stability
 from neurosim.engine.shards import TILE_ROWS, run_tiles, tile_slices
@@ -252,12 +253,24 @@ def _follow_uncertified(
 
 def residual(crossbar: Crossbar, sources: Sources, state: np.ndarray) -> np.ndarray:
     """max_i |F_i| of each state (batch, free), model units, in float64: one pass."""
+    return _force(crossbar, sources, state)[1]
+
+
+def net_current(crossbar: Crossbar, sources: Sources, state: np.ndarray) -> np.ndarray:
+    """F(s): each free unit node's net current ÷ (vs·g_unit), (batch, free), float64:
+    one engine pass at ``state`` (batch, free)."""
+    return _force(crossbar, sources, state)[0]
+
+
+def _force(crossbar: Crossbar, sources: Sources, state: np.ndarray):
+    """F(s) (batch, free) and max_i |F_i| (batch,) in one pass, BLAS on one thread."""
     state = np.ascontiguousarray(state, dtype=np.float64)
     tables = Tables.build(crossbar, sources.nudge, np.float64)
     work = Workspace(crossbar, tables, sources, slice(0, sources.batch))
-    out = np.empty(sources.batch)
-    work.force(state, np.empty_like(state), out)
-    return out
+    out, worst = np.empty_like(state), np.empty(sources.batch)
+    with threadpool_limits(limits=1, user_api="blas"):  # idle BLAS threads slow relax
+        work.force(state, out, worst)
+    return out, worst
 
 
 def _safe_step(run) -> float:

@@ -26,6 +26,7 @@ from neurosim.circuit.ir import GROUND, Circuit, Element
 from neurosim.circuit.meta import NetworkMeta
 from neurosim.engine.noise import diffusion, model_temperature, sampled_rms
 from neurosim.engine.readout import activations, node_voltages, row_line_values
+from neurosim.engine.relax import net_current
 from neurosim.engine.sources import Sources
 from neurosim.errors import CircuitError
 from neurosim.host.programming import IdealProgrammer, Programmer, encode, pair_values
@@ -145,8 +146,6 @@ class Chip(CrossbarView):
 
     def net_current(self, sources: Sources, state: np.ndarray) -> np.ndarray:
         """Each free node's net current ÷ (vs·g_unit), (batch, free): one pass at ``state``."""
-        from neurosim.host.clamp import net_current
-
         return net_current(self._crossbar, sources, state)
 
     def local_gradients(self, sources: Sources, state: np.ndarray) -> dict[str, np.ndarray]:

@@ -11,10 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
-from neurosim.engine.sources import Sources
-from neurosim.engine.workspace import Tables, Workspace
 from neurosim.host.view import DerivedView
 from neurosim.lower.crossbar import Crossbar, Group
 
@@ -28,18 +25,6 @@ class ClampedChip(DerivedView):
     def __init__(self, chip, crossbar: Crossbar, layer: str) -> None:
         self.chip, self.layer, self._version = chip, layer, chip.version
         self._crossbar, self.index = clamp_layer(crossbar, layer)
-
-
-def net_current(crossbar: Crossbar, sources: Sources, state: np.ndarray) -> np.ndarray:
-    """F(s): each free unit node's net current ÷ (vs·g_unit), (batch, free), float64:
-    one engine pass at ``state`` (batch, free)."""
-    state = np.ascontiguousarray(state, dtype=np.float64)
-    tables = Tables.build(crossbar, sources.nudge, np.float64)
-    work = Workspace(crossbar, tables, sources, slice(0, sources.batch))
-    out = np.empty_like(state)
-    with threadpool_limits(limits=1, user_api="blas"):  # idle BLAS threads slow relax
-        work.force(state, out, np.empty(sources.batch))
-    return out
 
 
 def clamp_layer(crossbar: Crossbar, layer: str) -> tuple[Crossbar, np.ndarray]:

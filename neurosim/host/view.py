@@ -6,6 +6,7 @@ import numpy as np
 
 from neurosim.engine.relax import Equilibrium, relax
 from neurosim.engine.sources import Sources, default_sources
+from neurosim.engine.timescales import settling_estimate
 from neurosim.engine.transient import Trajectory, transient
 from neurosim.errors import CircuitError
 from neurosim.lower.crossbar import Crossbar
@@ -48,6 +49,14 @@ class CrossbarView:
         (``start``, ``method``, ``rtol``, ...)."""
         return transient(self._crossbar, sources, times, **options)
 
+    def settling_estimate(
+        self, sources: Sources, start: np.ndarray, state: np.ndarray, tolerance: float
+    ) -> np.ndarray:
+        """How long [s] the circuit takes to settle from ``start`` to the equilibrium
+        ``state`` (batch, free) within ``tolerance``, per sample (batch,), from its
+        slowest time constant there (:func:`neurosim.engine.timescales.settling_estimate`)."""
+        return settling_estimate(self._crossbar, sources, start, state, tolerance)
+
 
 class DerivedView(CrossbarView):
     """A read-only view made from ``chip``'s arrays as they are now (clamped or released
@@ -66,6 +75,10 @@ class DerivedView(CrossbarView):
     def transient(self, sources: Sources, times, **options) -> Trajectory:
         self._check()
         return super().transient(sources, times, **options)
+
+    def settling_estimate(self, sources, start, state, tolerance) -> np.ndarray:
+        self._check()
+        return super().settling_estimate(sources, start, state, tolerance)
 
     def _check(self) -> None:
         if self.chip.version != self._version:

@@ -76,13 +76,16 @@ def descent_samples(
     max_passes: int = 5000,
     progress: Callable[[int], None] | None = None,
     x0: np.ndarray | None = None,
+    probes: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, SampleStats]:
     """``n`` samples (n, dim) in [−1, 1] by descending ``chip``'s landscape from ``x0``
     (n, dim) or x0 ~ N(0, I) (drawn from ``rng``), each sample's step count (n,), and
-    the costs."""
+    the costs (the hardware's measured on the first ``probes`` samples)."""
     if not (isinstance(n, int | np.integer) and n >= 1):
         raise ValueError(f"n must be a positive integer, not {n!r}")
-    field = CircuitField(Readout(chip, readout, alpha, tolerance=tolerance, max_passes=max_passes))
+    field = CircuitField(
+        Readout(chip, readout, alpha, tolerance=tolerance, max_passes=max_passes), probes=probes
+    )
     if x0 is None:
         x0 = rng.standard_normal((int(n), field.readout.dim))
     elif np.shape(x0) != (int(n), field.readout.dim):

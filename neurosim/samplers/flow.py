@@ -41,7 +41,10 @@ class SampleStats:
     anyway), ``unsettled_samples``: samples with at least one; ``worst_residual``: the
     largest residual returned (model units); ``seconds``: wall time of the steps;
     ``heat_j`` and ``physical_seconds``: what each sample cost the simulated hardware
-    (analog sampling; NaN where not measured)."""
+    (the analog sampler's transient; a host loop's ``probes`` samples, whose every
+    settling is timed from the circuit's slowest time constant —
+    :meth:`neurosim.samplers.readout.Readout.costs` — over ``settle_seconds`` per step
+    on average); NaN where not measured."""
 
     steps: int
     relaxations: int
@@ -51,8 +54,11 @@ class SampleStats:
     unsettled_samples: int
     worst_residual: float
     seconds: float
-    heat_j: float = float("nan")  # mean heat per sample [J] (analog sampling)
-    physical_seconds: float = float("nan")  # the circuit's own time per sample (analog)
+    heat_j: float = float("nan")  # mean heat per sample [J]
+    physical_seconds: float = float("nan")  # the circuit's own time per sample [s]
+    settle_seconds: float = float("nan")  # mean settling time per step [s] (host loops)
+    probes: int = 0  # samples whose hardware costs were measured (host loops)
+    probe_seconds: float = 0.0  # wall time spent measuring them (not in ``seconds``)
 
 
 def step_count(t1: float, dt: float) -> int:
@@ -75,18 +81,24 @@ class CircuitField:
     more than :data:`MAX_UNSETTLED` of a batch does not settle.
     """
 
-    def __init__(self, readout: Readout, *, warm: bool = False) -> None:
-        self.readout, self.warm = readout, warm
+    def __init__(self, readout: Readout, *, warm: bool = False, probes: int = 0) -> None:
+        self.readout, self.warm, self.probes = readout, warm, probes
         self.calls = self.relaxations = self.passes = self.pass_sum = self.unsettled = 0
         self.worst = 0.0
         self.start: np.ndarray | None = None
         self.ever_unsettled: np.ndarray | None = None
+        self.hardware: np.ndarray | None = None  # (2, probes): Σ seconds, Σ joules
+        self.settle_times: list[np.ndarray] = []
+        self.probe_seconds = 0.0
 
     def __call__(self, x: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """The velocity (batch, dim) at ``x`` (batch, dim); ``rows``: which samples of
         the first call's batch ``x`` holds (None: all of them)."""
-        reading = self.readout.read(x, self.start if self.warm else None)
+        start = self.start if self.warm else None
+        reading = self.readout.read(x, start)
         eq = reading.equilibrium
+        if self.probes:
+            self._probe(x, start, eq.state, np.arange(x.shape[0]) if rows is None else rows)
         self.calls += 1
         failed = ~eq.converged
         if self.ever_unsettled is None:
@@ -109,8 +121,22 @@ class CircuitField:
         self.start = eq.state
         return reading.velocity
 
+    def _probe(self, x, start, settled, rows) -> None:
+        """The hardware's cost of this reading for the probe samples (index < probes)."""
+        began = time.perf_counter()
+        if self.hardware is None:  # the first call holds the whole batch
+            self.hardware = np.zeros((2, min(self.probes, x.shape[0])))
+        take = np.flatnonzero(rows < self.probes)
+        if take.size:
+            first = None if start is None else start[take]
+            seconds, joules = self.readout.costs(x[take], first, settled[take])
+            self.hardware[:, rows[take]] += np.stack([seconds, joules])
+            self.settle_times.append(seconds)
+        self.probe_seconds += time.perf_counter() - began
+
     def stats(self, seconds: float) -> SampleStats:
-        """The tally so far, with ``seconds`` of wall time."""
+        """The tally so far, with ``seconds`` of wall time (the probes' time left out)."""
+        measured = bool(self.settle_times)
         return SampleStats(
             steps=self.calls,
             relaxations=self.relaxations,
@@ -119,7 +145,14 @@ class CircuitField:
             unsettled=self.unsettled,
             unsettled_samples=0 if self.ever_unsettled is None else int(self.ever_unsettled.sum()),
             worst_residual=self.worst,
-            seconds=seconds,
+            seconds=seconds - self.probe_seconds,
+            heat_j=float(self.hardware[1].mean()) if measured else float("nan"),
+            physical_seconds=float(self.hardware[0].mean()) if measured else float("nan"),
+            settle_seconds=float(np.concatenate(self.settle_times).mean())
+            if measured
+            else float("nan"),
+            probes=self.hardware.shape[1] if measured else 0,
+            probe_seconds=self.probe_seconds,
         )
 
 
@@ -155,12 +188,14 @@ def euler_samples(
     warm: bool = False,
     tolerance: float = 1e-6,
     max_passes: int = 5000,
+    probes: int = 0,
 ) -> tuple[np.ndarray, SampleStats]:
     """``n`` samples (n, dim) in [−1, 1] generated by ``chip``'s field from
     x0 ~ N(0, I) (drawn from ``rng``) with Euler steps of ``dt`` up to ``t1``.
 
     ``readout``: ``"spring"`` or ``"energy"`` (:mod:`neurosim.samplers.readout`), scaled
-    by ``alpha``; ``warm``: start each settling from the previous equilibrium.
+    by ``alpha``; ``warm``: start each settling from the previous equilibrium;
+    ``probes``: samples whose hardware costs are measured (:class:`SampleStats`).
     """
     if not (isinstance(n, int | np.integer) and n >= 1):
         raise ValueError(f"n must be a positive integer, not {n!r}")
@@ -168,6 +203,7 @@ def euler_samples(
     field = CircuitField(
         Readout(chip, readout, alpha, tolerance=tolerance, max_passes=max_passes),
         warm=warm,
+        probes=probes,
     )
     x0 = rng.standard_normal((int(n), field.readout.dim))
     began = time.perf_counter()

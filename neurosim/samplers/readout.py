@@ -101,19 +101,48 @@ class Readout:
         sources = self._spring_sources(x)
         return self.chip.energy(sources, state), self.chip.power(sources, state), eq
 
+    def costs(
+        self, x: np.ndarray, start: np.ndarray | None, settled: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """What readings at ``x`` (batch, dim) cost the hardware, each (batch,): the
+        settling time [s] from ``start`` (as :meth:`read`'s) to the equilibrium state
+        ``settled`` (the :class:`Reading`'s), from the circuit's slowest time constant
+        there (:func:`neurosim.engine.timescales.settling_estimate`), and the energy [J]:
+        the power dissipated at the equilibrium, held for that time."""
+        x = np.asarray(x, dtype=np.float64)
+        start = self.cold_start(x) if start is None else start
+        tolerance = self.options["tolerance"]
+        if self.kind == "spring":
+            sources = self._spring_sources(x)
+            seconds = self.chip.settling_estimate(sources, start, settled, tolerance)
+            return seconds, seconds * self.chip.power(sources, settled)
+        clamped = self._clamped_sources(x)
+        seconds = self.clamped.settling_estimate(clamped, start, settled, tolerance)
+        whole = self._whole_state(x, settled)
+        return seconds, seconds * self.chip.power(self._spring_sources(x), whole)
+
     def _clamped_state(self, x: np.ndarray, start: np.ndarray | None):
         """The whole circuit's state with the visible nodes held at ``x`` and the hidden
         units settled (from ``start``, or from rest), and that equilibrium."""
+        clamped = self._clamped_sources(x)
+        start = np.zeros((x.shape[0], self.clamped.free)) if start is None else start
+        eq = self.clamped.settle(clamped, start=start, **self.options)
+        return self._whole_state(x, eq.state), eq
+
+    def _clamped_sources(self, x: np.ndarray) -> Sources:
+        """The clamped view's sources with the visible nodes held at ``x``."""
         if self.clamped is None:
             self.clamped = self.chip.clamp(self.layer)
         clamped = self.clamped.sources(x.shape[0])
         clamped.inputs[:, self.clamped.input_slices()[self.layer]] = x
-        start = np.zeros((x.shape[0], self.clamped.free)) if start is None else start
-        eq = self.clamped.settle(clamped, start=start, **self.options)
+        return clamped
+
+    def _whole_state(self, x: np.ndarray, hidden: np.ndarray) -> np.ndarray:
+        """The chip's state (batch, free) from ``x`` and the clamped view's ``hidden``."""
         state = np.empty((x.shape[0], self.chip.free))
         state[:, self.where] = x
-        state[:, self.clamped.index] = eq.state
-        return state, eq
+        state[:, self.clamped.index] = hidden
+        return state
 
     def _spring_sources(self, x: np.ndarray) -> Sources:
         sources = self.chip.sources(x.shape[0])

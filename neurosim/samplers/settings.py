@@ -23,6 +23,18 @@ def _optional_positive(value) -> bool:
     return value is None or positive(value)
 
 
+def _probes():
+    """The ``probes`` setting of the host-loop samplers."""
+    return setting(
+        4,
+        at_least(0),
+        "a whole number >= 0",
+        "Samples whose every settling is timed from the circuit's slowest time constant "
+        "(and its energy: the power held for that time), reported per step and per "
+        "sample next to the wall time (0: none; each costs a Jacobian per step).",
+    )
+
+
 @dataclass(frozen=True, kw_only=True)
 class Sampling(Validated):
     """What every sampler shares: how many samples, the readout and its scale, the seed
@@ -72,6 +84,7 @@ class EulerSampling(Sampling):
         "Integrate from t = 0 to t1 (t1 > 1: extended generation); a whole number of --dt.",
     )
     dt: float = setting(0.01, positive, "a finite number > 0", "Euler step.")
+    probes: int = _probes()
     warm_start: bool = setting(
         False,
         lambda v: isinstance(v, bool),
@@ -113,7 +126,7 @@ class EulerSampling(Sampling):
         rng = np.random.default_rng(self.seed)
         samples, stats = euler_samples(
             chip, self.n, self.t1, self.dt, rng, alpha, self.readout, progress,
-            warm=self.warm_start, tolerance=self.tol,
+            warm=self.warm_start, tolerance=self.tol, probes=self.probes,
         )  # fmt: skip
         return samples, np.full(self.n, self.steps), stats
 
@@ -152,6 +165,7 @@ class DescentSampling(Sampling):
         "in [0, 1]",
         "γ of --start-from: the share of the data in the start (1: the data itself).",
     )
+    probes: int = _probes()
 
     def generate(self, chip, alpha: float, progress=None):
         """Samples (n, dim) in [−1, 1], each sample's step count (n,) and the costs."""
@@ -166,6 +180,7 @@ class DescentSampling(Sampling):
         return descent_samples(
             chip, self.n, rng, alpha, self.eta, self.steps, mu=self.mu, g_min=self.g_min,
             readout=self.readout, tolerance=self.tol, progress=progress, x0=start,
+            probes=self.probes,
         )  # fmt: skip
 
     def _partly_noised(self, rng):

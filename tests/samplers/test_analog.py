@@ -13,8 +13,8 @@ from scipy.linalg import solve_continuous_lyapunov
 from neurosim.circuit.meta import Layer, NetworkMeta
 from neurosim.engine.noise import BOLTZMANN, diffusion, johnson_density
 from neurosim.engine.readout import node_voltages
+from neurosim.engine.relax import net_current
 from neurosim.engine.sources import default_sources
-from neurosim.host.clamp import net_current
 from neurosim.lower.crossbar import lower_crossbar
 from neurosim.netlist.parse import parse_netlist
 from neurosim.netlist.write import netlist_text, write_netlist

@@ -92,3 +92,25 @@ def test_partial_noise_starts_from_the_data():
     np.testing.assert_allclose(noisy, expected, atol=1e-9)
     with pytest.raises(SettingsError, match="asks for 2000 samples; digits has 1797 rows"):
         DescentSampling(n=2000, start_from="digits").generate(chip, 2.0)
+
+
+@pytest.mark.parametrize("readout", ["spring", "energy"])
+def test_host_loop_samplers_report_the_hardwares_cost(readout):
+    """The first ``probes`` samples' every settling is timed and its energy counted;
+    measuring them changes no sample."""
+    from neurosim.samplers.settings import DescentSampling, EulerSampling
+
+    chip = Chip(parse_netlist(ROOT / "tests/fixtures/v3_run/tiny_flow.cir"))
+    plain = DescentSampling(n=5, steps=3, probes=0, readout=readout)
+    probed = DescentSampling(n=5, steps=3, probes=2, readout=readout)
+    samples, _, none = plain.generate(chip, 2.0)
+    again, _, stats = probed.generate(chip, 2.0)
+    np.testing.assert_array_equal(samples, again)
+    assert none.probes == 0 and np.isnan(none.heat_j) and np.isnan(none.settle_seconds)
+    assert stats.probes == 2 and stats.settle_seconds > 0 and stats.heat_j > 0
+    # every probe took all 3 steps: its hardware time is 3 settlings
+    assert stats.physical_seconds == pytest.approx(3 * stats.settle_seconds, rel=1e-12)
+    tau = float(np.min(chip.time_constants()))
+    assert tau < stats.settle_seconds < 1000 * tau
+    _, euler_stats = EulerSampling(n=1, dt=0.5, probes=4).generate(chip, 2.0)[1:]
+    assert euler_stats.probes == 1  # more probes than samples: all of them
