@@ -24,6 +24,7 @@ _EXPORTS = {
     "sweep": "neurosim.api",
     "score": "neurosim.api",
     "released": "neurosim.api",
+    "compose": "neurosim.api",
     "SweepConfig": "neurosim.sweeps.config",
     "SweepResults": "neurosim.io.sweep_h5",
     "Drive": "neurosim.devices.periphery",

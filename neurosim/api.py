@@ -240,6 +240,24 @@ def sample(
     return Samples(samples, record, steps)
 
 
+def compose(first: PathLike | Circuit, second: PathLike | Circuit, prefix: str = "n2_") -> Circuit:
+    """Two trained networks wired onto the same visible nodes, as one circuit (valid
+    ngspice): their currents add, so the clamped readout of the result is the sum of
+    theirs (:mod:`neurosim.circuit.compose`). Each may be a netlist, a run directory
+    of :func:`train` (its best.cir, else trained.cir) or a :class:`Circuit`;
+    ``prefix`` renames the second network's own elements, nodes and layers."""
+    from neurosim.circuit.compose import compose as join
+
+    circuits = []
+    for source in (first, second):
+        if not isinstance(source, Circuit):
+            source = load_netlist(run_netlist(Path(source))[0])
+        circuits.append(source)
+    if not prefix or not all(c.isalnum() or c == "_" for c in prefix):
+        raise NeurosimError(f"the prefix must be letters, digits and _, not {prefix!r}")
+    return join(*circuits, prefix=prefix.lower())
+
+
 def released(source: PathLike | Circuit | Chip | TrainResult, settings=None) -> Circuit:
     """The circuit the analog sampler runs (``settings``: an :class:`AnalogSampling`,
     default its defaults): ``source``'s circuit with the sampled layer's springs removed,

@@ -330,6 +330,25 @@ def substitute(tree: Expr, values: Mapping[str, Expr]) -> Expr:
     return tree
 
 
+def rename(tree: Expr, node: Callable[[str], str], element: Callable[[str], str]) -> Expr:
+    """``tree`` with each ``v(n)`` read as ``v(node(n))`` and ``i(e)`` as
+    ``i(element(e))``."""
+    kind = tree[0]
+    if kind == "v":
+        return ("v", node(tree[1]))
+    if kind == "i":
+        return ("i", element(tree[1]))
+    if kind == "neg":
+        return ("neg", rename(tree[1], node, element))
+    if kind == "bin":
+        return ("bin", tree[1], rename(tree[2], node, element), rename(tree[3], node, element))
+    if kind == "call":
+        return ("call", tree[1], tuple(rename(a, node, element) for a in tree[2]))
+    if kind == "if":
+        return ("if", *(rename(a, node, element) for a in tree[1:]))
+    return tree
+
+
 def to_text(tree: Expr, parent: int = -1) -> str:
     """Canonical ngspice text for ``tree`` (lower case, minimal parentheses)."""
     kind = tree[0]

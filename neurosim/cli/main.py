@@ -12,6 +12,7 @@ import click
 
 from neurosim import __version__
 from neurosim.cli.check import check
+from neurosim.cli.compose import compose
 from neurosim.cli.evaluate import evaluate
 from neurosim.cli.export import export
 from neurosim.cli.info import info
@@ -71,6 +72,7 @@ def cli() -> None:
 
 cli.add_command(export)
 cli.add_command(check)
+cli.add_command(compose)
 cli.add_command(evaluate)
 cli.add_command(info)
 cli.add_command(metrics)

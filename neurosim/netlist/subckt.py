@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from neurosim.circuit.expr import Expr
+from neurosim.circuit.expr import Expr, rename
 from neurosim.circuit.ir import GROUND
 from neurosim.netlist.lex import Line, split_assignments, tokenize
 
@@ -95,17 +95,4 @@ class Instance:
 
     def expr(self, tree: Expr) -> Expr:
         """``tree`` with its ``v(node)`` and ``i(source)`` names made global."""
-        kind = tree[0]
-        if kind == "v":
-            return ("v", self.node(tree[1]))
-        if kind == "i":
-            return ("i", self.element(tree[1]))
-        if kind == "neg":
-            return ("neg", self.expr(tree[1]))
-        if kind == "bin":
-            return ("bin", tree[1], self.expr(tree[2]), self.expr(tree[3]))
-        if kind == "call":
-            return ("call", tree[1], tuple(self.expr(a) for a in tree[2]))
-        if kind == "if":
-            return ("if", *(self.expr(a) for a in tree[1:]))
-        return tree
+        return rename(tree, self.node, self.element)
