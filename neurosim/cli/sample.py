@@ -52,6 +52,7 @@ def _option(name: str, kind, *decls: str):
 @_option("duration", float)
 @_option("temperature", float)
 @_option("time_step", float)
+@_option("inductance", float)
 @_option("probes", int)
 @click.option(
     "--out",
@@ -121,8 +122,10 @@ def sample(source: Path, sampler: str, out: Path, png: Path | None, force: bool,
         how = f"{settings.steps} Euler steps of {settings.dt:g}"
     elif sampler == "analog":
         noise = ""
+        if settings.inductance > 0:
+            noise += f" with {settings.inductance:g} H in series"
         if settings.temperature > 0:
-            noise = f" at {settings.temperature:g} K (theta {record['model_temperature']:.3g})"
+            noise += f" at {settings.temperature:g} K (theta {record['model_temperature']:.3g})"
         how = (
             f"analog: released for {settings.duration:g} s of circuit time{noise}, "
             f"{record['heat_j_per_sample']:.3g} J per sample; {released} is the circuit"

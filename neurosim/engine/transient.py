@@ -5,7 +5,19 @@ the real circuit. Methods: ``"rk45"`` (Dormand–Prince 5(4), adaptive, error pe
 ``max |err|/(atol + rtol·|s|) ≤ 1`` over a tile), ``"rk4"`` and ``"euler"`` (fixed
 ``dt``; Euler at ``dt = 0.1 τ`` is the reference relaxation schedule). With a thermal
 noise ``σ`` per unit (:mod:`neurosim.engine.noise`) the SDE ``ds = F(s)/τ dt + σ dW``
-is integrated by Euler–Maruyama (``"euler"``; strong order 1 for additive noise). Steps are
+is integrated by Euler–Maruyama (``"euler"``; strong order 1 for additive noise).
+
+A unit may have an inductor L in series with its capacitor (``inertia`` = L·G, G its
+leak conductance [S]; DESIGN §5's momentum): the capacitor node m, which the unit's row
+drivers read, is the unit's state s, and the leak and injection meet at the node x
+between the inductor and the network. With ``p`` the inductor current ÷ (vs·g_unit),
+KCL at x and the inductor's law give
+
+    τ ds/dt = p,     L·G dp/dt = F(s) − p,
+
+a heavy ball: L·C s̈ + (C/G) ṡ = F(s)/G — the unit's force low-pass filtered, so it
+keeps moving where the force fades; L = 0 is ``τ ds/dt = F(s)``. p starts at 0 (the
+inductor's ``ic``); the leak's heat is taken at x's voltage, s + (F(s) − p)/leak. Steps are
 shortened to land exactly on every requested time. Alongside the state the heat
 dissipated since t = 0 is integrated (joules, :func:`neurosim.engine.energy.dissipated_power`).
 Tiles of the batch run on all cores, each with its own step size.
@@ -78,6 +90,7 @@ def transient(
     tile_rows: int = TILE_ROWS,
     noise: np.ndarray | None = None,
     seed: int | tuple[int, ...] = 0,
+    inertia: np.ndarray | None = None,
 ) -> Trajectory:
     """Integrate from ``start`` (batch, free) or (free,) at t = 0 to ``times``.
 
@@ -107,6 +120,15 @@ def transient(
             raise ValueError(f"noise must be {crossbar.free} finite values >= 0 (one per unit)")
         if method != "euler":
             raise ValueError("a noisy transient is integrated by method 'euler' (Euler–Maruyama)")
+    free = crossbar.free
+    lag = np.zeros(0, dtype=np.int64)
+    if inertia is not None:
+        inertia = np.asarray(inertia, dtype=np.float64)
+        if inertia.shape != (free,) or not np.all(np.isfinite(inertia) & (inertia >= 0)):
+            raise ValueError(f"inertia must be {free} finite values >= 0 (one per unit)")
+        lag = np.flatnonzero(inertia > 0)
+        if np.any(crossbar.spring[lag] != 0) or np.any(sources.nudge[lag] != 0):
+            raise ValueError("a unit with a series inductor must have no spring or nudge")
     batch = sources.batch
     s0 = np.tile(crossbar.defaults["start"], (batch, 1))
     if start is not None:
@@ -125,22 +147,34 @@ def transient(
         part = sources.rows(rows)
 
         def derivative(y: np.ndarray) -> np.ndarray:
-            """d/dt of [state, heat] for the augmented state y (rows, free + 1)."""
-            s = np.ascontiguousarray(y[:, :-1])
+            """d/dt of [state, inductor currents, heat], y (rows, free + lagging + 1)."""
+            s = np.ascontiguousarray(y[:, :free])
             out = np.empty_like(y)
-            work.force(s, out[:, :-1], np.empty(s.shape[0]))
-            out[:, :-1] *= inv_tau
+            force = out[:, :free]
+            work.force(s, force, np.empty(s.shape[0]))
             out[:, -1] = dissipated_power(crossbar, part, s)
+            if lag.size:
+                p = y[:, free:-1]
+                pull = force[:, lag] - p
+                out[:, free:-1] = pull / inertia[lag]
+                at_x = s[:, lag] + pull / crossbar.leak[lag]  # the leak's node, x
+                out[:, -1] += leak_watts(at_x**2 - s[:, lag] ** 2)
+                force[:, lag] = p
+            force *= inv_tau
             return out
 
-        y = np.concatenate([s0[rows], np.zeros((s0[rows].shape[0], 1))], axis=1)
+        y = np.concatenate([s0[rows], np.zeros((s0[rows].shape[0], lag.size + 1))], axis=1)
         if method == "rk45":
             taken = _rk45(derivative, y, times, states, heat, rows, dt, rtol, atol)
         else:
             kick = None
             if noise is not None:
                 draws = np.random.default_rng([*np.atleast_1d(seed).tolist(), rows.start])
-                scale, shape = np.append(noise, 0.0), y.shape  # the heat is not noisy
+                scale = np.concatenate([noise, np.zeros(lag.size + 1)])  # heat: no noise
+                if lag.size:  # an inductive unit's noise current drives its inductor
+                    scale[free:-1] = noise[lag] * crossbar.tau[lag] / inertia[lag]
+                    scale[lag] = 0.0
+                shape = y.shape
 
                 def kick(h: float) -> np.ndarray:
                     """σ ΔW over a step of h seconds, (rows, free + 1)."""
@@ -148,6 +182,13 @@ def transient(
 
             taken = _fixed(derivative, y, times, states, heat, rows, method, dt, kick)
         steps[rows] = taken
+
+    scaling = crossbar.meta.scaling
+    leak_g = crossbar.leak[lag] * scaling.g_unit * scaling.volts_per_unit**2
+
+    def leak_watts(squares: np.ndarray) -> np.ndarray:
+        """Σ over the inductive units of G·vs²·``squares`` [W], (rows,)."""
+        return squares @ leak_g
 
     run_tiles(tile, tile_slices(batch, tile_rows), threads)
     return Trajectory(times=times, states=states, heat=heat, steps=steps)
@@ -209,7 +250,7 @@ def _rk45(derivative, y, times, states, heat, rows, dt, rtol, atol) -> int:
 
 
 def _store(y, states, heat, k, rows) -> None:
-    states[k, rows] = y[:, :-1]
+    states[k, rows] = y[:, : states.shape[2]]
     heat[k, rows] = y[:, -1]
 
 

@@ -22,9 +22,10 @@ from dataclasses import replace
 
 import numpy as np
 
+from neurosim.circuit.expr import rename
 from neurosim.circuit.ir import GROUND, Circuit, Element
 from neurosim.circuit.meta import NetworkMeta
-from neurosim.engine.noise import diffusion, model_temperature, sampled_rms
+from neurosim.engine.noise import diffusion, leak_conductance, model_temperature, sampled_rms
 from neurosim.engine.readout import activations, node_voltages, row_line_values
 from neurosim.engine.relax import net_current
 from neurosim.engine.sources import Sources
@@ -374,19 +375,34 @@ class ReleasedChip(DerivedView):
         where = self.free_slices()[self.layer]
         return float(np.max(model_temperature(self._crossbar, temperature, where)))
 
+    def inertia(self, inductance: float) -> np.ndarray:
+        """L·G (free,) [s] of an inductor of ``inductance`` [H] in series with each
+        released unit's capacitor (G: its leak conductance), 0 elsewhere: the
+        transient's ``inertia`` (:mod:`neurosim.engine.transient`)."""
+        if not (np.isfinite(inductance) and inductance >= 0):
+            raise ValueError(f"the inductance must be >= 0 henries, not {inductance!r}")
+        out = np.zeros(self.free)
+        where = self.free_slices()[self.layer]
+        out[where] = inductance * leak_conductance(self._crossbar)[where]
+        return out
+
     def circuit(
         self,
         title: str | None = None,
         start: np.ndarray | None = None,
         temperature: float = 0.0,
         interval: float | None = None,
+        inductance: float = 0.0,
     ) -> Circuit:
         """The released circuit, valid ngspice: the chip's circuit without the released
         layer's spring resistors; with ``start`` (free,) [model units] its unit
         capacitors start there (``ic=``, for ``.tran ... uic``); with ``temperature`` > 0
         [K] each released node gets a noise current source ``trnoise`` of the leak's
-        Johnson density, samples ``interval`` [s] apart (:mod:`neurosim.engine.noise`).
-        The layer's springs must be the only ones (a flow or EqM circuit's)."""
+        Johnson density, samples ``interval`` [s] apart (:mod:`neurosim.engine.noise`);
+        with ``inductance`` > 0 [H] an inductor ``lm_<unit>`` (``ic=0``) sits between
+        each released node and its capacitor, which moves to node ``<unit>_m`` where
+        the row driver now reads it (the transient's ``inertia``). The layer's springs
+        must be the only ones (a flow or EqM circuit's)."""
         self._check()
         circuit = self.chip.circuit(title)
         if title is None:
@@ -423,4 +439,32 @@ class ReleasedChip(DerivedView):
                     raise CircuitError(f"the circuit already has an element {name}")
                 extra = f"trnoise({amplitude:.6g} {interval:.6g} 0 0)"
                 elements[name] = Element(name, (GROUND, unit), 0.0, extra=extra)
+        if inductance > 0:
+            layout = self._crossbar.layout
+            drivers = dict(zip(layout.rows, layout.drivers, strict=True))
+            _add_inductors(elements, parts["capacitor"][where], units[where], drivers, inductance)
         return replace(circuit, elements=elements)
+
+
+def _add_inductors(
+    elements: dict, capacitors: list, units: list, drivers: dict, henries: float
+) -> None:
+    """An inductor between each of ``units`` and its capacitor, which moves to a node of
+    its own that the unit's row driver (``drivers``: unit -> name) now reads."""
+    inner = {unit: f"{unit}_m" for unit in units}
+    for unit, capacitor in zip(units, capacitors, strict=True):
+        name = f"lm_{unit}"
+        if name in elements:
+            raise CircuitError(f"the circuit already has an element {name}")
+        moved = elements[capacitor]
+        elements[capacitor] = replace(moved, nodes=(inner[unit], *moved.nodes[1:]))
+        elements[name] = Element(name, (unit, inner[unit]), henries, ic=0.0)
+        if unit not in drivers:
+            continue  # a unit that drives no array
+        drive = elements[drivers[unit]]
+        if drive.expr is not None:
+            read = rename(drive.expr, lambda n: inner.get(n, n), lambda e: e)
+            elements[drive.name] = replace(drive, expr=read)
+        else:  # an E source: its controlling pair
+            control = tuple(inner.get(n, n) for n in drive.nodes[2:])
+            elements[drive.name] = replace(drive, nodes=(*drive.nodes[:2], *control))

@@ -9,6 +9,10 @@ it for ``duration`` seconds; the visible units' final values, clipped to [−1, 
 the samples. What it costs the simulated hardware is measured too: the physical time
 and the heat the circuit dissipates per sample (joules).
 
+With an ``inductance`` > 0 [H] in series with each released node's capacitor the
+units carry momentum (:mod:`neurosim.engine.transient`: a heavy ball of mass L·C and
+friction C/G): Nesterov-like descent done by the circuit.
+
 At a ``temperature`` > 0 [K] each released node also carries the thermal noise of its
 leak resistor (:mod:`neurosim.engine.noise`): Langevin dynamics, integrated by
 Euler–Maruyama in steps of ``time_step`` seconds, whose stationary density is
@@ -42,19 +46,21 @@ def analog_samples(
     tolerance: float = 1e-6,
     temperature: float = 0.0,
     time_step: float | None = None,
+    inductance: float = 0.0,
     progress: Callable[[int], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, SampleStats]:
     """``n`` samples (n, dim) in [−1, 1] from ``chip`` released for ``duration`` [s]
     (module docstring), each sample's integrator steps (n,), and the costs (``stats``:
-    the mean heat per sample in joules and the physical time). ``temperature`` [K] and
-    ``time_step`` [s] (default: 0.05 of the smallest unit τ) as the module docstring."""
+    the mean heat per sample in joules and the physical time). ``temperature`` [K],
+    ``time_step`` [s] (default: 0.05 of the smallest unit τ) and ``inductance`` [H]
+    as the module docstring."""
     if not (isinstance(n, int | np.integer) and n >= 1):
         raise ValueError(f"n must be a positive integer, not {n!r}")
     released, start = _released_start(chip, int(n), rng)
-    noisy = {}
+    noisy = {"inertia": released.inertia(inductance)} if inductance > 0 else {}
     if temperature > 0:
         step = default_time_step(chip) if time_step is None else time_step
-        noisy = dict(method="euler", dt=step, noise=released.noise(temperature))
+        noisy.update(method="euler", dt=step, noise=released.noise(temperature))
         seed = int(rng.integers(2**62))
     sources = released.sources(int(n))
     times = np.linspace(0.0, duration, checkpoints + 1)[1:]
@@ -62,7 +68,7 @@ def analog_samples(
     state, steps, heat = start, np.zeros(int(n), dtype=np.int64), np.zeros(int(n))
     t0 = 0.0
     for k, t in enumerate(times):  # one call per reporting time, so progress can be shown
-        if noisy:
+        if temperature > 0:
             noisy["seed"] = (seed, k)
         run = released.transient(
             sources, np.array([t - t0]), start=state, atol=tolerance * 1e-4, **noisy
@@ -95,13 +101,17 @@ def released_circuit(
     rng: np.random.Generator,
     temperature: float = 0.0,
     time_step: float | None = None,
+    inductance: float = 0.0,
 ) -> Circuit:
     """The circuit :func:`analog_samples` runs with the same arguments, valid ngspice:
-    springs removed, sample 0's start as the capacitors' ``ic``, and at ``temperature``
-    > 0 a ``trnoise`` source per released node, sampled every ``time_step``."""
+    springs removed, sample 0's start as the capacitors' ``ic``, at ``temperature``
+    > 0 a ``trnoise`` source per released node, sampled every ``time_step``, and with
+    ``inductance`` an inductor in series with each released node's capacitor."""
     released, start = _released_start(chip, int(n), rng)
     step = default_time_step(chip) if time_step is None else time_step
-    return released.circuit(start=start[0], temperature=temperature, interval=step)
+    return released.circuit(
+        start=start[0], temperature=temperature, interval=step, inductance=inductance
+    )
 
 
 def default_time_step(chip: Chip) -> float:

@@ -255,6 +255,13 @@ class AnalogSampling(Sampling):
         "a finite number > 0 (seconds, or none)",
         "Euler–Maruyama step of the noisy transient. Default: 0.05 of the units' τ.",
     )
+    inductance: float = setting(
+        0.0,
+        non_negative,
+        "a finite number >= 0 (henries)",
+        "An inductor in series with each released node's capacitor: momentum (a heavy "
+        "ball of mass L*C and friction C/G); 0: none. L*G = 0.1 us is 1 mH on a 10 kOhm leak.",
+    )
     checkpoints: int = setting(
         20, at_least(1), "a whole number >= 1", "Times the transient reports (progress)."
     )
@@ -274,7 +281,8 @@ class AnalogSampling(Sampling):
         rng = np.random.default_rng(self.seed)
         return analog_samples(
             chip, self.n, rng, self.duration, self.checkpoints, tolerance=self.tol,
-            temperature=self.temperature, time_step=self.time_step, progress=progress,
+            temperature=self.temperature, time_step=self.time_step,
+            inductance=self.inductance, progress=progress,
         )  # fmt: skip
 
     def released(self, chip):
@@ -285,7 +293,9 @@ class AnalogSampling(Sampling):
         from neurosim.samplers.analog import released_circuit
 
         rng = np.random.default_rng(self.seed)
-        return released_circuit(chip, self.n, rng, self.temperature, self.time_step)
+        return released_circuit(
+            chip, self.n, rng, self.temperature, self.time_step, self.inductance
+        )
 
 
 SAMPLERS: dict[str, type[Sampling]] = {

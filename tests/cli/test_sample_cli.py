@@ -143,8 +143,11 @@ def test_analog_sampler_writes_the_released_netlist(tmp_path):
     assert settings["duration"] == 2e-6 and settings["model_temperature"] > 0
     released = parse_netlist(tmp_path / "an.released.cir")
     assert "inoise_x_0" in released.elements and "rs_x_0" not in released.elements
-    again = run("sample", tiny, *args, "--out", tmp_path / "other.h5", "--seed", 1)
-    assert again.exit_code == 0
+    again = run(
+        "sample", tiny, *args, "--out", tmp_path / "other.h5", "--seed", 1, "--inductance", 1e-3
+    )
+    assert again.exit_code == 0 and "with 0.001 H in series" in again.output
+    assert "lm_x_0" in parse_netlist(tmp_path / "other.released.cir").elements
     assert not np.allclose(read_samples(tmp_path / "other.h5").samples, read_samples(out).samples)
     (tmp_path / "an.h5").unlink()
     refused = run("sample", tiny, *args, "--out", out)

@@ -20,6 +20,7 @@ from neurosim.netlist.parse import parse_netlist
 from neurosim.netlist.write import netlist_text, write_netlist
 from neurosim.samplers.settings import AnalogSampling
 from neurosim.spice.ngspice import transients
+from tests.engine.test_transient import resistor_power
 from tests.networks import SCALING, chip_of, flow_net, random_params
 
 TAU = SCALING.tau
@@ -53,7 +54,7 @@ def test_released_netlist_runs_in_ngspice_as_the_engine_runs_it(tmp_path):
     start = crossbar.defaults["start"]
     np.testing.assert_allclose(start[chip.free_slices()["x"]], x0, rtol=1e-12)
     assert np.all(start[4:] == 0)
-    vs = SCALING.volts_per_unit
+    vs = chip.meta.scaling.volts_per_unit
     text = netlist_text(replace(circuit, controls=()))
     (run,) = transients(text, [{}], tstop=8 * TAU, tstep=TAU / 100, tmax=TAU / 100)
     released = chip.release("x")
@@ -63,6 +64,37 @@ def test_released_netlist_runs_in_ngspice_as_the_engine_runs_it(tmp_path):
     assert worst <= 1e-4 * vs, worst / vs  # measured 1.6e-5 (ngspice's trapezoid, τ/100)
     moved = max(np.ptp(run.voltages[u]) for u in crossbar.layout.units)
     assert moved > 0.05 * vs
+
+
+def test_inductive_released_netlist_runs_in_ngspice_as_the_engine_runs_it(tmp_path):
+    """With a series inductor per released node (momentum), ngspice's .tran of the
+    written netlist agrees with the engine's transient (its inertia L·G) at every unit
+    node, and in the heat; the inductors change the path (not a comparison of equals)."""
+    chip = flow_chip()
+    henries = 2e-3  # L·G = 0.2 τ
+    settings = AnalogSampling(n=3, seed=5, inductance=henries)
+    path = write_netlist(settings.released(chip), tmp_path / "heavy.cir")
+    circuit = parse_netlist(path)
+    assert circuit.elements["lm_x_0"].nodes == ("x_0", "x_0_m")
+    assert circuit.elements["ep_x_0"].nodes[2:] == ("x_0_m", "0")
+    released = chip.release("x")
+    start = np.zeros(chip.free)
+    start[:4] = np.random.default_rng(5).standard_normal((3, 4))[0]
+    text = netlist_text(replace(circuit, controls=()))
+    (run,) = transients(text, [{}], tstop=8 * TAU, tstep=TAU / 200, tmax=TAU / 200)
+    sources = released.sources(1)
+    ours = released.transient(sources, run.time, start=start, inertia=released.inertia(henries))
+    plain = released.transient(sources, run.time, start=start)
+    vs = chip.meta.scaling.volts_per_unit
+    units = released._crossbar.layout.units
+    nodes = [f"{u}_m" if u.startswith("x_") else u for u in units]
+    theirs = np.stack([run.voltages[n] for n in nodes], axis=1) / vs
+    worst = np.max(np.abs(ours.states[:, 0, :] - theirs))
+    assert worst <= 5e-5, worst  # measured 6e-6 (ngspice's trapezoid at τ/200)
+    assert np.max(np.abs(plain.states[:, 0, :] - theirs)) > 0.05
+    power = resistor_power(circuit, run.voltages)
+    heat = np.concatenate([[0.0], np.cumsum(np.diff(run.time) * (power[1:] + power[:-1]) / 2)])
+    np.testing.assert_allclose(ours.heat[1:, 0] - ours.heat[0, 0], heat[1:], rtol=1e-4)
 
 
 def test_noisy_released_netlist_carries_the_noise_as_trnoise_sources(tmp_path):
