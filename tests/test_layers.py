@@ -19,9 +19,9 @@ FORBIDDEN = {
     "lower": {"engine", "host", "learn", "samplers", "scores", "api", "cli"},
     "engine": {"host", "learn", "samplers", "scores", "api", "cli", "io"},
     "host": {"learn", "samplers", "scores", "api", "cli"},
-    "learn": {"lower", "samplers", "scores", "api", "cli"},
-    "samplers": {"lower", "learn", "api", "cli"},
-    "scores": {"learn", "api", "cli"},
+    "learn": {"lower", "engine", "samplers", "scores", "api", "cli"},
+    "samplers": {"lower", "engine", "learn", "api", "cli"},
+    "scores": {"lower", "engine", "host", "learn", "api", "cli"},
     "io": {"engine", "host", "learn", "samplers", "scores", "api", "cli"},
     "sweeps": {"api", "cli"},
 }

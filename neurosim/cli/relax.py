@@ -136,8 +136,8 @@ def relax(
     if not result.equilibrium.ok:
         click.echo(
             f"neurosim: {batch - int(result.equilibrium.converged.sum())} of {batch} inputs "
-            "did not converge (flagged converged=false in the file); try a larger "
-            "--max-passes or --tol",
+            "did not converge (each row's status is in the file: /status, /converged); "
+            f"the first: {result.equilibrium.status[~result.equilibrium.converged][0].value}",
             err=True,
         )
         raise SystemExit(1)

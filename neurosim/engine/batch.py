@@ -15,6 +15,7 @@ from neurosim.engine.sources import Sources, sources_from_drive
 from neurosim.errors import CircuitError
 from neurosim.lower.crossbar import Crossbar, lower_crossbar
 from neurosim.network.inputs import drive_from_inputs
+from neurosim.status import status_codes
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class InputEquilibria:
             "residual": eq.residual,
             "passes": eq.passes,
             "converged": eq.converged,
+            "status": status_codes(eq.status)[0],
             "power_w": dissipated_power(cb, self.sources, state),
         }
         try:
@@ -65,6 +67,7 @@ class InputEquilibria:
             "amperes_per_unit": scaling.volts_per_unit * scaling.g_unit,
             "converged": int(eq.converged.sum()),
             "total": int(eq.converged.size),
+            "status_names": list(status_codes(eq.status)[1]),
         }
         groups = {"state": self.layer_states(), "voltages": self.layer_voltages()}
         return {"attrs": attrs, "datasets": datasets, "groups": groups}
@@ -87,7 +90,12 @@ class InputBatch:
     ) -> InputEquilibria:
         """Relax the batch; ``options`` go to :func:`neurosim.engine.relax.relax`."""
         equilibrium = relax(
-            self.crossbar, self.sources, dtype=np.dtype(dtype), progress=progress, **options
+            self.crossbar,
+            self.sources,
+            dtype=np.dtype(dtype),
+            progress=progress,
+            throw=False,  # the file records every row's status
+            **options,
         )
         return InputEquilibria(self.crossbar, self.inputs, self.sources, equilibrium, dtype)
 

@@ -19,9 +19,9 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from neurosim.engine.status import Status
 from neurosim.errors import ConvergenceError
 from neurosim.lower.mna import MnaSystem
+from neurosim.status import Status
 
 MIN_SOURCE_STEP = 1e-4
 

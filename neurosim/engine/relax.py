@@ -56,6 +56,7 @@ from neurosim.engine.sources import Sources
 from neurosim.engine.workspace import Tables, Workspace, energy_law
 from neurosim.errors import ConvergenceError
 from neurosim.lower.crossbar import Crossbar
+from neurosim.status import Status, sample_status
 
 METHODS = ("auto", "anderson", "gradient")
 DEFAULT_TOLERANCE = {np.dtype(np.float64): 1e-6, np.dtype(np.float32): 3e-6}
@@ -75,27 +76,35 @@ ROOT_FINDER_PASSES = 1000
 GUIDE_TOLERANCE = 1e-2
 
 
+FAILURE_LABELS = {Status.MAX_PASSES: "out of passes", Status.NON_FINITE: "hit NaN/inf"}
+
+
 @dataclass(frozen=True)
 class Equilibrium:
     """Per-sample outcome of a batched relaxation.
 
     ``state`` (batch, free) model units (flat order of :meth:`Crossbar.free_slices`);
     ``residual`` (batch,) max |F| in model units (NaN if the iteration broke down);
-    ``passes`` (batch,) passes used; ``converged`` (batch,) residual ≤ ``tolerance``;
-    ``total_passes``: the most passes any sample used; ``followed`` (batch,) bool: the
-    samples settled by plain steps along the circuit's own dynamics (all of them for
-    ``"gradient"``; for a circuit without an energy, those Anderson could not settle on
-    a certified stable equilibrium).
+    ``passes`` (batch,) passes used; ``status`` (batch,) a :class:`Status` per sample
+    (converged, out of passes, non-finite); ``total_passes``: the most passes any
+    sample used; ``followed`` (batch,) bool: the samples settled by plain steps along
+    the circuit's own dynamics (all of them for ``"gradient"``; for a circuit without an
+    energy, those Anderson could not settle on a certified stable equilibrium).
     """
 
     state: np.ndarray
     residual: np.ndarray
     passes: np.ndarray
-    converged: np.ndarray
+    status: np.ndarray
     tolerance: float
     total_passes: int
     method: str
     followed: np.ndarray | None = None
+
+    @property
+    def converged(self) -> np.ndarray:
+        """(batch,) bool: the samples whose status is :attr:`Status.CONVERGED`."""
+        return self.status == Status.CONVERGED
 
     @property
     def ok(self) -> bool:
@@ -103,7 +112,7 @@ class Equilibrium:
         return bool(np.all(self.converged))
 
     def summary(self) -> str:
-        """One line: how many converged, the worst residual, passes."""
+        """One line: how many converged, the worst residual, passes, the first failure."""
         batch = self.state.shape[0]
         failed = np.flatnonzero(~self.converged)
         finite = self.residual[np.isfinite(self.residual)]
@@ -115,10 +124,13 @@ class Equilibrium:
         if self.method != "gradient" and self.followed is not None and self.followed.any():
             text += f"; {int(self.followed.sum())} settled by plain steps"
         if failed.size:
-            text += f"; first failing sample {failed[0]}"
-            broken = int(np.sum(~np.isfinite(self.residual)))
-            if broken:
-                text += f", {broken} hit NaN/inf"
+            counts = ", ".join(
+                f"{int(np.sum(self.status == member))} {FAILURE_LABELS[member]}"
+                for member in FAILURE_LABELS
+                if np.any(self.status == member)
+            )
+            first = failed[0]
+            text += f"; {counts}; sample {first}: {self.status[first].value}"
         return text
 
     def raise_if_failed(self) -> Equilibrium:
@@ -142,8 +154,11 @@ def relax(
     threads: int | None = None,
     tile_rows: int = TILE_ROWS,
     progress: Callable[[int, int], None] | None = None,
+    throw: bool = True,
 ) -> Equilibrium:
-    """Equilibria of ``crossbar`` for each setting in ``sources``.
+    """Equilibria of ``crossbar`` for each setting in ``sources``; with ``throw`` (the
+    default) a sample that did not converge raises :class:`ConvergenceError` naming it
+    and its status, else each sample's :class:`Status` is in the result.
 
     ``start`` (batch, free) or (free,): initial state (default 0, as ngspice; pass the
     free equilibrium to warm-start a nudged phase). ``tolerance``: on max |F| in model
@@ -203,16 +218,17 @@ def relax(
                 run, sources, s0, state, residual, passes, max_passes, step
             )
         method = "anderson"
-    return Equilibrium(
+    equilibrium = Equilibrium(
         state=state,
         residual=residual,
         passes=passes,
-        converged=residual <= tol,
+        status=sample_status(residual, tol),
         tolerance=tol,
         total_passes=int(passes.max(initial=0)),
         method=method,
         followed=followed,
     )
+    return equilibrium.raise_if_failed() if throw else equilibrium
 
 
 def reciprocal_part(crossbar: Crossbar) -> Crossbar:

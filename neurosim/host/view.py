@@ -38,10 +38,12 @@ class CrossbarView:
         """The netlist's own source settings, ``batch`` times, to be changed and applied."""
         return default_sources(self._crossbar, batch)
 
-    def settle(self, sources: Sources, **options) -> Equilibrium:
+    def settle(self, sources: Sources, *, throw: bool = False, **options) -> Equilibrium:
         """Let the circuit settle under ``sources``; ``options`` as
-        :func:`neurosim.engine.relax.relax` (``start``, ``tolerance``, ``max_passes``, ...)."""
-        return relax(self._crossbar, sources, **options)
+        :func:`neurosim.engine.relax.relax` (``start``, ``tolerance``, ``max_passes``, ...).
+        A host decides what to do with samples that did not settle (each has its
+        status), so nothing is raised unless ``throw``."""
+        return relax(self._crossbar, sources, throw=throw, **options)
 
     def transient(self, sources: Sources, times, **options) -> Trajectory:
         """The circuit's own dynamics in physical time under ``sources``, states at

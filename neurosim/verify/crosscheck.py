@@ -214,7 +214,12 @@ def neurosim_voltages(
         # function: the accelerated path can end in a neighbouring basin there
         method = "auto" if has_energy(crossbar) else "gradient"
         equilibrium = relax(
-            crossbar, sources, tolerance=ENGINE_TOLERANCE, max_passes=MAX_PASSES, method=method
+            crossbar,
+            sources,
+            tolerance=ENGINE_TOLERANCE,
+            max_passes=MAX_PASSES,
+            method=method,
+            throw=False,  # raised below, outside the fallback to the general solver
         )
     except CircuitError:
         crossbar = None

@@ -9,8 +9,10 @@ from click.testing import CliRunner
 from neurosim.cli.main import cli
 from neurosim.engine.relax import relax
 from neurosim.engine.sources import default_sources
+from neurosim.io.equilibria_h5 import read_statuses
 from neurosim.lower.crossbar import lower_crossbar
 from neurosim.netlist.parse import parse_netlist
+from neurosim.status import Status
 
 ROOT = Path(__file__).resolve().parents[2]
 XOR = ROOT / "netlists/xor.cir"
@@ -32,7 +34,7 @@ def test_relax_writes_states_voltages_and_statuses(tmp_path):
     sources.inputs[:] = inputs
     expected = relax(crossbar, sources, tolerance=1e-10)
     with h5py.File(out) as f:
-        assert f.attrs["schema"] == "neurosim-equilibria/1"
+        assert f.attrs["schema"] == "neurosim-equilibria/2"
         assert f.attrs["converged"] == 7 and f.attrs["total"] == 7
         np.testing.assert_array_equal(f["inputs"][()], inputs)
         for name, where in crossbar.free_slices().items():
@@ -51,6 +53,19 @@ def test_unconverged_rows_are_flagged_and_exit_1(tmp_path):
     assert "2 of 2 inputs did not converge" in result.output
     with h5py.File(out) as f:  # written anyway, nothing lost
         assert not np.any(f["converged"][()]) and f.attrs["converged"] == 0
+    assert list(read_statuses(out)) == [Status.MAX_PASSES] * 2
+    assert "raise max_passes" in Status.MAX_PASSES.value
+
+
+def test_statuses_read_from_first_schema_files(tmp_path):
+    """A neurosim-equilibria/1 file (no /status) still reads: each row's status from its
+    converged flag and residual."""
+    path = tmp_path / "old.h5"
+    with h5py.File(path, "w") as f:
+        f.attrs["schema"] = "neurosim-equilibria/1"
+        f["converged"] = np.array([True, False, False])
+        f["residual"] = np.array([1e-9, 0.3, np.nan])
+    assert list(read_statuses(path)) == [Status.CONVERGED, Status.MAX_PASSES, Status.NON_FINITE]
 
 
 def test_bad_input_is_one_line_and_destroys_nothing(tmp_path):

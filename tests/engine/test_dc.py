@@ -7,9 +7,9 @@ from scipy.optimize import brentq
 from neurosim.circuit.expr import parse_expr
 from neurosim.circuit.ir import Circuit, Element, Model
 from neurosim.engine.dc import solve_dc
-from neurosim.engine.status import Status
 from neurosim.errors import CircuitError, ConvergenceError
 from neurosim.lower.mna import GMIN, THERMAL_VOLTAGE, lower_dc
+from neurosim.status import Status
 
 
 def build(*elements, models=()) -> Circuit:
