@@ -5,7 +5,7 @@ same start.
 The family is ``tests/engine/test_robustness.py``'s mismatched Hopfield chain (x → h1
 → h2 → y, tanh units, Xavier gain 0.7 so that several equilibria exist, every sixth
 device scaled by U(0.9, 1.1): no energy function), seeds 0–29, 40 drives each. For
-each seed: ``relax`` (auto) and plain steps (``method="gradient"``) to a residual of
+each seed: ``relax`` (auto) and plain steps (``solver=Gradient()``) to a residual of
 1e-10, on the circuit and on its reciprocal part (each coupling's two arrays replaced
 by their mean, which has an energy function: the energy-guided path). A sample is
 "elsewhere" when the two states differ by more than 1e-6 (model units); every state
@@ -25,6 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from neurosim.engine.relax import reciprocal_part, relax
+from neurosim.engine.solvers import Gradient
 from tests.engine.test_robustness import jacobians, mismatched_chain
 
 SEEDS, BATCH, TOLERANCE, APART = range(30), 40, 1e-10, 1e-6
@@ -40,8 +41,15 @@ def main() -> None:
             ("mismatched", crossbar),
             ("reciprocal_part", reciprocal_part(crossbar)),
         ):
-            fast = relax(circuit, sources, tolerance=TOLERANCE, max_passes=50_000)
-            own = relax(circuit, sources, tolerance=TOLERANCE, max_passes=50_000, method="gradient")
+            fast = relax(circuit, sources, tolerance=TOLERANCE, max_passes=50_000, throw=False)
+            own = relax(
+                circuit,
+                sources,
+                tolerance=TOLERANCE,
+                max_passes=50_000,
+                solver=Gradient(),
+                throw=False,
+            )
             apart = np.max(np.abs(fast.state - own.state), axis=1) > APART
             figures[name].append(int(apart.sum()))
             growth = np.linalg.eigvals(jacobians(circuit, sources, fast.state)).real.max(axis=1)

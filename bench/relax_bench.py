@@ -67,6 +67,7 @@ from neurosim.circuit.meta import Layer, NetworkMeta
 from neurosim.data.digits import load_digits
 from neurosim.engine.relax import Equilibrium, relax, residual
 from neurosim.engine.shards import TILE_ROWS, core_count, tile_slices
+from neurosim.engine.solvers import Gradient
 from neurosim.engine.sources import Sources, default_sources
 from neurosim.host import Chip
 from neurosim.io.atomic import write_text_atomic
@@ -217,7 +218,7 @@ def settle(
     crossbar: Crossbar, sources: Sources, dtype: type, tolerance: float | None
 ) -> Callable[[], Equilibrium]:
     """A relax call as a task (float32 passes ``tolerance=None``: its default)."""
-    return lambda: relax(crossbar, sources, tolerance=tolerance, dtype=dtype)
+    return lambda: relax(crossbar, sources, tolerance=tolerance, dtype=dtype, throw=False)
 
 
 # --- start-up ------------------------------------------------------------------------
@@ -665,7 +666,14 @@ def nonideal_part(config: Config, circuit: Circuit, crossbar: Crossbar, xt, trai
         )
         eq, eq_bad = timed["trained"].result, timed["trained_mismatched"].result
         log("non-ideal: plain steps on the trained mismatched network (its own dynamics)")
-        own = relax(grown_bad, sources, tolerance=TOLERANCE, method="gradient", max_passes=50_000)
+        own = relax(
+            grown_bad,
+            sources,
+            tolerance=TOLERANCE,
+            solver=Gradient(),
+            max_passes=50_000,
+            throw=False,
+        )
         apart = np.max(np.abs(eq_bad.state - own.state), axis=1)
         out.update(
             trained_mismatched_passes_max=eq_bad.total_passes,

@@ -93,8 +93,9 @@ def relax(circuit: Circuit, inputs: np.ndarray, **options):
     """Equilibria of a network circuit for each row of ``inputs`` (n, width), model
     units (clamped input layers, then visible spring targets): an
     :class:`neurosim.engine.batch.InputEquilibria` (``.equilibrium.state`` (n, free),
-    residuals, passes, convergence). ``options``: ``tolerance``, ``method``, ``step``,
-    ``dtype``, ``max_passes``, ``threads``, ``progress(done, total)``."""
+    residuals, passes, statuses). ``options``: ``tolerance``, ``solver``
+    (:mod:`neurosim.engine.solvers`), ``dtype``, ``max_passes``, ``threads``,
+    ``progress(done, total)``."""
     from neurosim.engine.batch import prepare_inputs
 
     return prepare_inputs(circuit, inputs).settle(**options)

@@ -41,6 +41,7 @@ for _lower in (
 # engine logic of its own (settings classes and file formats it may use)
 CLI_FORBIDDEN = {"engine", "host", "lower", "learn", "samplers"}
 CLI_ALLOWED = {
+    "neurosim.engine.solvers",  # the --method registry
     "neurosim.learn.settings",
     "neurosim.samplers.settings",
     "neurosim.samplers.grid",  # pictures of samples: output, not sampling

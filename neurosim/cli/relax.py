@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from neurosim.cli.options import FINITE_POSITIVE, SEED
+from neurosim.engine.solvers import SOLVERS, solver_named
 
 
 @click.command()
@@ -44,7 +45,7 @@ from neurosim.cli.options import FINITE_POSITIVE, SEED
     "--method",
     default="auto",
     show_default=True,
-    type=click.Choice(["auto", "anderson", "gradient"]),
+    type=click.Choice(list(SOLVERS)),
     help="anderson: accelerated fixed point (fast), safeguarded by the circuit's energy; "
     "a circuit without one (mismatched arrays, wire resistance, gain errors) is guided "
     "by its reciprocal part and every equilibrium must pass a stability check, else "
@@ -115,8 +116,7 @@ def relax(
         inputs = load_rows(inputs_file)
     options = dict(
         tolerance=tolerance,
-        method=method,
-        step=step,
+        solver=solver_named(method, step),
         dtype=dtype,
         max_passes=max_passes,
         threads=threads,

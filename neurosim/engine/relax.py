@@ -52,23 +52,19 @@ from threadpoolctl import threadpool_limits
 
 from neurosim.engine import kernels, newton, stability
 from neurosim.engine.shards import TILE_ROWS, run_tiles, tile_slices
+from neurosim.engine.solvers import Anderson, Certified, Gradient, Solver
 from neurosim.engine.sources import Sources
 from neurosim.engine.workspace import Tables, Workspace, energy_law
 from neurosim.errors import ConvergenceError
 from neurosim.lower.crossbar import Crossbar
 from neurosim.status import Status, sample_status
 
-METHODS = ("auto", "anderson", "gradient")
 DEFAULT_TOLERANCE = {np.dtype(np.float64): 1e-6, np.dtype(np.float32): 3e-6}
-DEFAULT_DEPTH = 12  # measured on trained digits networks: median passes 63 -> 44 vs depth 5
 # relative energy rise Anderson treats as round-off, by precision
 ENERGY_SLACK = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-5}
 REGULARISATION = 1e-10
 POLISH_AFTER = 40  # passes before (and between) Newton polishes of a tile's slow samples
 POLISH_SHARE = 0.1  # ... once at most this share of the tile (or one sample) is still active
-# Anderson's passes on a circuit without an energy before its unsettled samples are left
-# to plain steps (mismatched digits: 14; multi-stable chains: median 40, tail > 50,000)
-ROOT_FINDER_PASSES = 1000
 # how far (max |F|, model units) stage 1 settles the reciprocal part before the root
 # finder takes over; measured on trained mismatched digits networks: 1e-2 and 1e-1 keep
 # every sample in its trajectory's basin (136 and 121 passes, vs 158 at the tolerance),
@@ -145,12 +141,10 @@ def relax(
     sources: Sources,
     *,
     tolerance: float | None = None,
-    method: str = "auto",
+    solver: Solver | None = None,
     max_passes: int = 5000,
     start: np.ndarray | None = None,
     dtype: np.dtype | type = np.float64,
-    step: float | None = None,
-    depth: int = DEFAULT_DEPTH,
     threads: int | None = None,
     tile_rows: int = TILE_ROWS,
     progress: Callable[[int, int], None] | None = None,
@@ -160,20 +154,21 @@ def relax(
     default) a sample that did not converge raises :class:`ConvergenceError` naming it
     and its status, else each sample's :class:`Status` is in the result.
 
-    ``start`` (batch, free) or (free,): initial state (default 0, as ngspice; pass the
-    free equilibrium to warm-start a nudged phase). ``tolerance``: on max |F| in model
-    units (default 1e-6 in float64, 3e-6 in float32); the state is then within about
-    tolerance / (slowest decay rate) of the exact equilibrium — on the digits network
-    1e-6 gives 2e-6 model units, so tighten it for cross-checks (``check`` uses 1e-12).
-    ``step``: η of the plain steps (default: 0.1, capped at a step stable on every node).
-    ``threads`` (default: one per core) work on tiles of ``tile_rows`` samples.
-    ``progress(settled, batch)`` is called whenever samples stop.
+    ``solver``: :mod:`neurosim.engine.solvers` (default :class:`Anderson`, the
+    ``"auto"`` method). ``start`` (batch, free) or (free,): initial state (default 0, as
+    ngspice; pass the free equilibrium to warm-start a nudged phase). ``tolerance``: on
+    max |F| in model units (default 1e-6 in float64, 3e-6 in float32); the state is then
+    within about tolerance / (slowest decay rate) of the exact equilibrium — on the
+    digits network 1e-6 gives 2e-6 model units, so tighten it for cross-checks
+    (``check`` uses 1e-12). ``threads`` (default: one per core) work on tiles of
+    ``tile_rows`` samples. ``progress(settled, batch)`` is called whenever samples stop.
     """
     dtype = np.dtype(dtype)
     if dtype not in DEFAULT_TOLERANCE:
         raise ValueError(f"dtype must be float64 or float32, not {dtype}")
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
+    solver = Anderson() if solver is None else solver
+    if not isinstance(solver, Gradient | Anderson | Certified):
+        raise ValueError(f"solver must be one of neurosim.engine.solvers, not {solver!r}")
     tol = DEFAULT_TOLERANCE[dtype] if tolerance is None else float(tolerance)
     if not tol > 0:
         raise ValueError(f"tolerance must be positive, not {tolerance!r}")
@@ -187,37 +182,8 @@ def relax(
         raise ValueError("the start state holds NaN or inf")
     tables = Tables.build(crossbar, sources.nudge, dtype)
     run = _Runner(crossbar, tables, tol, threads, tile_rows, _Progress(batch, progress))
-    followed = np.zeros(batch, dtype=bool)
-    step = _safe_step(run) if step is None else float(step)
-    if not step > 0:
-        raise ValueError(f"step must be positive, not {step!r}")
-    if method == "gradient":
-        state, residual, passes = run(sources, s0, "gradient", max_passes, step)
-        followed[:] = True
-    else:
-        no_energy = tables.energy_law == kernels.NO_ENERGY
-        first = np.zeros(batch, dtype=np.int64)
-        part = reciprocal_part(crossbar) if no_energy else None
-        surrogate = part if part is not None and energy_law(part) != kernels.NO_ENERGY else None
-        if surrogate is not None:  # stage 1: the reciprocal part's energy-guided descent
-            guide = _Runner(
-                surrogate,
-                Tables.build(surrogate, sources.nudge, dtype),
-                max(tol, GUIDE_TOLERANCE),
-                threads,
-                tile_rows,
-                _Progress(batch, None),
-            )
-            s0_guided, _, first = guide(sources, s0, "anderson", max_passes, depth)
-        budget = min(max_passes, ROOT_FINDER_PASSES) if no_energy else max_passes
-        start = s0 if surrogate is None else s0_guided
-        state, residual, passes = run(sources, start, "anderson", budget, depth)
-        passes += first
-        if no_energy:
-            followed = _follow_uncertified(
-                run, sources, s0, state, residual, passes, max_passes, step
-            )
-        method = "anderson"
+    job = _Job(run, sources, s0, max_passes)  # s0 carries the dtype
+    state, residual, passes, followed = solver.settle(job)
     equilibrium = Equilibrium(
         state=state,
         residual=residual,
@@ -225,10 +191,59 @@ def relax(
         status=sample_status(residual, tol),
         tolerance=tol,
         total_passes=int(passes.max(initial=0)),
-        method=method,
+        method=solver.name,
         followed=followed,
     )
     return equilibrium.raise_if_failed() if throw else equilibrium
+
+
+class _Job:
+    """What a solver (:mod:`neurosim.engine.solvers`) settles: a batch of ``sources``
+    from ``start`` within ``max_passes``, through the tiled ``runner``."""
+
+    def __init__(self, runner: _Runner, sources: Sources, start, max_passes: int) -> None:
+        self.runner, self.sources, self.start = runner, sources, start
+        self.max_passes, self.batch = max_passes, sources.batch
+        self.has_energy = runner.tables.energy_law != kernels.NO_ENERGY
+
+    def run(self, start, kind: str, budget: int, option):
+        """``kind`` ("anderson": ``option`` its depth; "gradient": its step) from
+        ``start`` for at most ``budget`` passes: state, residual, passes."""
+        return self.runner(self.sources, start, kind, budget, option)
+
+    def safe_step(self) -> float:
+        return _safe_step(self.runner)
+
+    def flags(self, value: bool) -> np.ndarray:
+        """(batch,) bool, all ``value``: which samples were settled by plain steps."""
+        return np.full(self.batch, value, dtype=bool)
+
+    def guide(self, depth: int):
+        """The start the root finder takes on a circuit without an energy, and the
+        passes it cost: the reciprocal part's energy-guided equilibrium to
+        ``GUIDE_TOLERANCE`` where the arrays' differences are all that break the
+        energy, else the start itself (module docstring, stage 1)."""
+        run = self.runner
+        part = reciprocal_part(run.crossbar)
+        if energy_law(part) == kernels.NO_ENERGY:
+            return self.start, np.zeros(self.batch, dtype=np.int64)
+        guide = _Runner(
+            part,
+            Tables.build(part, self.sources.nudge, self.start.dtype),
+            max(run.tol, GUIDE_TOLERANCE),
+            run.threads,
+            run.tile_rows,
+            _Progress(self.batch, None),
+        )
+        guided, _, first = guide(self.sources, self.start, "anderson", self.max_passes, depth)
+        return guided, first
+
+    def follow_uncertified(self, state, residual, passes, step: float | None) -> np.ndarray:
+        """:func:`_follow_uncertified` with plain steps of ``step`` (None: the safe one)."""
+        step = self.safe_step() if step is None else step
+        return _follow_uncertified(
+            self.runner, self.sources, self.start, state, residual, passes, self.max_passes, step
+        )
 
 
 def reciprocal_part(crossbar: Crossbar) -> Crossbar:

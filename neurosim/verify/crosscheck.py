@@ -26,6 +26,7 @@ from neurosim.engine.dc import solve_dc
 from neurosim.engine.energy import has_energy
 from neurosim.engine.readout import node_voltages
 from neurosim.engine.relax import relax
+from neurosim.engine.solvers import Anderson, Gradient
 from neurosim.engine.sources import sources_from_settings
 from neurosim.errors import CircuitError
 from neurosim.lower.crossbar import lower_crossbar
@@ -212,13 +213,13 @@ def neurosim_voltages(
         sources = sources_from_settings(crossbar, settings)
         # the arbiter settles along the circuit's own dynamics where it has no energy
         # function: the accelerated path can end in a neighbouring basin there
-        method = "auto" if has_energy(crossbar) else "gradient"
+        solver = Anderson() if has_energy(crossbar) else Gradient()
         equilibrium = relax(
             crossbar,
             sources,
             tolerance=ENGINE_TOLERANCE,
             max_passes=MAX_PASSES,
-            method=method,
+            solver=solver,
             throw=False,  # raised below, outside the fallback to the general solver
         )
     except CircuitError:

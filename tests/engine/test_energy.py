@@ -14,6 +14,7 @@ import pytest
 from neurosim.circuit.meta import NetworkMeta
 from neurosim.engine.energy import co_content_watts, dissipated_power, energy
 from neurosim.engine.readout import node_voltages
+from neurosim.engine.solvers import Gradient
 from neurosim.engine.sources import sources_from_drive, sources_from_settings
 from neurosim.engine.transient import transient
 from neurosim.engine.workspace import Tables, Workspace
@@ -291,6 +292,6 @@ def test_a_gain_shared_by_every_injection_keeps_an_energy():
     inputs = np.random.default_rng(0).uniform(-1, 1, (8, 64))
     batch = prepare_inputs(made.circuit, inputs)
     fast = batch.settle(tolerance=1e-10)
-    own = batch.settle(tolerance=1e-10, method="gradient", max_passes=100_000)
+    own = batch.settle(tolerance=1e-10, solver=Gradient(), max_passes=100_000)
     assert fast.equilibrium.ok and own.equilibrium.ok
     np.testing.assert_allclose(fast.equilibrium.state, own.equilibrium.state, atol=1e-8)

@@ -16,6 +16,7 @@ from neurosim.circuit.meta import NetworkMeta
 from neurosim.engine.dc import solve_dc
 from neurosim.engine.readout import node_voltages
 from neurosim.engine.relax import relax, residual
+from neurosim.engine.solvers import Anderson, Gradient, solver_named
 from neurosim.engine.sources import default_sources, sources_from_drive, sources_from_settings
 from neurosim.errors import ConvergenceError
 from neurosim.lower.crossbar import ideal_crossbar, lower_crossbar
@@ -134,7 +135,7 @@ def test_anderson_settles_where_the_circuits_own_dynamics_settle(law, hidden, nu
     crossbar = ideal_crossbar(meta, params)
     sources = sources_from_drive(crossbar, drive)
     fast = relax(crossbar, sources, tolerance=1e-11).raise_if_failed()
-    slow = relax(crossbar, sources, method="gradient", tolerance=1e-11, max_passes=50_000)
+    slow = relax(crossbar, sources, solver=Gradient(), tolerance=1e-11, max_passes=50_000)
     slow.raise_if_failed()
     assert np.max(np.abs(fast.state - slow.state)) < 1e-9
     assert fast.total_passes * 4 < slow.total_passes
@@ -156,7 +157,7 @@ def test_without_an_energy_anderson_settles_where_the_circuits_own_dynamics_sett
     assert not crossbar.symmetric()
     sources = sources_from_drive(crossbar, drive)
     fast = relax(crossbar, sources, tolerance=1e-11).raise_if_failed()
-    slow = relax(crossbar, sources, method="gradient", tolerance=1e-11, max_passes=50_000)
+    slow = relax(crossbar, sources, solver=Gradient(), tolerance=1e-11, max_passes=50_000)
     slow.raise_if_failed()
     assert fast.method == "anderson" and not fast.followed.any()
     assert np.max(np.abs(fast.state - slow.state)) < 1e-9
@@ -224,7 +225,13 @@ def test_bad_arguments_are_one_line_errors():
     crossbar = ideal_crossbar(meta, params)
     sources = sources_from_drive(crossbar, drive)
     with pytest.raises(ValueError, match="method must be"):
-        relax(crossbar, sources, method="newton")
+        solver_named("newton")
+    with pytest.raises(ValueError, match="solver must be one of"):
+        relax(crossbar, sources, solver="anderson")
+    with pytest.raises(ValueError, match="depth must be a positive integer"):
+        Anderson(depth=0)
+    with pytest.raises(ValueError, match="step must be positive"):
+        Gradient(step=-0.1)
     with pytest.raises(ValueError, match="dtype must be"):
         relax(crossbar, sources, dtype=np.int32)
     with pytest.raises(ValueError, match="tolerance must be positive"):
@@ -245,7 +252,7 @@ def test_shipped_digits_network_settles_a_flow_matching_batch():
     sources.targets[:, crossbar.free_slices()["x"]] = rng.standard_normal((256, 64))
     eq = relax(crossbar, sources).raise_if_failed()
     assert eq.total_passes < 40  # the reference schedule uses 300 steps
-    reference = relax(crossbar, sources, method="gradient", tolerance=1e-9, max_passes=5000)
+    reference = relax(crossbar, sources, solver=Gradient(), tolerance=1e-9, max_passes=5000)
     assert np.max(np.abs(eq.state - reference.state)) < 1e-5
 
 

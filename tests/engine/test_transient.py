@@ -13,6 +13,7 @@ from neurosim.circuit.meta import Layer, NetworkMeta, Scaling
 from neurosim.engine.energy import dissipated_power
 from neurosim.engine.readout import node_voltages
 from neurosim.engine.relax import relax
+from neurosim.engine.solvers import Gradient
 from neurosim.engine.sources import sources_from_drive, sources_from_settings
 from neurosim.engine.transient import transient
 from neurosim.lower.crossbar import lower_crossbar
@@ -195,7 +196,7 @@ def test_long_time_limit_is_the_equilibrium(law, hidden, topology):
     times = np.array([10.0, 2000.0]) * TAU
     trajectory = transient(crossbar, sources, times, rtol=1e-10, atol=1e-12)
     settled = trajectory.states[-1]
-    dynamics = relax(crossbar, sources, method="gradient", tolerance=1e-12, max_passes=20000)
+    dynamics = relax(crossbar, sources, solver=Gradient(), tolerance=1e-12, max_passes=20000)
     warm = relax(crossbar, sources, start=trajectory.states[0], tolerance=1e-13)
     # measured: ≤ 4.4e-11 (dynamics), ≤ 3.8e-11 (warm)
     assert np.max(np.abs(settled - dynamics.raise_if_failed().state)) <= 1e-8

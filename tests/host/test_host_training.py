@@ -11,6 +11,7 @@ import pytest
 
 from neurosim.engine.readout import activations
 from neurosim.engine.relax import relax
+from neurosim.engine.solvers import Gradient
 from neurosim.engine.sources import default_sources
 from neurosim.host import Chip
 from neurosim.learn.flow import FlowBatches
@@ -116,5 +117,5 @@ def test_a_circuit_whose_two_arrays_differ_trains_and_settles_as_that_circuit(de
     sources.targets[:, chip.free_slices()["x"]] = data[:16]
     eq = chip.settle(sources, tolerance=1e-12)
     assert eq.method == "anderson" and eq.ok and not eq.followed.any()
-    own = relax(programmed, sources, tolerance=1e-12, method="gradient", max_passes=50_000)
+    own = relax(programmed, sources, tolerance=1e-12, solver=Gradient(), max_passes=50_000)
     np.testing.assert_allclose(eq.state, own.raise_if_failed().state, rtol=0, atol=1e-9)

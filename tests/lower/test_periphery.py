@@ -10,6 +10,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from neurosim.engine.solvers import Gradient
 from neurosim.errors import CircuitError
 from neurosim.host import Chip
 from neurosim.lower.crossbar import lower_crossbar
@@ -108,7 +109,7 @@ def test_drivers_with_gain_offset_and_limits_and_amplifier_gains_match_ngspice()
     sources.inputs[:] = inputs
     eq = chip.settle(sources, tolerance=1e-12)
     assert eq.method == "anderson" and eq.ok and not eq.followed.any()  # certified stable
-    own = chip.settle(sources, tolerance=1e-12, method="gradient")  # its own dynamics
+    own = chip.settle(sources, tolerance=1e-12, solver=Gradient())  # its own dynamics
     np.testing.assert_allclose(eq.state, own.state, rtol=0, atol=1e-9)
     volts = chip.voltages(sources, eq.state)
     lines = np.array([volts[f"h_{i}_p"] for i in range(6)])
