@@ -25,12 +25,13 @@ import numpy as np
 from neurosim.circuit.expr import rename
 from neurosim.circuit.ir import GROUND, Circuit, Element
 from neurosim.circuit.meta import NetworkMeta
+from neurosim.circuit.pairs import encode, pair_values
 from neurosim.engine.noise import diffusion, leak_conductance, model_temperature, sampled_rms
 from neurosim.engine.readout import activations, node_voltages, row_line_values
 from neurosim.engine.relax import net_current
 from neurosim.engine.sources import Sources
 from neurosim.errors import CircuitError
-from neurosim.host.programming import IdealProgrammer, Programmer, encode, pair_values
+from neurosim.host.programming import IdealProgrammer, Programmer
 from neurosim.host.view import CrossbarView, DerivedView
 from neurosim.lower.crossbar import (
     apply_devices,

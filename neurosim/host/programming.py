@@ -21,6 +21,7 @@ from typing import Protocol
 import numpy as np
 
 from neurosim.circuit.meta import Scaling
+from neurosim.circuit.pairs import encode
 
 OPEN_CONDUCTANCE = 1e-12  # S: a device at 0 S (an open cell) is held at ngspice's gmin
 
@@ -41,25 +42,6 @@ class Programmer(Protocol):
         values ``targets`` (...), after the update ``delta`` (...; None: a fresh write
         of the targets)."""
         ...
-
-
-def pair_values(pairs: np.ndarray, scaling: Scaling) -> np.ndarray:
-    """θ = (G⁺ − G⁻)/g_unit of device pairs ``pairs`` (..., 2) [S]."""
-    return (pairs[..., 0] - pairs[..., 1]) / scaling.g_unit
-
-
-def encode(values: np.ndarray, scaling: Scaling) -> np.ndarray:
-    """The compiler's pair for each value (..., 2): ``G± = g_min + max(±θ, 0)·g_unit``."""
-    values = np.asarray(values, dtype=np.float64)
-    pairs = np.empty((*values.shape, 2))
-    positive = np.maximum(values, 0.0)
-    positive *= scaling.g_unit
-    positive += scaling.g_min
-    negative = np.minimum(values, 0.0)  # −max(−θ, 0), to the bit
-    negative *= -scaling.g_unit
-    negative += scaling.g_min
-    pairs[..., 0], pairs[..., 1] = positive, negative
-    return pairs
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from neurosim.circuit.ir import Circuit
-from neurosim.circuit.meta import NetworkMeta, Scaling
+from neurosim.circuit.meta import NetworkMeta
+from neurosim.circuit.pairs import encode
 from neurosim.errors import CircuitError
 from neurosim.lower.layout import Layout, read_layout
 from neurosim.lower.wires import reduce_array
@@ -219,11 +220,11 @@ def ideal_crossbar(meta: NetworkMeta, params: Mapping[str, np.ndarray]) -> Cross
         crossbar.tau[where] = scaling.tau
         if layer.kind == "visible":
             crossbar.spring[where] = meta.spring_lambda
-        g_p, g_n = _pair(params[f"b_{name}"], scaling)
+        g_p, g_n = np.moveaxis(encode(params[f"b_{name}"], scaling), -1, 0)
         crossbar.bias[where] = (g_p * vs - g_n * vs) / (vs * scaling.g_unit)
         crossbar.bias_power += float(np.sum((g_p + g_n) * vs**2))
     for k, (a, b) in enumerate(meta.couplings):
-        g_p, g_n = _pair(params[f"w{k}"], scaling)
+        g_p, g_n = np.moveaxis(encode(params[f"w{k}"], scaling), -1, 0)
         _place(crossbar, a, b, (g_p - g_n) / scaling.g_unit, (g_p + g_n).sum(1))
         if meta.layer(a).kind != "input":
             _place(crossbar, b, a, (g_p - g_n).T / scaling.g_unit, (g_p + g_n).sum(0))
@@ -236,15 +237,6 @@ def ideal_crossbar(meta: NetworkMeta, params: Mapping[str, np.ndarray]) -> Cross
     }
     crossbar.rails = np.array([vs, -vs])
     return crossbar
-
-
-def _pair(values: np.ndarray, scaling: Scaling) -> tuple[np.ndarray, np.ndarray]:
-    """Device conductances of signed model values (the compiler's encoding)."""
-    values = np.asarray(values, dtype=float)
-    return (
-        scaling.g_min + np.maximum(values, 0.0) * scaling.g_unit,
-        scaling.g_min + np.maximum(-values, 0.0) * scaling.g_unit,
-    )
 
 
 def _empty(meta: NetworkMeta) -> Crossbar:

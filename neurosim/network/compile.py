@@ -36,6 +36,7 @@ import numpy as np
 
 from neurosim.circuit.ir import Circuit, Element, Role
 from neurosim.circuit.meta import Layer, NetworkMeta, Scaling
+from neurosim.circuit.pairs import encode
 from neurosim.circuit.structure import ArrayPart, Structure, default_structure
 from neurosim.network.activations import get_activation
 from neurosim.network.model import Arrays, Drive, check_params, init_params
@@ -43,13 +44,6 @@ from neurosim.network.spec import NetworkSpec
 from neurosim.network.templates import driver_expression, injection_expression
 
 TRAINABLE = ("rw*", "rb*")
-
-
-def conductance_pair(w: np.ndarray, scaling: Scaling) -> tuple[np.ndarray, np.ndarray]:
-    """Device conductances (siemens) encoding the signed model values ``w``."""
-    g_plus = scaling.g_min + np.maximum(w, 0.0) * scaling.g_unit
-    g_minus = scaling.g_min + np.maximum(-w, 0.0) * scaling.g_unit
-    return g_plus, g_minus
 
 
 def compile_network(
@@ -144,7 +138,8 @@ def _add_array(
     array gets its segments of ``wire`` ohms (module docstring)."""
     a, b = meta.couplings[array.coupling]
     rows, cols = (a, b) if array.direction == "forward" else (b, a)
-    g_plus, g_minus = conductance_pair(np.asarray(w, dtype=float), meta.scaling)
+    pairs = encode(w, meta.scaling)
+    g_plus, g_minus = pairs[..., 0], pairs[..., 1]
     if array.direction == "backward":
         g_plus, g_minus = g_plus.T, g_minus.T
     n_rows, n_cols = meta.layer(rows).size, meta.layer(cols).size
@@ -180,7 +175,8 @@ def _next_line(row: int, sign: str) -> tuple[int, str]:
 def _add_biases(
     circuit: Circuit, scaling: Scaling, layer: Layer, b: np.ndarray, structure: Structure
 ) -> None:
-    g_plus, g_minus = conductance_pair(np.asarray(b, dtype=float), scaling)
+    pairs = encode(b, scaling)
+    g_plus, g_minus = pairs[..., 0], pairs[..., 1]
     parts = structure.units[layer.name]
     for i in range(layer.size):
         column = f"{layer.name}_{i}_c"

@@ -3,9 +3,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from neurosim.circuit.pairs import encode
 from neurosim.errors import SpecError
 from neurosim.host import Chip
-from neurosim.network.compile import compile_network, conductance_pair
+from neurosim.network.compile import compile_network
 from neurosim.network.model import init_params
 from neurosim.network.spec import load_spec, spec_from_dict
 
@@ -46,7 +47,7 @@ def test_xor_circuit_structure_and_parameter_round_trip():
 def test_conductances_are_physical():
     spec = load_spec(ROOT / "circuits/digits_flow.toml")
     w = init_params(spec.meta, np.random.default_rng(0), 0.5)["w1"]
-    g_plus, g_minus = conductance_pair(w, spec.meta.scaling)
+    g_plus, g_minus = np.moveaxis(encode(w, spec.meta.scaling), -1, 0)
     assert g_plus.min() >= 1e-6 and g_minus.min() >= 1e-6
     assert max(g_plus.max(), g_minus.max()) < 100e-6
     np.testing.assert_allclose((g_plus - g_minus) / 1e-4, w, atol=1e-12)
