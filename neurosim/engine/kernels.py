@@ -25,6 +25,8 @@ import numpy as np
 from numba import njit, types
 from numba.extending import intrinsic
 
+from neurosim.lower.crossbar import LINEAR, RHO
+
 BIAS, LEAK, SPRING, GAIN, SLOPE, NUDGE, DIAG, SHIFT, LOW, HIGH = range(10)
 UNIT_ROWS = 10
 
@@ -135,11 +137,11 @@ def _activate_row(n, s, tile, units):
         else:
             act = act_o[n, start - free_e : stop - free_e]
         values, slope = s[n, start:stop], slope_of[n, start:stop]
-        if code == 0:
+        if code == LINEAR:
             for j in range(values.shape[0]):
                 act[j] = values[j]
                 slope[j] = 1.0
-        elif code == 1:
+        elif code == RHO:
             for j in range(values.shape[0]):
                 u = values[j]
                 sig = 1.0 / (1.0 + fast_exp(-u))
@@ -252,7 +254,7 @@ def _row_energy(n, s, tile, units):
                 + unit[NUDGE, i] * (value - nt) * (value - nt)
             )
         else:
-            if code[i] == 0:
+            if code[i] == LINEAR:
                 lam = 0.5 * a * a
             else:  # tanh: Λ(a) = u·a − log cosh u
                 magnitude = abs(value)

@@ -27,6 +27,7 @@ import numpy as np
 import scipy.linalg
 
 from neurosim.engine import kernels
+from neurosim.lower.crossbar import RHO, TANH
 
 LINE_SEARCH_HALVINGS = 4
 NEWTON_STEPS = 3
@@ -35,7 +36,7 @@ NEWTON_STEPS = 3
 def curvature(s: np.ndarray, code: np.ndarray) -> np.ndarray:
     """ρ''(s) elementwise, for units with activation ``code`` (0 linear, 1 ρ, 2 tanh)."""
     out = np.zeros_like(s)
-    ref = code == 1
+    ref = code == RHO
     if np.any(ref):
         u = s[..., ref]
         sig = 0.5 * (1.0 + np.tanh(0.5 * u))
@@ -43,7 +44,7 @@ def curvature(s: np.ndarray, code: np.ndarray) -> np.ndarray:
         slope = sig * (1.0 + u * (1.0 - sig))
         bend = sig * (1.0 - sig) * (2.0 + u * (1.0 - 2.0 * sig))
         out[..., ref] = (1.0 - t * t) * (bend - 0.2 * t * slope * slope)
-    tanh = code == 2
+    tanh = code == TANH
     if np.any(tanh):
         t = np.tanh(s[..., tanh])
         out[..., tanh] = -2.0 * t * (1.0 - t * t)

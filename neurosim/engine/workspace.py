@@ -17,7 +17,7 @@ import numpy as np
 from neurosim.engine import kernels
 from neurosim.engine.sources import Sources
 from neurosim.errors import CircuitError
-from neurosim.lower.crossbar import ACTIVATION_CODES, Crossbar, row_values, transformed
+from neurosim.lower.crossbar import RHO, Crossbar, row_values, transformed
 from neurosim.network.activations import get_activation
 
 GEMM_ROWS = 16  # the GEMMs on a tile's active rows run on a multiple of this many rows
@@ -109,9 +109,7 @@ def no_energy_reason(crossbar: Crossbar) -> str | None:
         return "the injection gains differ between units (or are not positive)"
     if crossbar.transforms_rows():
         return "a row driver has an offset or limits"
-    if crossbar.meta.law != "scellier_bengio" and np.any(
-        crossbar.act_code == ACTIVATION_CODES["rho"]
-    ):
+    if crossbar.meta.law != "scellier_bengio" and np.any(crossbar.act_code == RHO):
         return "the hopfield law has no energy for a non-monotone activation (rho)"
     return None
 

@@ -41,7 +41,8 @@ from neurosim.lower.wires import reduce_array
 from neurosim.network.activations import get_activation
 from neurosim.network.templates import Driver, driver_parameters, injection_gain
 
-ACTIVATION_CODES = {"linear": 0, "rho": 1, "tanh": 2}
+LINEAR, RHO, TANH = 0, 1, 2  # activation codes of the engine's kernels
+ACTIVATION_CODES = {"linear": LINEAR, "rho": RHO, "tanh": TANH}
 
 
 @dataclass
