@@ -13,7 +13,7 @@ import numpy as np
 from neurosim.engine.readout import activations
 from neurosim.engine.relax import relax
 from neurosim.engine.sources import default_sources
-from neurosim.lower.crossbar import ideal_crossbar
+from tests.oracle import ideal_crossbar
 
 
 class IdealCopy:

@@ -71,13 +71,14 @@ from neurosim.engine.solvers import Gradient
 from neurosim.engine.sources import Sources, default_sources
 from neurosim.host import Chip
 from neurosim.io.atomic import write_text_atomic
-from neurosim.lower.crossbar import Crossbar, ideal_crossbar, lower_crossbar
+from neurosim.lower.crossbar import Crossbar, lower_crossbar
 from neurosim.lower.layout import device_names
 from neurosim.netlist.parse import parse_netlist, parse_netlist_text
 from neurosim.netlist.write import netlist_text
 from neurosim.network.compile import compile_network, drive_settings
 from neurosim.network.model import Drive, force, init_params
 from neurosim.spice.ngspice import OperatingPoint, operating_points
+from tests.oracle import ideal_crossbar
 
 ROOT = Path(__file__).resolve().parents[1]
 NETLIST = "netlists/digits_flow.cir"

@@ -1,7 +1,7 @@
 """The layering of DESIGN.md §2, checked on the imports of every module.
 
-learn and sample talk to the hardware host, never to the lowering (``ideal_crossbar``
-is a test oracle); sample takes nothing from learn; the engine writes no files; and no
+learn and sample talk to the hardware host, never to the lowering or the engine;
+sample takes nothing from learn; the engine writes no files; and no
 layer imports one above it.
 """
 

@@ -63,11 +63,6 @@ class Scaling:
             if not (number and math.isfinite(value) and value > 0):
                 raise ValueError(f"scaling {name} must be a finite number > 0, not {value!r}")
 
-    @property
-    def current_per_unit(self) -> float:
-        """Amperes that one model unit of force (a unit of dE/ds) drives into a node."""
-        return self.volts_per_unit * self.g_unit
-
 
 @dataclass(frozen=True)
 class NetworkMeta:

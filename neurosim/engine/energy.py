@@ -47,12 +47,6 @@ def has_energy(crossbar: Crossbar) -> bool:
     return no_energy_reason(crossbar) is None
 
 
-def co_content_watts(crossbar: Crossbar, energy_model_units: np.ndarray) -> np.ndarray:
-    """The circuit's co-content Φ [W] for energies in model units."""
-    scaling = crossbar.meta.scaling
-    return np.asarray(energy_model_units) * scaling.volts_per_unit**2 * scaling.g_unit
-
-
 def dissipated_power(crossbar: Crossbar, sources: Sources, state: np.ndarray) -> np.ndarray:
     """Heat [W] per sample in devices, bias resistors, leaks and springs, shape (batch,).
 

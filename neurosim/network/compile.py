@@ -30,8 +30,6 @@ last): :mod:`neurosim.lower.wires`. Biases stay directly on the column nodes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import numpy as np
 
 from neurosim.circuit.ir import Circuit, Element, Role
@@ -207,13 +205,3 @@ def drive_settings(meta: NetworkMeta, drive: Drive) -> list[dict[str, float]]:
     return [
         {k: float(v[n] if len(v) > 1 else v[0]) for k, v in columns.items()} for n in range(batch)
     ]
-
-
-def state_from_voltages(meta: NetworkMeta, voltages: Mapping[str, float]) -> dict[str, np.ndarray]:
-    """Model state (free layers, shape (size,)) from unit-node voltages."""
-    vs = meta.scaling.volts_per_unit
-    return {
-        layer.name: np.array([voltages[f"{layer.name}_{i}"] for i in range(layer.size)]) / vs
-        for layer in meta.layers
-        if layer.kind != "input"
-    }

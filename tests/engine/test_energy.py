@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from neurosim.circuit.meta import NetworkMeta
-from neurosim.engine.energy import co_content_watts, dissipated_power, energy
+from neurosim.engine.energy import dissipated_power, energy
 from neurosim.engine.readout import node_voltages
 from neurosim.engine.solvers import Gradient
 from neurosim.engine.sources import sources_from_drive, sources_from_settings
@@ -295,3 +295,9 @@ def test_a_gain_shared_by_every_injection_keeps_an_energy():
     own = batch.settle(tolerance=1e-10, solver=Gradient(), max_passes=100_000)
     assert fast.equilibrium.ok and own.equilibrium.ok
     np.testing.assert_allclose(fast.equilibrium.state, own.equilibrium.state, atol=1e-8)
+
+
+def co_content_watts(crossbar, energy_model_units: np.ndarray) -> np.ndarray:
+    """The circuit's co-content Φ [W] for energies in model units."""
+    scaling = crossbar.meta.scaling
+    return np.asarray(energy_model_units) * scaling.volts_per_unit**2 * scaling.g_unit

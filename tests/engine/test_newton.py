@@ -8,9 +8,10 @@ from neurosim.engine import relax as relax_module
 from neurosim.engine.relax import relax
 from neurosim.engine.sources import default_sources
 from neurosim.engine.workspace import Tables, Workspace
-from neurosim.lower.crossbar import ACTIVATION_CODES, ideal_crossbar
+from neurosim.lower.crossbar import ACTIVATION_CODES
 from neurosim.network.activations import get_activation
 from tests.networks import random_params, small_network
+from tests.oracle import ideal_crossbar
 
 
 @pytest.mark.parametrize("name", ["linear", "rho", "tanh"])

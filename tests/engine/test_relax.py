@@ -19,7 +19,7 @@ from neurosim.engine.relax import relax, residual
 from neurosim.engine.solvers import Anderson, Gradient, solver_named
 from neurosim.engine.sources import default_sources, sources_from_drive, sources_from_settings
 from neurosim.errors import ConvergenceError
-from neurosim.lower.crossbar import ideal_crossbar, lower_crossbar
+from neurosim.lower.crossbar import lower_crossbar
 from neurosim.lower.mna import lower_dc
 from neurosim.netlist.parse import parse_netlist
 from neurosim.network.compile import compile_network, drive_settings
@@ -27,6 +27,7 @@ from neurosim.network.model import Drive, force
 from neurosim.status import Status
 from tests.naive import model_fixed_point
 from tests.networks import random_params, small_network
+from tests.oracle import ideal_crossbar
 
 ROOT = Path(__file__).resolve().parents[2]
 

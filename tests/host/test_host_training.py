@@ -17,9 +17,10 @@ from neurosim.host import Chip
 from neurosim.learn.flow import FlowBatches
 from neurosim.learn.flow_objective import FlowStep, flow_step
 from neurosim.learn.optim import Adam, clip_by_global_norm
-from neurosim.lower.crossbar import ideal_crossbar, lower_crossbar
+from neurosim.lower.crossbar import lower_crossbar
 from neurosim.network.compile import compile_network
 from tests.networks import flow_net, random_params
+from tests.oracle import ideal_crossbar
 
 
 class Recording(Adam):

@@ -12,9 +12,9 @@ from neurosim.circuit.meta import Layer, NetworkMeta, Scaling
 from neurosim.engine.relax import relax
 from neurosim.engine.sources import default_sources
 from neurosim.learn.estimators import ep_estimate, gradep_estimate
-from neurosim.lower.crossbar import ideal_crossbar
 from neurosim.network.model import Drive, energy, init_params
 from tests.networks import chip_of, flow_net
+from tests.oracle import ideal_crossbar
 
 TOL = 1e-13
 ALPHA = 2.0

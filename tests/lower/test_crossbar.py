@@ -10,11 +10,12 @@ from neurosim.circuit.expr import parse_expr
 from neurosim.circuit.ir import Element
 from neurosim.circuit.meta import Layer, NetworkMeta, Scaling
 from neurosim.errors import CircuitError
-from neurosim.lower.crossbar import ideal_crossbar, lower_crossbar
+from neurosim.lower.crossbar import lower_crossbar
 from neurosim.netlist.parse import parse_netlist
 from neurosim.network.compile import compile_network
 from neurosim.network.model import init_params
 from tests.networks import random_params, small_network
+from tests.oracle import ideal_crossbar
 
 ROOT = Path(__file__).resolve().parents[2]
 SCALING = Scaling(volts_per_unit=0.2, g_unit=5e-5, g_min=2e-6, tau=3e-6)

@@ -6,7 +6,7 @@ import pytest
 from neurosim.circuit.meta import NetworkMeta
 from neurosim.engine.dc import solve_dc
 from neurosim.lower.mna import lower_dc
-from neurosim.network.compile import compile_network, drive_settings, state_from_voltages
+from neurosim.network.compile import compile_network, drive_settings
 from neurosim.network.model import Drive, energy, force
 from tests.naive import model_fixed_point, unflatten
 from tests.networks import random_params, small_network
@@ -93,3 +93,13 @@ def test_hopfield_energy_gradient_is_minus_slope_times_force(nudge):
     expected = np.concatenate([-slopes[n] * f[n][0] for n in ("x", "h", "out")])
     numeric = energy_gradient(meta, params, flat, drive)
     np.testing.assert_allclose(numeric, expected, rtol=1e-6, atol=1e-7)
+
+
+def state_from_voltages(meta: NetworkMeta, voltages: dict) -> dict[str, np.ndarray]:
+    """Model state (free layers, shape (size,)) from unit-node voltages."""
+    vs = meta.scaling.volts_per_unit
+    return {
+        layer.name: np.array([voltages[f"{layer.name}_{i}"] for i in range(layer.size)]) / vs
+        for layer in meta.layers
+        if layer.kind != "input"
+    }

@@ -8,7 +8,6 @@ from neurosim.circuit.meta import NetworkMeta
 from neurosim.errors import CircuitError, ConvergenceError
 from neurosim.host import Chip
 from neurosim.host.clamp import clamp_layer
-from neurosim.lower.crossbar import ideal_crossbar
 from neurosim.network.compile import compile_network
 from neurosim.network.model import Drive, energy, force, init_params
 from neurosim.samplers.flow import euler, euler_samples, step_count
@@ -16,6 +15,7 @@ from neurosim.samplers.grid import mosaic
 from neurosim.samplers.readout import Readout
 from tests.naive import model_fixed_point
 from tests.networks import chip_of, flow_net, random_params, small_network
+from tests.oracle import ideal_crossbar
 
 ALPHA = 2.0
 TOL = 1e-12
