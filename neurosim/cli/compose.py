@@ -6,17 +6,13 @@ from pathlib import Path
 
 import click
 
+from neurosim.cli.options import netlist_out_option
+
 
 @click.command()
 @click.argument("first", type=click.Path(path_type=Path))
 @click.argument("second", type=click.Path(path_type=Path))
-@click.option(
-    "-o",
-    "--out",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Netlist file to write (atomically; valid ngspice).",
-)
+@netlist_out_option()
 @click.option(
     "--prefix",
     default="n2_",

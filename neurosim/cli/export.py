@@ -7,17 +7,12 @@ from pathlib import Path
 
 import click
 
+from neurosim.cli.options import netlist_out_option
+
 
 @click.command()
 @click.argument("spec", type=click.Path(path_type=Path))
-@click.option(
-    "-o",
-    "--out",
-    "out",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Netlist file to write (written atomically).",
-)
+@netlist_out_option()
 @click.option(
     "--params",
     "params_file",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import fields
+from pathlib import Path
 
 import click
 
@@ -27,6 +28,18 @@ def _name(cls) -> str:
 def flag(name: str) -> str:
     """The command-line flag of settings field ``name``."""
     return "--" + name.replace("_", "-")
+
+
+def netlist_out_option(what: str = "Netlist file"):
+    """The ``-o/--out`` option of a command that writes one netlist (atomically)."""
+    return click.option(
+        "-o",
+        "--out",
+        "out",
+        required=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help=f"{what} to write (atomically; valid ngspice).",
+    )
 
 
 def settings_option(classes: tuple[type, ...], name: str, *decls: str, scope: str = "", **kwargs):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from neurosim.cli.options import SEED
+from neurosim.cli.options import SEED, netlist_out_option
 from neurosim.devices import NAMES, PULSED
 
 DEVICES = tuple(name for name in NAMES if name not in PULSED)
@@ -56,9 +56,7 @@ DEVICES = tuple(name for name in NAMES if name not in PULSED)
     "weight arrays' one-hot readings, written into every unit's injection amplifier.",
 )
 @click.option("--seed", default=0, show_default=True, type=SEED, help="Seed of every draw.")
-@click.option(
-    "-o", "--out", required=True, type=click.Path(path_type=Path), help="The chip netlist."
-)
+@netlist_out_option("The chip netlist")
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 def program(
     netlist: Path,
