@@ -72,6 +72,17 @@ class History(NamedTuple):
     progress: np.ndarray
 
 
+class Ring(NamedTuple):
+    """One sample's rows of a :class:`History`: ``d_f``, ``d_g`` (m, free), ``gram``
+    (m, m), ``f_prev``, ``g_prev`` (free,)."""
+
+    d_f: np.ndarray
+    d_g: np.ndarray
+    gram: np.ndarray
+    f_prev: np.ndarray
+    g_prev: np.ndarray
+
+
 _FLAGS = {"cache": True, "nogil": True, "error_model": "numpy", "fastmath": {"contract"}}
 _DOT_FLAGS = {**_FLAGS, "fastmath": {"contract", "reassoc"}}
 
@@ -344,32 +355,22 @@ def anderson_step(s, tile, units, history, tol, active, residual, regularisation
             if progress[n, SINCE_BEST] > 2 * depth:  # stalled: restart the history
                 count[n] = 0
                 progress[n, SINCE_BEST] = 0.0
-        _update(
-            s[n],
-            f,
-            unit[DIAG],
-            progress[n, DAMPING],
-            d_f[n],
-            d_g[n],
-            gram[n],
-            f_prev[n],
-            g_prev[n],
-            count[n],
-            regularisation,
-            scratch,
-        )
+        ring = Ring(d_f[n], d_g[n], gram[n], f_prev[n], g_prev[n])
+        _update(s[n], f, unit[DIAG], progress[n, DAMPING], ring, count[n], regularisation, scratch)
         count[n] += 1
         _activate_row(n, s, tile, units)
 
 
 @njit(**_DOT_FLAGS)
-def _update(s, f, diag, damping, d_f, d_g, gram, f_prev, g_prev, pushes, regularisation, scratch):
-    """The Anderson update of one sample (1-d rows, 0-based loops that vectorise).
+def _update(s, f, diag, damping, ring, pushes, regularisation, scratch):
+    """The Anderson update of one sample (1-d rows, 0-based loops that vectorise) with
+    its history ``ring`` (:class:`Ring`).
 
     ``f`` holds F on entry; the map is s + ``damping``·F/D; ``pushes`` is the number of
     earlier pushes since a restart.
     Dot products may be reassociated (``_DOT_FLAGS``); the residual is not computed here.
     """
+    d_f, d_g, gram, f_prev, g_prev = ring
     free = s.shape[0]
     depth = d_f.shape[0]
     for i in range(free):

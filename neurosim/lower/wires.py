@@ -26,6 +26,8 @@ reference check against a sparse direct solve is in the tests.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit, prange
 
@@ -36,6 +38,16 @@ MAX_SWEEPS = 5000
 RHS_BLOCK = 64  # lines solved together (bounds the memory to 2·L·C·64 doubles)
 
 _FLAGS = {"cache": True, "nogil": True, "error_model": "numpy"}
+
+
+class Chains(NamedTuple):
+    """Thomas factors of a set of wire lines, one chain per line (:func:`_chain_factors`):
+    ``inverse`` 1/pivot (n_chains, n), ``eliminated`` (n_chains, n−1), and the lines'
+    ``coupling`` (n_chains, n−1)."""
+
+    inverse: np.ndarray
+    eliminated: np.ndarray
+    coupling: np.ndarray
 
 
 def reduce_array(
@@ -56,15 +68,13 @@ def reduce_array(
     lines, columns = g_dev.shape
     row_diag, row_coupling = _row_chains(g_dev, g_row)
     column_diag, column_coupling = _column_chains(g_dev, g_col)
-    row_factor = (*_chain_factors(row_diag, row_coupling), row_coupling)
-    column_factor = (*_chain_factors(column_diag, column_coupling), column_coupling)
+    rows = Chains(*_chain_factors(row_diag, row_coupling), row_coupling)
+    cols = Chains(*_chain_factors(column_diag, column_coupling), column_coupling)
     transfer = np.empty((lines, columns))
     admittance = np.empty((lines, lines))
     for first in range(0, lines, RHS_BLOCK):
         block = min(RHS_BLOCK, lines - first)
-        sweeps = _solve_block(
-            g_dev, g_row, *row_factor, *column_factor, first, block, transfer, admittance
-        )
+        sweeps = _solve_block(g_dev, g_row, rows, cols, first, block, transfer, admittance)
         if sweeps > MAX_SWEEPS:
             raise CircuitError(
                 f"the wire network of a {lines}×{columns} array did not settle in "
@@ -114,22 +124,10 @@ def _chain_solve(inverse, eliminated, coupling, rhs, out):
 
 
 @njit(parallel=True, **_FLAGS)
-def _solve_block(
-    g_dev,
-    g_row,
-    row_inverse,
-    row_eliminated,
-    row_coupling,
-    column_inverse,
-    column_eliminated,
-    column_coupling,
-    first,
-    block,
-    transfer,
-    admittance,
-):
+def _solve_block(g_dev, g_row, rows, cols, first, block, transfer, admittance):
     """Node voltages for unit volts on lines ``first … first+block−1`` (one line each,
-    the others at 0 V); fills their rows of ``transfer`` and columns of ``admittance``
+    the others at 0 V), the row lines' and columns' :class:`Chains` ``rows`` and
+    ``cols``; fills their rows of ``transfer`` and columns of ``admittance``
     (symmetric). Returns the sweeps used (> MAX_SWEEPS: not settled)."""
     lines, columns = g_dev.shape
     on_row = np.zeros((lines, columns, block))  # line l's node at column c
@@ -148,7 +146,7 @@ def _solve_block(
             if first <= l < first + block:
                 rhs[0, l - first] += g_row[l, 0]  # the driver, through the first segment
             old = on_row[l].copy()
-            _chain_solve(row_inverse[l], row_eliminated[l], row_coupling[l], rhs, on_row[l])
+            _chain_solve(rows.inverse[l], rows.eliminated[l], rows.coupling[l], rhs, on_row[l])
             change[l] = np.max(np.abs(on_row[l] - old))
         worst = np.max(change[:lines])
         for c in prange(columns):
@@ -157,9 +155,7 @@ def _solve_block(
                 for j in range(block):
                     rhs[l, j] = g_dev[l, c] * on_row[l, c, j]
             old = on_column[c].copy()
-            _chain_solve(
-                column_inverse[c], column_eliminated[c], column_coupling[c], rhs, on_column[c]
-            )
+            _chain_solve(cols.inverse[c], cols.eliminated[c], cols.coupling[c], rhs, on_column[c])
             change[c] = np.max(np.abs(on_column[c] - old))
         worst = max(worst, np.max(change[:columns]))
         if worst <= CHANGE_TOLERANCE:
