@@ -65,8 +65,8 @@ def export(
     """
     import dataclasses
 
+    from neurosim.circuit.meta import check_params
     from neurosim.network.compile import compile_spec
-    from neurosim.network.model import check_params
     from neurosim.network.spec import load_spec
 
     network = load_spec(spec)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import root
 
+from neurosim.circuit.drive import Drive
 from neurosim.circuit.meta import NetworkMeta
-from neurosim.network.model import Drive, force
+from neurosim.network.model import force
 
 
 def free_layers(meta: NetworkMeta) -> list:

@@ -25,6 +25,9 @@ FORBIDDEN = {
     "io": {"engine", "host", "learn", "samplers", "scores", "api", "cli"},
     "sweeps": {"api", "cli"},
 }
+# the network compiler builds circuits from specs: it needs only the circuit IR
+FORBIDDEN["network"] = {"netlist", "lower", "engine", "host", "learn", "samplers", "scores"}
+FORBIDDEN["network"] |= {"io", "api", "cli", "sweeps"}
 for _lower in (
     "circuit",
     "netlist",
@@ -36,7 +39,8 @@ for _lower in (
     "scores",
     "io",
 ):
-    FORBIDDEN[_lower] = FORBIDDEN[_lower] | {"sweeps"}
+    # the network compiler (spec -> circuit) sits above everything a circuit runs on
+    FORBIDDEN[_lower] = FORBIDDEN[_lower] | {"sweeps", "network"}
 # the CLI parses flags, calls the API and prints: it holds no training, sampling or
 # engine logic of its own (settings classes and file formats it may use)
 CLI_FORBIDDEN = {"engine", "host", "lower", "learn", "samplers"}

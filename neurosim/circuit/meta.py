@@ -8,6 +8,7 @@ The scaling is linear and documented: a model value ``s`` is the node voltage
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 LAYER_KINDS = ("visible", "input", "hidden", "output")
@@ -38,7 +39,7 @@ class Layer:
             raise ValueError(
                 f"layer {self.name}: unknown kind {self.kind!r} (one of {', '.join(LAYER_KINDS)})"
             )
-        from neurosim.network.activations import ACTIVATIONS
+        from neurosim.circuit.activations import ACTIVATIONS
 
         if self.activation not in ACTIVATIONS:
             known = ", ".join(ACTIVATIONS)
@@ -143,3 +144,18 @@ class NetworkMeta:
             spring_lambda=float(data.get("spring_lambda", 0.0)),
             nudge=bool(data.get("nudge", True)),
         )
+
+
+def check_params(meta: NetworkMeta, params: Mapping) -> None:
+    """Raise ``ValueError`` unless ``params`` has exactly the network's finite arrays."""
+    import numpy as np  # on use: the CLI imports this module at start-up
+
+    expected = {**meta.weight_shapes(), **meta.bias_shapes()}
+    if set(params) != set(expected):
+        raise ValueError(f"parameters {sorted(params)} do not match {sorted(expected)}")
+    for name, shape in expected.items():
+        value = np.asarray(params[name])
+        if value.shape != shape:
+            raise ValueError(f"parameter {name} has shape {value.shape}, expected {shape}")
+        if not np.all(np.isfinite(value)):
+            raise ValueError(f"parameter {name} holds NaN or inf")

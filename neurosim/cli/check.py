@@ -60,10 +60,10 @@ def check(
     import numpy as np
 
     from neurosim import api
+    from neurosim.circuit.inputs import input_width
     from neurosim.cli.progress import LazyBar
     from neurosim.errors import NeurosimError
     from neurosim.io.npy import load_rows
-    from neurosim.network.inputs import input_width
 
     circuit = api.load_netlist(netlist)
     inputs = None

@@ -97,13 +97,13 @@ def relax(
     import numpy as np
 
     from neurosim import api
+    from neurosim.circuit.inputs import input_width
     from neurosim.cli.progress import LazyBar
     from neurosim.errors import CircuitError
     from neurosim.io.equilibria_h5 import write_equilibria
     from neurosim.io.npy import load_rows
     from neurosim.io.outputs import claim_outputs, write_output
     from neurosim.netlist.parse import parse_netlist
-    from neurosim.network.inputs import input_width
 
     claim_outputs({"--out": out}, [netlist, inputs_file], force=force)
     circuit = parse_netlist(netlist)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from neurosim.circuit.inputs import drive_from_inputs
 from neurosim.circuit.ir import Circuit
 from neurosim.engine.energy import dissipated_power, energy
 from neurosim.engine.readout import node_voltages
@@ -14,7 +15,6 @@ from neurosim.engine.relax import Equilibrium, relax
 from neurosim.engine.sources import Sources, sources_from_drive
 from neurosim.errors import CircuitError
 from neurosim.lower.crossbar import Crossbar, lower_crossbar
-from neurosim.network.inputs import drive_from_inputs
 from neurosim.status import status_codes
 
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from neurosim.circuit.activations import get_activation
 from neurosim.engine.sources import Sources
 from neurosim.engine.workspace import Tables, Workspace, no_energy_reason
 from neurosim.errors import CircuitError
 from neurosim.lower.crossbar import Crossbar, row_values
-from neurosim.network.activations import get_activation
 
 
 def energy(crossbar: Crossbar, sources: Sources, state: np.ndarray) -> np.ndarray:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from neurosim.circuit.activations import get_activation
 from neurosim.engine.sources import Sources
 from neurosim.lower.crossbar import Crossbar, row_values
-from neurosim.network.activations import get_activation
 
 
 def node_voltages(crossbar: Crossbar, sources: Sources, state: np.ndarray) -> dict[str, np.ndarray]:

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from neurosim.circuit.drive import Drive
 from neurosim.lower.crossbar import Crossbar
-from neurosim.network.model import Drive
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from neurosim.circuit.activations import get_activation
 from neurosim.engine import kernels
 from neurosim.engine.sources import Sources
 from neurosim.errors import CircuitError
 from neurosim.lower.crossbar import RHO, Crossbar, row_values, transformed
-from neurosim.network.activations import get_activation
 
 GEMM_ROWS = 16  # the GEMMs on a tile's active rows run on a multiple of this many rows
 

@@ -31,20 +31,20 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from neurosim.circuit.activations import get_activation
 from neurosim.circuit.ir import Circuit
+from neurosim.circuit.templates import (
+    Driver,
+    driver_expression,
+    driver_parameters,
+    scaled_injection,
+)
 from neurosim.devices.amplifiers import AmplifierErrors, Amplifiers
 from neurosim.devices.presets import model_record
 from neurosim.errors import CircuitError
 from neurosim.host.chip import Chip
 from neurosim.host.programming import OPEN_CONDUCTANCE
 from neurosim.netlist.write import netlist_text
-from neurosim.network.activations import get_activation
-from neurosim.network.templates import (
-    Driver,
-    driver_expression,
-    driver_parameters,
-    scaled_injection,
-)
 from neurosim.validation import SettingsError
 
 AMPLIFIER_STREAM = 2  # the amplifiers' draws: generator [seed, 2], apart from the devices'

@@ -171,7 +171,7 @@ def _validate(checkpoint: Checkpoint, epoch: int, schema: str) -> None:
     history (one finite ``seconds`` per epoch, every series as long), the parameters
     (the network's finite arrays), the device state, the optimiser arrays and the
     generator state (the next epoch's)."""
-    from neurosim.network.model import check_params
+    from neurosim.circuit.meta import check_params
 
     history = checkpoint.history
     if "seconds" not in history:

@@ -32,13 +32,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from neurosim.circuit.activations import get_activation
 from neurosim.circuit.ir import Circuit
 from neurosim.circuit.meta import NetworkMeta
+from neurosim.circuit.templates import Driver, driver_parameters, injection_gain
 from neurosim.errors import CircuitError
 from neurosim.lower.layout import Layout, read_layout
 from neurosim.lower.wires import reduce_array
-from neurosim.network.activations import get_activation
-from neurosim.network.templates import Driver, driver_parameters, injection_gain
 
 LINEAR, RHO, TANH = 0, 1, 2  # activation codes of the engine's kernels
 ACTIVATION_CODES = {"linear": LINEAR, "rho": RHO, "tanh": TANH}

@@ -20,18 +20,18 @@ import itertools
 import math
 from dataclasses import dataclass, field
 
+from neurosim.circuit.activations import get_activation
 from neurosim.circuit.expr import to_text
 from neurosim.circuit.ir import GROUND, Circuit, Element
 from neurosim.circuit.meta import NetworkMeta
 from neurosim.circuit.structure import Structure, default_structure, driven_layers
-from neurosim.errors import CircuitError
-from neurosim.network.activations import get_activation
-from neurosim.network.templates import (
+from neurosim.circuit.templates import (
     driver_expression,
     driver_parameters,
     injection_expression,
     injection_gain,
 )
+from neurosim.errors import CircuitError
 
 # unit part -> the element letters it may be
 KINDS = {
@@ -403,6 +403,6 @@ def _require(element: Element, output: str, found, core) -> None:
     if element.output != output or found is None:
         raise CircuitError(
             f"element {element.name}: its expression is not the unit's template "
-            f"({to_text(core)}, with its parameters: neurosim/network/templates.py); the "
+            f"({to_text(core)}, with its parameters: neurosim/circuit/templates.py); the "
             "fast engine cannot simulate it"
         )

@@ -32,14 +32,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from neurosim.circuit.activations import get_activation
+from neurosim.circuit.drive import Arrays, Drive
 from neurosim.circuit.ir import Circuit, Element, Role
-from neurosim.circuit.meta import Layer, NetworkMeta, Scaling
+from neurosim.circuit.meta import Layer, NetworkMeta, Scaling, check_params
 from neurosim.circuit.pairs import encode
 from neurosim.circuit.structure import ArrayPart, Structure, default_structure
-from neurosim.network.activations import get_activation
-from neurosim.network.model import Arrays, Drive, check_params, init_params
+from neurosim.circuit.templates import driver_expression, injection_expression
+from neurosim.network.model import init_params
 from neurosim.network.spec import NetworkSpec
-from neurosim.network.templates import driver_expression, injection_expression
 
 TRAINABLE = ("rw*", "rb*")
 

@@ -12,30 +12,11 @@ Springs add ``λ/2 ‖x − x_t‖²`` on visible layers; nudges add ``g/2 ‖s 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-
 import numpy as np
 
+from neurosim.circuit.activations import get_activation
+from neurosim.circuit.drive import Arrays, Drive
 from neurosim.circuit.meta import NetworkMeta
-from neurosim.network.activations import get_activation
-
-Arrays = Mapping[str, np.ndarray]
-
-
-@dataclass(frozen=True)
-class Drive:
-    """What a host sets from outside: clamped inputs, spring targets, nudges.
-
-    ``inputs``: input layer -> (batch, size). ``targets``: visible layer -> spring
-    target x_t (batch, size). ``nudge_targets``: layer -> (batch, size), pulled with
-    conductance ``nudge_strength`` (model units; may be negative).
-    """
-
-    inputs: Arrays = field(default_factory=dict)
-    targets: Arrays = field(default_factory=dict)
-    nudge_targets: Arrays = field(default_factory=dict)
-    nudge_strength: float = 0.0
 
 
 def init_params(meta: NetworkMeta, rng: np.random.Generator, gain: float = 0.5) -> dict:
@@ -46,19 +27,6 @@ def init_params(meta: NetworkMeta, rng: np.random.Generator, gain: float = 0.5) 
     for name, shape in meta.bias_shapes().items():
         params[name] = np.zeros(shape)
     return params
-
-
-def check_params(meta: NetworkMeta, params: Arrays) -> None:
-    """Raise ``ValueError`` unless ``params`` has exactly the network's finite arrays."""
-    expected = {**meta.weight_shapes(), **meta.bias_shapes()}
-    if set(params) != set(expected):
-        raise ValueError(f"parameters {sorted(params)} do not match {sorted(expected)}")
-    for name, shape in expected.items():
-        value = np.asarray(params[name])
-        if value.shape != shape:
-            raise ValueError(f"parameter {name} has shape {value.shape}, expected {shape}")
-        if not np.all(np.isfinite(value)):
-            raise ValueError(f"parameter {name} holds NaN or inf")
 
 
 def activations(meta: NetworkMeta, state: Arrays, drive: Drive) -> dict[str, np.ndarray]:

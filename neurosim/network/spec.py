@@ -8,9 +8,9 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from neurosim.circuit.activations import ACTIVATIONS
 from neurosim.circuit.meta import LAYER_KINDS, UNIT_LAWS, Layer, NetworkMeta, Scaling
 from neurosim.errors import SpecError
-from neurosim.network.activations import ACTIVATIONS
 
 
 @dataclass(frozen=True)

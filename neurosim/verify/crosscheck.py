@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
+from neurosim.circuit.inputs import drive_from_inputs
 from neurosim.circuit.ir import Circuit
 from neurosim.circuit.meta import NetworkMeta
 from neurosim.engine.dc import solve_dc
@@ -33,7 +34,6 @@ from neurosim.lower.crossbar import lower_crossbar
 from neurosim.lower.mna import lower_dc
 from neurosim.netlist.write import netlist_text
 from neurosim.network.compile import drive_settings
-from neurosim.network.inputs import drive_from_inputs
 
 DEFAULT_RELATIVE_TOLERANCE = 1e-6
 ENGINE_TOLERANCE = 1e-12  # model units: near float64 round-off in F (~1e-14)
@@ -76,7 +76,7 @@ class CheckReport:
 
 
 def settings_for_inputs(meta: NetworkMeta, inputs: np.ndarray) -> list[dict[str, float]]:
-    """Source values (SI) for each row of ``inputs`` (see :mod:`neurosim.network.inputs`)."""
+    """Source values (SI) for each row of ``inputs`` (see :mod:`neurosim.circuit.inputs`)."""
     return drive_settings(meta, drive_from_inputs(meta, inputs))
 
 

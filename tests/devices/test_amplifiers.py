@@ -8,12 +8,12 @@ import pytest
 from click.testing import CliRunner
 
 import neurosim
+from neurosim.circuit.activations import get_activation
+from neurosim.circuit.templates import driver_parameters
 from neurosim.cli.main import cli
 from neurosim.devices.amplifiers import Amplifiers
 from neurosim.host import Chip
 from neurosim.lower.crossbar import lower_crossbar
-from neurosim.network.activations import get_activation
-from neurosim.network.templates import driver_parameters
 from tests.cli_errors import assert_one_line_error
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from neurosim.circuit.activations import get_activation
+from neurosim.circuit.drive import Drive
 from neurosim.circuit.meta import NetworkMeta
 from neurosim.engine.energy import dissipated_power, energy
 from neurosim.engine.readout import node_voltages
@@ -22,9 +24,7 @@ from neurosim.errors import CircuitError
 from neurosim.host import Chip
 from neurosim.lower.crossbar import lower_crossbar
 from neurosim.network import model
-from neurosim.network.activations import get_activation
 from neurosim.network.compile import compile_network, drive_settings
-from neurosim.network.model import Drive
 from tests.networks import SCALING, random_params, small_network
 
 BATCH = 6

@@ -3,13 +3,13 @@
 import numpy as np
 import pytest
 
+from neurosim.circuit.activations import get_activation
 from neurosim.engine import newton
 from neurosim.engine import relax as relax_module
 from neurosim.engine.relax import relax
 from neurosim.engine.sources import default_sources
 from neurosim.engine.workspace import Tables, Workspace
 from neurosim.lower.crossbar import ACTIVATION_CODES
-from neurosim.network.activations import get_activation
 from tests.networks import random_params, small_network
 from tests.oracle import ideal_crossbar
 

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from neurosim.circuit.drive import Drive
 from neurosim.circuit.meta import Layer, NetworkMeta, Scaling
 from neurosim.engine.energy import energy
 from neurosim.engine.relax import relax
@@ -16,7 +17,7 @@ from neurosim.errors import CircuitError
 from neurosim.lower.crossbar import lower_crossbar
 from neurosim.netlist.parse import parse_netlist
 from neurosim.network.compile import compile_network
-from neurosim.network.model import Drive, init_params
+from neurosim.network.model import init_params
 
 ROOT = Path(__file__).resolve().parents[2]
 XOR = ROOT / "netlists/xor.cir"

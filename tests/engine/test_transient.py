@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from neurosim.circuit.drive import Drive
+from neurosim.circuit.inputs import input_width
 from neurosim.circuit.meta import Layer, NetworkMeta, Scaling
 from neurosim.engine.energy import dissipated_power
 from neurosim.engine.readout import node_voltages
@@ -20,8 +22,6 @@ from neurosim.lower.crossbar import lower_crossbar
 from neurosim.netlist.parse import parse_netlist
 from neurosim.netlist.write import netlist_text, write_netlist
 from neurosim.network.compile import compile_network
-from neurosim.network.inputs import input_width
-from neurosim.network.model import Drive
 from neurosim.spice.ngspice import transients
 from neurosim.verify.crosscheck import settings_for_inputs
 from tests.networks import SCALING, random_params, small_network

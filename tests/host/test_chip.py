@@ -251,10 +251,10 @@ def test_ep_with_offset_row_drivers_is_the_exact_gradient_of_that_circuit():
     """Driver offsets shift the row values (r = ρ + offset/(k_p vs)): the circuit keeps
     an energy, −r_h·W·r_out per two-array coupling, so EP reading the row lines must
     give its exact gradient. The engine settles it along its own dynamics."""
+    from neurosim.circuit.activations import get_activation
+    from neurosim.circuit.templates import Driver, driver_expression
     from neurosim.netlist.parse import parse_netlist_text
     from neurosim.netlist.write import netlist_text
-    from neurosim.network.activations import get_activation
-    from neurosim.network.templates import Driver, driver_expression
 
     meta = classifier()
     circuit = compile_network(meta, random_params(meta, np.random.default_rng(3), 0.8))

@@ -8,11 +8,12 @@ differentiable, so this is the implicit-differentiation gradient to ~1e-7).
 import numpy as np
 import pytest
 
+from neurosim.circuit.drive import Drive
 from neurosim.circuit.meta import Layer, NetworkMeta, Scaling
 from neurosim.engine.relax import relax
 from neurosim.engine.sources import default_sources
 from neurosim.learn.estimators import ep_estimate, gradep_estimate
-from neurosim.network.model import Drive, energy, init_params
+from neurosim.network.model import energy, init_params
 from tests.networks import chip_of, flow_net
 from tests.oracle import ideal_crossbar
 

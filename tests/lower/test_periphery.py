@@ -10,22 +10,22 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from neurosim.engine.solvers import Gradient
-from neurosim.errors import CircuitError
-from neurosim.host import Chip
-from neurosim.lower.crossbar import lower_crossbar
-from neurosim.netlist.parse import parse_netlist_text
-from neurosim.netlist.write import netlist_text
-from neurosim.network.activations import get_activation
-from neurosim.network.compile import compile_network
-from neurosim.network.inputs import input_width
-from neurosim.network.templates import (
+from neurosim.circuit.activations import get_activation
+from neurosim.circuit.inputs import input_width
+from neurosim.circuit.templates import (
     Driver,
     driver_expression,
     driver_parameters,
     injection_expression,
     injection_gain,
 )
+from neurosim.engine.solvers import Gradient
+from neurosim.errors import CircuitError
+from neurosim.host import Chip
+from neurosim.lower.crossbar import lower_crossbar
+from neurosim.netlist.parse import parse_netlist_text
+from neurosim.netlist.write import netlist_text
+from neurosim.network.compile import compile_network
 from neurosim.verify.crosscheck import cross_check, settings_for_inputs
 from tests.networks import random_params, small_classifier
 

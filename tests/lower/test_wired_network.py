@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from neurosim.circuit.inputs import input_width
 from neurosim.engine.energy import dissipated_power
 from neurosim.engine.readout import node_voltages
 from neurosim.engine.relax import relax
@@ -16,7 +17,6 @@ from neurosim.lower.crossbar import lower_crossbar
 from neurosim.netlist.parse import parse_netlist_text
 from neurosim.netlist.write import netlist_text
 from neurosim.network.compile import compile_network
-from neurosim.network.inputs import input_width
 from neurosim.spice.ngspice import operating_points
 from neurosim.verify.crosscheck import cross_check, settings_for_inputs
 from tests.networks import random_params, small_network

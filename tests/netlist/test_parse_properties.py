@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from neurosim.circuit.activations import ACTIVATIONS
 from neurosim.circuit.expr import parse_expr, references
 from neurosim.circuit.ir import DIODE_PARAMS, DIODE_RANGES, Circuit, Element, Model, Role
 from neurosim.circuit.meta import LAYER_KINDS, UNIT_LAWS, Layer, NetworkMeta, Scaling
@@ -16,7 +17,6 @@ from neurosim.circuit.units import format_number, parse_number
 from neurosim.errors import NetlistError
 from neurosim.netlist.parse import parse_netlist_text
 from neurosim.netlist.write import netlist_text
-from neurosim.network.activations import ACTIVATIONS
 
 PROPERTY = settings(
     max_examples=150,

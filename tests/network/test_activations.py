@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
+from neurosim.circuit.activations import ACTIVATIONS
 from neurosim.circuit.expr import derivative, evaluate
-from neurosim.network.activations import ACTIVATIONS
 
 U = np.linspace(-6.0, 6.0, 41)
 

@@ -4,12 +4,13 @@ Euler integrator against hand computations, warm against cold starts."""
 import numpy as np
 import pytest
 
+from neurosim.circuit.drive import Drive
 from neurosim.circuit.meta import NetworkMeta
 from neurosim.errors import CircuitError, ConvergenceError
 from neurosim.host import Chip
 from neurosim.host.clamp import clamp_layer
 from neurosim.network.compile import compile_network
-from neurosim.network.model import Drive, energy, force, init_params
+from neurosim.network.model import energy, force, init_params
 from neurosim.samplers.flow import euler, euler_samples, step_count
 from neurosim.samplers.grid import mosaic
 from neurosim.samplers.readout import Readout

@@ -11,14 +11,15 @@ import pytest
 from click.testing import CliRunner
 
 import neurosim.verify.crosscheck as crosscheck
+from neurosim.circuit.drive import Drive
+from neurosim.circuit.inputs import input_width
 from neurosim.circuit.meta import Layer, NetworkMeta, Scaling
 from neurosim.cli.main import cli
 from neurosim.errors import CircuitError
 from neurosim.netlist.parse import parse_netlist
 from neurosim.netlist.write import write_netlist
 from neurosim.network.compile import compile_network, drive_settings
-from neurosim.network.inputs import input_width
-from neurosim.network.model import Drive, init_params
+from neurosim.network.model import init_params
 from neurosim.verify.crosscheck import cross_check, settings_for_inputs
 
 ROOT = Path(__file__).resolve().parents[2]

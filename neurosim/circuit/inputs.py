@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from neurosim.circuit.drive import Drive
 from neurosim.circuit.meta import Layer, NetworkMeta
 from neurosim.errors import NeurosimError
-from neurosim.network.model import Drive
 
 
 def input_layers(meta: NetworkMeta) -> list[Layer]:

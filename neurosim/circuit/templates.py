@@ -19,8 +19,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from neurosim.circuit.activations import Activation
 from neurosim.circuit.expr import Expr, evaluate, references, to_text
-from neurosim.network.activations import Activation
 
 
 @dataclass(frozen=True)
