@@ -63,6 +63,7 @@ import numpy as np
 from threadpoolctl import threadpool_info
 
 from neurosim.circuit.drive import Drive
+from neurosim.circuit.inputs import drive_settings
 from neurosim.circuit.ir import Circuit
 from neurosim.circuit.meta import Layer, NetworkMeta
 from neurosim.data.digits import load_digits
@@ -76,7 +77,7 @@ from neurosim.lower.crossbar import Crossbar, lower_crossbar
 from neurosim.lower.layout import device_names
 from neurosim.netlist.parse import parse_netlist, parse_netlist_text
 from neurosim.netlist.write import netlist_text
-from neurosim.network.compile import compile_network, drive_settings
+from neurosim.network.compile import compile_network
 from neurosim.network.model import force, init_params
 from neurosim.spice.ngspice import OperatingPoint, operating_points
 from tests.oracle import ideal_crossbar

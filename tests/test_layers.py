@@ -28,6 +28,7 @@ FORBIDDEN = {
 # the network compiler builds circuits from specs: it needs only the circuit IR
 FORBIDDEN["network"] = {"netlist", "lower", "engine", "host", "learn", "samplers", "scores"}
 FORBIDDEN["network"] |= {"io", "api", "cli", "sweeps"}
+FORBIDDEN["verify"] = {"host", "learn", "samplers", "scores", "network", "sweeps", "api", "cli"}
 for _lower in (
     "circuit",
     "netlist",

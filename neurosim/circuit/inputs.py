@@ -45,3 +45,28 @@ def drive_from_inputs(meta: NetworkMeta, inputs: np.ndarray) -> Drive:
         (clamped if layer.kind == "input" else targets)[layer.name] = block
         start += layer.size
     return Drive(inputs=clamped, targets=targets)
+
+
+def drive_settings(meta: NetworkMeta, drive: Drive) -> list[dict[str, float]]:
+    """Source and nudge values (SI) that realise ``drive``, one mapping per sample.
+
+    Keys are element names: ``vin_*``/``vt_*``/``vnt_*`` in volts, ``gn_*`` in siemens.
+    """
+    vs, g_unit = meta.scaling.volts_per_unit, meta.scaling.g_unit
+    columns: dict[str, np.ndarray] = {}
+    for prefix, values in (
+        ("vin", drive.inputs),
+        ("vt", drive.targets),
+        ("vnt", drive.nudge_targets),
+    ):
+        for name, array in values.items():
+            array = np.atleast_2d(np.asarray(array, dtype=float))
+            for i in range(array.shape[1]):
+                columns[f"{prefix}_{name}_{i}"] = array[:, i] * vs
+    for name in drive.nudge_targets:
+        for i in range(meta.layer(name).size):
+            columns[f"gn_{name}_{i}"] = np.full(1, drive.nudge_strength * g_unit)
+    batch = max((len(v) for v in columns.values()), default=1)
+    return [
+        {k: float(v[n] if len(v) > 1 else v[0]) for k, v in columns.items()} for n in range(batch)
+    ]

@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from neurosim.circuit.activations import get_activation
-from neurosim.circuit.drive import Arrays, Drive
+from neurosim.circuit.drive import Arrays
 from neurosim.circuit.ir import Circuit, Element, Role
 from neurosim.circuit.meta import Layer, NetworkMeta, Scaling, check_params
 from neurosim.circuit.pairs import encode
@@ -181,28 +181,3 @@ def _add_biases(
         column = f"{layer.name}_{i}_c"
         circuit.add(Element(parts["bias_p"].format(i=i), ("bias_p", column), 1.0 / g_plus[i]))
         circuit.add(Element(parts["bias_n"].format(i=i), ("bias_n", column), 1.0 / g_minus[i]))
-
-
-def drive_settings(meta: NetworkMeta, drive: Drive) -> list[dict[str, float]]:
-    """Source and nudge values (SI) that realise ``drive``, one mapping per sample.
-
-    Keys are element names: ``vin_*``/``vt_*``/``vnt_*`` in volts, ``gn_*`` in siemens.
-    """
-    vs, g_unit = meta.scaling.volts_per_unit, meta.scaling.g_unit
-    columns: dict[str, np.ndarray] = {}
-    for prefix, values in (
-        ("vin", drive.inputs),
-        ("vt", drive.targets),
-        ("vnt", drive.nudge_targets),
-    ):
-        for name, array in values.items():
-            array = np.atleast_2d(np.asarray(array, dtype=float))
-            for i in range(array.shape[1]):
-                columns[f"{prefix}_{name}_{i}"] = array[:, i] * vs
-    for name in drive.nudge_targets:
-        for i in range(meta.layer(name).size):
-            columns[f"gn_{name}_{i}"] = np.full(1, drive.nudge_strength * g_unit)
-    batch = max((len(v) for v in columns.values()), default=1)
-    return [
-        {k: float(v[n] if len(v) > 1 else v[0]) for k, v in columns.items()} for n in range(batch)
-    ]

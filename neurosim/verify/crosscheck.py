@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from neurosim.circuit.inputs import drive_from_inputs
+from neurosim.circuit.inputs import drive_from_inputs, drive_settings
 from neurosim.circuit.ir import Circuit
 from neurosim.circuit.meta import NetworkMeta
 from neurosim.engine.dc import solve_dc
@@ -33,7 +33,6 @@ from neurosim.errors import CircuitError
 from neurosim.lower.crossbar import lower_crossbar
 from neurosim.lower.mna import lower_dc
 from neurosim.netlist.write import netlist_text
-from neurosim.network.compile import drive_settings
 
 DEFAULT_RELATIVE_TOLERANCE = 1e-6
 ENGINE_TOLERANCE = 1e-12  # model units: near float64 round-off in F (~1e-14)

@@ -13,6 +13,7 @@ import pytest
 
 from neurosim.circuit.activations import get_activation
 from neurosim.circuit.drive import Drive
+from neurosim.circuit.inputs import drive_settings
 from neurosim.circuit.meta import NetworkMeta
 from neurosim.engine.energy import dissipated_power, energy
 from neurosim.engine.readout import node_voltages
@@ -24,7 +25,7 @@ from neurosim.errors import CircuitError
 from neurosim.host import Chip
 from neurosim.lower.crossbar import lower_crossbar
 from neurosim.network import model
-from neurosim.network.compile import compile_network, drive_settings
+from neurosim.network.compile import compile_network
 from tests.networks import SCALING, random_params, small_network
 
 BATCH = 6

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from neurosim.circuit.drive import Drive
+from neurosim.circuit.inputs import drive_settings
 from neurosim.circuit.meta import NetworkMeta
 from neurosim.engine.dc import solve_dc
 from neurosim.engine.readout import node_voltages
@@ -23,7 +24,7 @@ from neurosim.errors import ConvergenceError
 from neurosim.lower.crossbar import lower_crossbar
 from neurosim.lower.mna import lower_dc
 from neurosim.netlist.parse import parse_netlist
-from neurosim.network.compile import compile_network, drive_settings
+from neurosim.network.compile import compile_network
 from neurosim.network.model import force
 from neurosim.status import Status
 from tests.naive import model_fixed_point

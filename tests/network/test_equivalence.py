@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 
 from neurosim.circuit.drive import Drive
+from neurosim.circuit.inputs import drive_settings
 from neurosim.circuit.meta import NetworkMeta
 from neurosim.engine.dc import solve_dc
 from neurosim.lower.mna import lower_dc
-from neurosim.network.compile import compile_network, drive_settings
+from neurosim.network.compile import compile_network
 from neurosim.network.model import energy, force
 from tests.naive import model_fixed_point, unflatten
 from tests.networks import random_params, small_network

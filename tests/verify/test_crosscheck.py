@@ -12,13 +12,13 @@ from click.testing import CliRunner
 
 import neurosim.verify.crosscheck as crosscheck
 from neurosim.circuit.drive import Drive
-from neurosim.circuit.inputs import input_width
+from neurosim.circuit.inputs import drive_settings, input_width
 from neurosim.circuit.meta import Layer, NetworkMeta, Scaling
 from neurosim.cli.main import cli
 from neurosim.errors import CircuitError
 from neurosim.netlist.parse import parse_netlist
 from neurosim.netlist.write import write_netlist
-from neurosim.network.compile import compile_network, drive_settings
+from neurosim.network.compile import compile_network
 from neurosim.network.model import init_params
 from neurosim.verify.crosscheck import cross_check, settings_for_inputs
 
