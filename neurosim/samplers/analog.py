@@ -29,11 +29,14 @@ from collections.abc import Callable
 import numpy as np
 
 from neurosim.circuit.ir import Circuit
+from neurosim.errors import NeurosimError
 from neurosim.host import Chip
 from neurosim.samplers.flow import SampleStats
 from neurosim.samplers.readout import sampled_layer
+from neurosim.samplers.settings import MAX_STEPS
 
 TIME_STEP_TAUS = 0.05  # the default Euler–Maruyama step, in the units' smallest τ
+MAX_DURATION_TAUS = 1e4  # longest run, in the units' largest τ (a digits circuit: 10 ms)
 
 
 def analog_samples(
@@ -57,9 +60,9 @@ def analog_samples(
     if not (isinstance(n, int | np.integer) and n >= 1):
         raise ValueError(f"n must be a positive integer, not {n!r}")
     released, start = _released_start(chip, int(n), rng)
+    step = _checked_budget(chip, duration, temperature, time_step)
     noisy = {"inertia": released.inertia(inductance)} if inductance > 0 else {}
     if temperature > 0:
-        step = default_time_step(chip) if time_step is None else time_step
         noisy.update(method="euler", dt=step, noise=released.noise(temperature))
         seed = int(rng.integers(2**62))
     sources = released.sources(int(n))
@@ -117,6 +120,25 @@ def released_circuit(
 def default_time_step(chip: Chip) -> float:
     """The default Euler–Maruyama step [s]: 0.05 of the smallest unit τ = C/g_unit."""
     return TIME_STEP_TAUS * float(np.min(chip.time_constants()))
+
+
+def _checked_budget(chip: Chip, duration: float, temperature: float, time_step) -> float:
+    """The Euler–Maruyama step [s]; :class:`NeurosimError` (naming the option) for a
+    run longer than ``MAX_DURATION_TAUS`` time constants or, when noisy, more than
+    ``MAX_STEPS`` steps."""
+    longest = MAX_DURATION_TAUS * float(np.max(chip.time_constants()))
+    if duration > longest:
+        raise NeurosimError(
+            f"--duration {duration:g} s is more than {MAX_DURATION_TAUS:g} of the circuit's "
+            f"time constants ({longest:g} s); it settles within a few hundred"
+        )
+    step = default_time_step(chip) if time_step is None else time_step
+    if temperature > 0 and duration / step > MAX_STEPS:
+        raise NeurosimError(
+            f"--duration {duration:g} s in steps of {step:g} s (--time-step) is "
+            f"{duration / step:.3g} Euler–Maruyama steps; at most {MAX_STEPS:,}"
+        )
+    return step
 
 
 def _released_start(chip: Chip, n: int, rng: np.random.Generator):

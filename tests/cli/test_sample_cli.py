@@ -154,3 +154,16 @@ def test_analog_sampler_writes_the_released_netlist(tmp_path):
     assert_one_line_error(refused, "an.released.cir")
     bad = run("sample", tiny, "--sampler", "gd", "--temperature", 1, "--out", tmp_path / "g.h5")
     assert_one_line_error(bad, "--temperature is an option of --sampler analog")
+
+
+def test_analog_sampler_refuses_runs_it_cannot_finish(tmp_path):
+    """A duration beyond 1e4 time constants, or a noisy run of more than a million
+    steps, is one line naming the option, before any work."""
+    tiny = ROOT / "tests/fixtures/v3_run/tiny_flow.cir"
+    out = tmp_path / "an.h5"
+    long = run("sample", tiny, "--sampler", "analog", "--duration", 1e9, "--out", out)
+    assert_one_line_error(long, "--duration 1e+09 s is more than 10000")
+    args = ("--temperature", 1e9, "--time-step", 1e-30)
+    fine = run("sample", tiny, "--sampler", "analog", *args, "--out", out)
+    assert_one_line_error(fine, "Euler–Maruyama steps; at most 1,000,000")
+    assert not out.exists() and not (tmp_path / "an.released.cir").exists()
