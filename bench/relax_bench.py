@@ -229,7 +229,7 @@ def settle(
 
 def cli_command(inputs: Path, out: Path) -> list[str]:
     """``python -m neurosim relax ...`` (the same as the ``neurosim`` command)."""
-    files = ["--inputs", str(inputs), "--out", str(out)]
+    files = ["--inputs", str(inputs), "--out", str(out), "--force"]
     return [sys.executable, "-m", "neurosim", "relax", NETLIST, *files]
 
 
