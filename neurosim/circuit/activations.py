@@ -2,6 +2,9 @@
 
 Each activation is written twice on purpose — as NumPy code and as an ngspice
 expression — and the tests check that the two agree, so a mistake in either shows.
+ρ, ρ′ and ρ″ (the curvature Newton's Hessian and the stability certificate need) live
+here together; the engine's Numba kernels evaluate ρ and ρ′ with a vectorisable exp,
+and a test holds them to these forms.
 """
 
 from __future__ import annotations
@@ -18,12 +21,14 @@ _X = ("name", "x")
 
 @dataclass(frozen=True)
 class Activation:
-    """``rho`` and ``drho`` act elementwise on model values; ``spice`` and ``spice_slope``
-    are ρ and ρ' as expression trees in the formal argument ``("name", "x")``."""
+    """``rho``, ``drho`` and ``d2rho`` (ρ, ρ′, ρ″) act elementwise on model values;
+    ``spice`` and ``spice_slope`` are ρ and ρ' as expression trees in the formal argument
+    ``("name", "x")``."""
 
     name: str
     rho: Callable[[np.ndarray], np.ndarray]
     drho: Callable[[np.ndarray], np.ndarray]
+    d2rho: Callable[[np.ndarray], np.ndarray]
     spice: Expr
     spice_slope: Expr
     monotone: bool
@@ -51,17 +56,33 @@ def _drho_ref(u: np.ndarray) -> np.ndarray:
     return (1.0 - np.tanh(u * sig / 10.0) ** 2) * silu_slope
 
 
+def _d2rho_ref(u: np.ndarray) -> np.ndarray:
+    sig = 0.5 * (1.0 + np.tanh(0.5 * u))
+    t = np.tanh(0.1 * u * sig)
+    slope = sig * (1.0 + u * (1.0 - sig))
+    bend = sig * (1.0 - sig) * (2.0 + u * (1.0 - 2.0 * sig))
+    return (1.0 - t * t) * (bend - 0.2 * t * slope * slope)
+
+
+def _d2tanh(u: np.ndarray) -> np.ndarray:
+    t = np.tanh(u)
+    return -2.0 * t * (1.0 - t * t)
+
+
 def _body(text: str) -> Expr:
     return parse_func_body(text, ("x",), {}, {})
 
 
 ACTIVATIONS: dict[str, Activation] = {
-    "linear": Activation("linear", lambda u: u, np.ones_like, _X, ("num", 1.0), True),
+    "linear": Activation(
+        "linear", lambda u: u, np.ones_like, np.zeros_like, _X, ("num", 1.0), True
+    ),
     # The FlowEqProp reference: rho(u) = 10 tanh(SiLU(u) / 10). Not monotone (dips near -1.28).
     "rho": Activation(
         "rho",
         _rho_ref,
         _drho_ref,
+        _d2rho_ref,
         _body("10 * tanh(x / (1 + exp(-x)) / 10)"),
         # ρ' = (1 − t²)·σ·(1 + x(1 − σ)), σ = 1/(1 + e^−x), t = tanh(xσ/10), written with
         # products and no ^: ngspice's Newton from 0 V visits x of several hundred, where
@@ -76,6 +97,7 @@ ACTIVATIONS: dict[str, Activation] = {
         "tanh",
         np.tanh,
         lambda u: 1.0 - np.tanh(u) ** 2,
+        _d2tanh,
         _body("tanh(x)"),
         _body("1 - tanh(x) ^ 2"),
         True,

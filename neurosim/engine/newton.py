@@ -26,28 +26,22 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
+from neurosim.circuit.activations import get_activation
 from neurosim.engine import kernels
-from neurosim.lower.crossbar import RHO, TANH
+from neurosim.lower.crossbar import ACTIVATION_CODES, LINEAR
 
 LINE_SEARCH_HALVINGS = 4
 NEWTON_STEPS = 3
 
 
 def curvature(s: np.ndarray, code: np.ndarray) -> np.ndarray:
-    """ρ''(s) elementwise, for units with activation ``code`` (0 linear, 1 ρ, 2 tanh)."""
+    """ρ''(s) elementwise, for units with activation ``code`` (``ACTIVATION_CODES``):
+    the activations' own ρ″ (:mod:`neurosim.circuit.activations`)."""
     out = np.zeros_like(s)
-    ref = code == RHO
-    if np.any(ref):
-        u = s[..., ref]
-        sig = 0.5 * (1.0 + np.tanh(0.5 * u))
-        t = np.tanh(0.1 * u * sig)
-        slope = sig * (1.0 + u * (1.0 - sig))
-        bend = sig * (1.0 - sig) * (2.0 + u * (1.0 - 2.0 * sig))
-        out[..., ref] = (1.0 - t * t) * (bend - 0.2 * t * slope * slope)
-    tanh = code == TANH
-    if np.any(tanh):
-        t = np.tanh(s[..., tanh])
-        out[..., tanh] = -2.0 * t * (1.0 - t * t)
+    for name, number in ACTIVATION_CODES.items():
+        here = code == number
+        if number != LINEAR and np.any(here):
+            out[..., here] = get_activation(name).d2rho(s[..., here])
     return out
 
 

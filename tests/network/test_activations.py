@@ -43,3 +43,39 @@ def test_spice_slopes_stay_finite_where_ngspice_newton_goes(name):
         slope = evaluate(act.spice_derivative_of(leaf), {leaf: u})
         assert np.isfinite(slope)
         assert slope == pytest.approx(act.drho(np.array(u)), abs=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_curvature_matches_finite_differences(name):
+    act, h = ACTIVATIONS[name], 1e-6
+    numeric = (act.drho(U + h) - act.drho(U - h)) / (2 * h)
+    np.testing.assert_allclose(act.d2rho(U), numeric, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("hidden", ["rho", "tanh"])
+def test_the_kernels_evaluate_these_laws(hidden):
+    """The engine's Numba kernels (a vectorisable exp) give the NumPy forms' ρ and ρ′."""
+    from neurosim.engine.sources import default_sources
+    from neurosim.engine.workspace import Tables, Workspace
+    from neurosim.lower.crossbar import ACTIVATION_CODES
+    from tests.networks import random_params, small_network
+    from tests.oracle import ideal_crossbar
+
+    meta = small_network("scellier_bengio", hidden, spring=1.0)
+    crossbar = ideal_crossbar(meta, random_params(meta, np.random.default_rng(0), 0.9))
+    sources = default_sources(crossbar, 50)
+    work = Workspace(
+        crossbar, Tables.build(crossbar, sources.nudge, np.float64), sources, slice(0, 50)
+    )
+    s = np.random.default_rng(1).uniform(-8, 8, (50, crossbar.free))
+    work.activate(s)
+    rho = np.concatenate(
+        [work.act_e[:, : crossbar.even.free], work.act_o[:, : crossbar.odd.free]], axis=1
+    )
+    for name, code in ACTIVATION_CODES.items():
+        units = crossbar.act_code == code
+        if units.any():
+            act = ACTIVATIONS[name]
+            np.testing.assert_allclose(rho[:, units], act.rho(s[:, units]), rtol=1e-13, atol=1e-14)
+            slope = work.slope_of[:, units]
+            np.testing.assert_allclose(slope, act.drho(s[:, units]), rtol=1e-12, atol=1e-14)
