@@ -22,8 +22,9 @@ _X = ("name", "x")
 @dataclass(frozen=True)
 class Activation:
     """``rho``, ``drho`` and ``d2rho`` (ρ, ρ′, ρ″) act elementwise on model values;
-    ``spice`` and ``spice_slope`` are ρ and ρ' as expression trees in the formal argument
-    ``("name", "x")``."""
+    ``lam`` is Λ(a) = ∫₀^a ρ⁻¹, the Hopfield law's unit term, of an activation value a
+    (None where ρ is not monotone: no Hopfield energy); ``spice`` and ``spice_slope`` are
+    ρ and ρ' as expression trees in the formal argument ``("name", "x")``."""
 
     name: str
     rho: Callable[[np.ndarray], np.ndarray]
@@ -32,6 +33,7 @@ class Activation:
     spice: Expr
     spice_slope: Expr
     monotone: bool
+    lam: Callable[[np.ndarray], np.ndarray] | None = None
 
     def spice_of(self, argument: Expr) -> Expr:
         """ρ(argument) as an expression tree."""
@@ -75,7 +77,14 @@ def _body(text: str) -> Expr:
 
 ACTIVATIONS: dict[str, Activation] = {
     "linear": Activation(
-        "linear", lambda u: u, np.ones_like, np.zeros_like, _X, ("num", 1.0), True
+        "linear",
+        lambda u: u,
+        np.ones_like,
+        np.zeros_like,
+        _X,
+        ("num", 1.0),
+        True,
+        lambda a: 0.5 * a**2,
     ),
     # The FlowEqProp reference: rho(u) = 10 tanh(SiLU(u) / 10). Not monotone (dips near -1.28).
     "rho": Activation(
@@ -101,6 +110,7 @@ ACTIVATIONS: dict[str, Activation] = {
         _body("tanh(x)"),
         _body("1 - tanh(x) ^ 2"),
         True,
+        lambda a: a * np.arctanh(a) + 0.5 * np.log1p(-(a**2)),
     ),
 }
 

@@ -111,8 +111,7 @@ def _pull(meta: NetworkMeta, activation: str, s, a, target) -> np.ndarray:
 
 def _lambda(activation: str, a: np.ndarray) -> np.ndarray:
     """Λ(a) = ∫₀^a ρ⁻¹ for the monotone activations the Hopfield law allows."""
-    if activation == "linear":
-        return 0.5 * a**2
-    if activation == "tanh":
-        return a * np.arctanh(a) + 0.5 * np.log1p(-(a**2))
-    raise ValueError(f"the hopfield law has no energy for activation {activation!r}")
+    lam = get_activation(activation).lam
+    if lam is None:
+        raise ValueError(f"the hopfield law has no energy for activation {activation!r}")
+    return lam(a)

@@ -79,3 +79,17 @@ def test_the_kernels_evaluate_these_laws(hidden):
             np.testing.assert_allclose(rho[:, units], act.rho(s[:, units]), rtol=1e-13, atol=1e-14)
             slope = work.slope_of[:, units]
             np.testing.assert_allclose(slope, act.drho(s[:, units]), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_hopfield_term_is_the_integral_of_the_inverse(name):
+    """Λ′(a) = ρ⁻¹(a): at a = ρ(u) the derivative of Λ is u (monotone activations; the
+    reference ρ, which dips, has no Λ)."""
+    act = ACTIVATIONS[name]
+    if not act.monotone:
+        assert act.lam is None
+        return
+    u = np.linspace(-2.5, 2.5, 21)
+    a, h = act.rho(u), 1e-7
+    np.testing.assert_allclose((act.lam(a + h) - act.lam(a - h)) / (2 * h), u, atol=1e-6)
+    assert act.lam(np.array(0.0)) == 0.0
