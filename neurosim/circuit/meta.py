@@ -12,7 +12,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 LAYER_KINDS = ("visible", "input", "hidden", "output")
-UNIT_LAWS = ("scellier_bengio", "hopfield")
+SCELLIER_BENGIO = "scellier_bengio"  # ds/dt = −∂E/∂s, E in the unit values s
+HOPFIELD = "hopfield"  # τ du/dt = −u + Σ W ρ(u') + b, E in the activations a = ρ(u)
+UNIT_LAWS = (SCELLIER_BENGIO, HOPFIELD)
 FAMILIES = ("crossbar",)
 MAX_LAYER_UNITS = 100_000  # units of one layer (a netlist of more is refused, not tried)
 

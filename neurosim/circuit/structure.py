@@ -23,7 +23,7 @@ from __future__ import annotations
 import string
 from dataclasses import dataclass
 
-from neurosim.circuit.meta import NetworkMeta
+from neurosim.circuit.meta import HOPFIELD, NetworkMeta
 
 # the parts of a unit, each the name template of one element (or of a node: "node")
 UNIT_PARTS = (
@@ -169,7 +169,7 @@ def default_structure(meta: NetworkMeta, wired: bool = False) -> Structure:
         if layer.kind == "input":
             parts["source"] = f"vin_{u}"
         else:
-            injection = "fi" if meta.law == "hopfield" or layer.activation == "linear" else "bi"
+            injection = "fi" if meta.law == HOPFIELD or layer.activation == "linear" else "bi"
             parts.update(
                 capacitor=f"cu_{u}",
                 leak=f"rl_{u}",

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from neurosim.circuit.activations import get_activation
+from neurosim.circuit.meta import SCELLIER_BENGIO
 from neurosim.engine import kernels
 from neurosim.engine.sources import Sources
 from neurosim.errors import CircuitError
@@ -109,7 +110,7 @@ def no_energy_reason(crossbar: Crossbar) -> str | None:
         return "the injection gains differ between units (or are not positive)"
     if crossbar.transforms_rows():
         return "a row driver has an offset or limits"
-    if crossbar.meta.law != "scellier_bengio" and np.any(crossbar.act_code == RHO):
+    if crossbar.meta.law != SCELLIER_BENGIO and np.any(crossbar.act_code == RHO):
         return "the hopfield law has no energy for a non-monotone activation (rho)"
     return None
 
@@ -119,7 +120,7 @@ def energy_law(crossbar: Crossbar) -> int:
     or kernels.NO_ENERGY for a circuit without one (:func:`no_energy_reason`)."""
     if no_energy_reason(crossbar) is not None:
         return kernels.NO_ENERGY
-    if crossbar.meta.law == "scellier_bengio":
+    if crossbar.meta.law == SCELLIER_BENGIO:
         return kernels.SB_ENERGY
     return kernels.HOPFIELD_ENERGY
 

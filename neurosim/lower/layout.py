@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from neurosim.circuit.activations import get_activation
 from neurosim.circuit.expr import to_text
 from neurosim.circuit.ir import GROUND, Circuit, Element
-from neurosim.circuit.meta import NetworkMeta
+from neurosim.circuit.meta import HOPFIELD, NetworkMeta
 from neurosim.circuit.structure import Structure, default_structure, driven_layers
 from neurosim.circuit.templates import (
     driver_expression,
@@ -362,7 +362,7 @@ def _check_behavioural(circuit: Circuit, meta: NetworkMeta, layout: Layout) -> N
         element = circuit.elements[parts["injection"][n]]
         ammeter = parts["ammeter"][n]
         activation = get_activation(meta.layer(layer_of[u]).activation)
-        linear = meta.law == "hopfield" or activation.name == "linear"
+        linear = meta.law == HOPFIELD or activation.name == "linear"
         if linear != (element.kind == "f"):
             want = "a CCCS (F)" if linear else "a B source ρ'·i"
             raise CircuitError(f"element {element.name}: this unit's injection is {want}")

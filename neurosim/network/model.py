@@ -16,7 +16,7 @@ import numpy as np
 
 from neurosim.circuit.activations import get_activation
 from neurosim.circuit.drive import Arrays, Drive
-from neurosim.circuit.meta import NetworkMeta
+from neurosim.circuit.meta import SCELLIER_BENGIO, NetworkMeta
 
 
 def init_params(meta: NetworkMeta, rng: np.random.Generator, gain: float = 0.5) -> dict:
@@ -69,7 +69,7 @@ def force(meta: NetworkMeta, params: Arrays, state: Arrays, drive: Drive) -> dic
             continue
         s = state[layer.name]
         drive_in = net_input(meta, params, acts, layer.name)
-        if meta.law == "scellier_bengio":
+        if meta.law == SCELLIER_BENGIO:
             drive_in = get_activation(layer.activation).drho(s) * drive_in
         out[layer.name] = -s + drive_in + external_force(meta, state, drive, layer.name)
     return out
@@ -83,7 +83,7 @@ def energy(meta: NetworkMeta, params: Arrays, state: Arrays, drive: Drive) -> np
         if layer.kind == "input":
             continue
         s, a = state[layer.name], acts[layer.name]
-        own = 0.5 * s**2 if meta.law == "scellier_bengio" else _lambda(layer.activation, a)
+        own = 0.5 * s**2 if meta.law == SCELLIER_BENGIO else _lambda(layer.activation, a)
         total = total + np.sum(own - params[f"b_{layer.name}"] * a, axis=-1)
         if layer.kind == "visible" and meta.spring_lambda > 0:
             pull = _pull(meta, layer.activation, s, a, drive.targets[layer.name])
@@ -104,7 +104,7 @@ def _pull(meta: NetworkMeta, activation: str, s, a, target) -> np.ndarray:
     activation space and the matching term is ``g Σ (Λ(a) − t a + t²/2)`` (whose
     a-gradient is ``g (u − t)``); for linear units both are ``g/2 ‖s − t‖²``.
     """
-    if meta.law == "scellier_bengio":
+    if meta.law == SCELLIER_BENGIO:
         return 0.5 * np.sum((s - target) ** 2, axis=-1)
     return np.sum(_lambda(activation, a) - target * a + 0.5 * target**2, axis=-1)
 

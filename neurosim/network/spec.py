@@ -9,7 +9,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from neurosim.circuit.activations import ACTIVATIONS
-from neurosim.circuit.meta import LAYER_KINDS, UNIT_LAWS, Layer, NetworkMeta, Scaling
+from neurosim.circuit.meta import (
+    HOPFIELD,
+    LAYER_KINDS,
+    SCELLIER_BENGIO,
+    UNIT_LAWS,
+    Layer,
+    NetworkMeta,
+    Scaling,
+)
 from neurosim.errors import SpecError
 
 
@@ -49,13 +57,13 @@ def spec_from_dict(data: dict, *, default_name: str = "network") -> NetworkSpec:
     names = [layer.name for layer in layers]
     if len(set(names)) != len(names):
         raise SpecError(f"layer names must be unique, got {names}")
-    law = network.get("law", "scellier_bengio")
+    law = network.get("law", SCELLIER_BENGIO)
     if law not in UNIT_LAWS:
         raise SpecError(f"network.law must be one of {UNIT_LAWS}, got {law!r}")
     couplings = tuple(_coupling(pair, names) for pair in network.get("couplings", []))
     if not couplings:
         raise SpecError("network.couplings must join at least two layers")
-    if law == "hopfield":
+    if law == HOPFIELD:
         for layer in layers:
             if not ACTIVATIONS[layer.activation].monotone:
                 raise SpecError(
