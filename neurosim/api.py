@@ -202,6 +202,7 @@ def sample(
     :func:`train` (its best.cir, else its trained.cir), a :class:`Circuit`, a
     :class:`Chip` or a :class:`TrainResult` (its trained chip). α: ``settings.alpha``,
     else the run's settings, else 2. ``progress(steps)`` is called after each step.
+    The analog sampler's released circuit comes back as ``Samples.circuit``.
     """
     from neurosim.samplers.readout import sampled_layer
 
@@ -235,10 +236,13 @@ def sample(
         record["settle_seconds_per_step"] = stats.settle_seconds
         record["probed_samples"] = stats.probes
         record["probe_seconds"] = stats.probe_seconds
-    if isinstance(settings, AnalogSampling) and settings.temperature > 0:
-        released = chip.release(sampled_layer(chip))
-        record["model_temperature"] = released.model_temperature(settings.temperature)
-    return Samples(samples, record, steps)
+    circuit = None
+    if isinstance(settings, AnalogSampling):
+        circuit = settings.released(chip)
+        if settings.temperature > 0:
+            released = chip.release(sampled_layer(chip))
+            record["model_temperature"] = released.model_temperature(settings.temperature)
+    return Samples(samples, record, steps, circuit)
 
 
 def compose(first: PathLike | Circuit, second: PathLike | Circuit, prefix: str = "n2_") -> Circuit:

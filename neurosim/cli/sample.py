@@ -114,10 +114,12 @@ def sample(source: Path, sampler: str, out: Path, png: Path | None, force: bool,
 
         write_output(histogram, lambda: plot_steps(made.steps, histogram, settings.steps))
     if released is not None:
-        from neurosim.netlist.write import write_netlist
-
-        circuit = api.released(source, settings)
-        write_output(released, lambda: write_netlist(circuit, released))
+        write_output(released, lambda: api.write_netlist(made.circuit, released))
+    cost = (
+        f" ({settings.readout} readout, alpha {record['alpha']:g} from "
+        f"{record['alpha_from']}), {record['passes']} passes, {record['unsettled']} of "
+        f"{record['relaxations']} relaxations unsettled"
+    )
     if isinstance(settings, EulerSampling):
         how = f"{settings.steps} Euler steps of {settings.dt:g}"
     elif sampler == "analog":
@@ -130,18 +132,11 @@ def sample(source: Path, sampler: str, out: Path, png: Path | None, force: bool,
             f"analog: released for {settings.duration:g} s of circuit time{noise}, "
             f"{record['heat_j_per_sample']:.3g} J per sample; {released} is the circuit"
         )
+        cost = f", {record['mean_steps']:.0f} integrator steps per sample"
     else:
         how = (
             f"{sampler}: up to {settings.steps} steps of eta {settings.eta:g} "
             f"(mean {record['mean_steps']:.1f})"
-        )
-    if sampler == "analog":
-        cost = f", {record['mean_steps']:.0f} integrator steps per sample"
-    else:
-        cost = (
-            f" ({settings.readout} readout, alpha {record['alpha']:g} from "
-            f"{record['alpha_from']}), {record['passes']} passes, {record['unsettled']} of "
-            f"{record['relaxations']} relaxations unsettled"
         )
     click.echo(f"{out}: {settings.n} samples of {netlist}, {how}{cost}, {record['seconds']:.1f} s")
     if "settle_seconds_per_step" in record:

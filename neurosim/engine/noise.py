@@ -50,7 +50,7 @@ def diffusion(crossbar: Crossbar, temperature: float, units: slice) -> np.ndarra
     scaling = crossbar.meta.scaling
     capacitance = crossbar.tau * scaling.g_unit
     sigma = np.zeros(crossbar.free)
-    two_sided = 0.5 * johnson_density(leak_conductance(crossbar)[units], temperature)
+    two_sided = _leak_intensity(crossbar, temperature, units)
     sigma[units] = np.sqrt(two_sided) / (capacitance[units] * scaling.volts_per_unit)
     return sigma
 
@@ -69,8 +69,13 @@ def sampled_rms(
     ``temperature``: ngspice's ``trnoise`` amplitude, for the units in ``units``."""
     if not (np.isfinite(interval) and interval > 0):
         raise ValueError(f"the noise sample interval must be > 0 seconds, not {interval!r}")
-    two_sided = 0.5 * johnson_density(leak_conductance(crossbar)[units], temperature)
-    return np.sqrt(two_sided / interval)
+    return np.sqrt(_leak_intensity(crossbar, temperature, units) / interval)
+
+
+def _leak_intensity(crossbar: Crossbar, temperature: float, units: slice) -> np.ndarray:
+    """The two-sided density 2kTG [A²/Hz] of the leaks of ``units``: the Wiener
+    increment's variance per second."""
+    return 0.5 * johnson_density(leak_conductance(crossbar)[units], temperature)
 
 
 def _check_temperature(temperature: float) -> None:

@@ -140,6 +140,8 @@ def transient(
     heat = np.empty((times.size, batch))
     steps = np.zeros(batch, dtype=np.int64)
     inv_tau = 1.0 / crossbar.tau
+    scaling = crossbar.meta.scaling
+    leak_watts = crossbar.leak[lag] * scaling.g_unit * scaling.volts_per_unit**2  # G·vs²
 
     def tile(rows: slice) -> None:
         """Integrate one tile; results go into ``states``, ``heat`` and ``steps``."""
@@ -158,7 +160,7 @@ def transient(
                 pull = force[:, lag] - p
                 out[:, free:-1] = pull / inertia[lag]
                 at_x = s[:, lag] + pull / crossbar.leak[lag]  # the leak's node, x
-                out[:, -1] += leak_watts(at_x**2 - s[:, lag] ** 2)
+                out[:, -1] += (at_x**2 - s[:, lag] ** 2) @ leak_watts
                 force[:, lag] = p
             force *= inv_tau
             return out
@@ -177,18 +179,11 @@ def transient(
                 shape = y.shape
 
                 def kick(h: float) -> np.ndarray:
-                    """σ ΔW over a step of h seconds, (rows, free + 1)."""
+                    """σ ΔW over a step of h seconds, shaped as the augmented state."""
                     return np.sqrt(h) * scale * draws.standard_normal(shape)
 
             taken = _fixed(derivative, y, times, states, heat, rows, method, dt, kick)
         steps[rows] = taken
-
-    scaling = crossbar.meta.scaling
-    leak_g = crossbar.leak[lag] * scaling.g_unit * scaling.volts_per_unit**2
-
-    def leak_watts(squares: np.ndarray) -> np.ndarray:
-        """Σ over the inductive units of G·vs²·``squares`` [W], (rows,)."""
-        return squares @ leak_g
 
     run_tiles(tile, tile_slices(batch, tile_rows), threads)
     return Trajectory(times=times, states=states, heat=heat, steps=steps)

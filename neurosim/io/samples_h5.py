@@ -26,11 +26,14 @@ SCHEMA = "neurosim-samples/1"
 @dataclass(frozen=True)
 class Samples:
     """``samples`` (n, dim), the ``settings`` that produced them and each sample's
-    ``steps`` (n,) (None where the file does not say)."""
+    ``steps`` (n,) (None where the file does not say); ``circuit``: the circuit that
+    ran where it is not the source's own (the analog sampler's released circuit; not
+    stored in the file)."""
 
     samples: np.ndarray
     settings: dict
     steps: np.ndarray | None = None
+    circuit: object | None = None
 
 
 def write_samples(

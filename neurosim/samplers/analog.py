@@ -111,14 +111,17 @@ def released_circuit(
     > 0 a ``trnoise`` source per released node, sampled every ``time_step``, and with
     ``inductance`` an inductor in series with each released node's capacitor."""
     released, start = _released_start(chip, int(n), rng)
-    step = default_time_step(chip) if time_step is None else time_step
+    step = time_step_of(chip, time_step)
     return released.circuit(
         start=start[0], temperature=temperature, interval=step, inductance=inductance
     )
 
 
-def default_time_step(chip: Chip) -> float:
-    """The default Euler–Maruyama step [s]: 0.05 of the smallest unit τ = C/g_unit."""
+def time_step_of(chip: Chip, time_step: float | None) -> float:
+    """The Euler–Maruyama step [s]: ``time_step``, else 0.05 of the smallest unit
+    τ = C/g_unit."""
+    if time_step is not None:
+        return time_step
     return TIME_STEP_TAUS * float(np.min(chip.time_constants()))
 
 
@@ -132,7 +135,7 @@ def _checked_budget(chip: Chip, duration: float, temperature: float, time_step) 
             f"--duration {duration:g} s is more than {MAX_DURATION_TAUS:g} of the circuit's "
             f"time constants ({longest:g} s); it settles within a few hundred"
         )
-    step = default_time_step(chip) if time_step is None else time_step
+    step = time_step_of(chip, time_step)
     if temperature > 0 and duration / step > MAX_STEPS:
         raise NeurosimError(
             f"--duration {duration:g} s in steps of {step:g} s (--time-step) is "
