@@ -24,7 +24,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from neurosim.engine.relax import reciprocal_part, relax
+from neurosim.engine.crossbar_system import reciprocal_part
+from neurosim.engine.relax import relax
 from neurosim.engine.solvers import Gradient
 from tests.engine.test_robustness import jacobians, mismatched_chain
 

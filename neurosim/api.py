@@ -89,13 +89,15 @@ def export(
     return compile_spec(network, params)
 
 
-def relax(circuit: Circuit, inputs: np.ndarray, **options):
+def relax(circuit: Circuit, inputs: np.ndarray | None, **options):
     """Equilibria of a network circuit for each row of ``inputs`` (n, width), model
     units (clamped input layers, then visible spring targets): an
     :class:`neurosim.engine.batch.InputEquilibria` (``.equilibrium.state`` (n, free),
-    residuals, passes, statuses). ``options``: ``tolerance``, ``solver``
-    (:mod:`neurosim.engine.solvers`), ``dtype``, ``max_passes``, ``threads``,
-    ``progress(done, total)``."""
+    residuals, passes, statuses). A circuit of another family
+    (:mod:`neurosim.engine.systems`) takes rows of its independent sources' values
+    (None: as written) and gives a :class:`neurosim.engine.batch.FamilyEquilibria`.
+    ``options``: ``tolerance``, ``solver`` (:mod:`neurosim.engine.solvers`), ``dtype``,
+    ``max_passes``, ``threads``, ``progress(done, total)``."""
     from neurosim.engine.batch import prepare_inputs
 
     return prepare_inputs(circuit, inputs).settle(**options)

@@ -17,7 +17,9 @@ from neurosim.engine.solvers import SOLVERS, solver_named
     "inputs_file",
     type=click.Path(path_type=Path),
     help="NumPy .npy array (n, width), model units: clamped input layers, then visible "
-    "spring targets (as for `neurosim check`). Default: --count random rows.",
+    "spring targets (as for `neurosim check`). Default: --count random rows. For a "
+    "circuit of another family (e.g. resistors and diodes): the values of its "
+    "independent sources in netlist order, volts and amperes; default: as written.",
 )
 @click.option(
     "--count",
@@ -89,7 +91,9 @@ def relax(
     threads: int | None,
     force: bool,
 ) -> None:
-    """Settle NETLIST (a neurosim crossbar network) for every row of --inputs.
+    """Settle NETLIST for every row of --inputs: a neurosim crossbar network, or a
+    circuit of another family the engine knows (resistors, diodes, capacitors, current
+    sources and grounded voltage sources).
 
     Exits 0 when every row converged, 1 when some did not (the file is still written,
     with their `converged` flags false), 2 on bad input.
@@ -99,7 +103,6 @@ def relax(
     from neurosim import api
     from neurosim.circuit.inputs import input_width
     from neurosim.cli.progress import LazyBar
-    from neurosim.errors import CircuitError
     from neurosim.io.equilibria_h5 import write_equilibria
     from neurosim.io.npy import load_rows
     from neurosim.io.outputs import claim_outputs, write_output
@@ -107,13 +110,13 @@ def relax(
 
     claim_outputs({"--out": out}, [netlist, inputs_file], force=force)
     circuit = parse_netlist(netlist)
-    if circuit.network is None:
-        raise CircuitError(f"{netlist}: relax needs a neurosim network netlist")
-    if inputs_file is None:
+    if inputs_file is not None:
+        inputs = load_rows(inputs_file)
+    elif circuit.network is not None:
         width = input_width(circuit.network)
         inputs = np.random.default_rng(seed).uniform(-1.0, 1.0, size=(count, width))
     else:
-        inputs = load_rows(inputs_file)
+        inputs = None  # a circuit of another family: settled as written
     options = dict(
         tolerance=tolerance,
         solver=solver_named(method, step),
@@ -121,7 +124,7 @@ def relax(
         max_passes=max_passes,
         threads=threads,
     )
-    batch = len(inputs)
+    batch = 1 if inputs is None else len(inputs)
     with LazyBar(batch, "settling", show_pos=True) as bar:
         state = {"done": 0}
 
@@ -131,7 +134,7 @@ def relax(
 
         result = api.relax(circuit, inputs, progress=progress, **options)
     record = result.record(netlist=str(netlist))
-    write_output(out, lambda: write_equilibria(out, result.crossbar.meta, **record))
+    write_output(out, lambda: write_equilibria(out, result.meta, **record))
     click.echo(f"{out}: {result.equilibrium.summary()}")
     if not result.equilibrium.ok:
         click.echo(

@@ -1,4 +1,6 @@
-"""Settle a crossbar netlist for rows of user inputs and collect what to save."""
+"""Settle a netlist for rows of user inputs and collect what to save: a crossbar network
+for rows of its input layers and spring targets, a circuit of another family
+(:mod:`neurosim.engine.systems`) for rows of its independent sources' values."""
 
 from __future__ import annotations
 
@@ -9,10 +11,13 @@ import numpy as np
 
 from neurosim.circuit.inputs import drive_from_inputs
 from neurosim.circuit.ir import Circuit
+from neurosim.circuit.meta import NetworkMeta
 from neurosim.engine.energy import dissipated_power, energy
 from neurosim.engine.readout import node_voltages
 from neurosim.engine.relax import Equilibrium, relax
 from neurosim.engine.sources import Sources, sources_from_drive
+from neurosim.engine.system import System
+from neurosim.engine.systems import lower_system
 from neurosim.errors import CircuitError
 from neurosim.lower.crossbar import Crossbar, lower_crossbar
 from neurosim.status import status_codes
@@ -27,6 +32,11 @@ class InputEquilibria:
     sources: Sources
     equilibrium: Equilibrium
     dtype: str
+
+    @property
+    def meta(self) -> NetworkMeta:
+        """The network's metadata (written into the file)."""
+        return self.crossbar.meta
 
     def layer_states(self) -> dict[str, np.ndarray]:
         """Free layer -> (n, size) model units."""
@@ -100,12 +110,111 @@ class InputBatch:
         return InputEquilibria(self.crossbar, self.inputs, self.sources, equilibrium, dtype)
 
 
-def prepare_inputs(circuit: Circuit, inputs: np.ndarray) -> InputBatch:
-    """Lower ``circuit`` and build the sources of each row of ``inputs`` (checked)."""
+def prepare_inputs(circuit: Circuit, inputs: np.ndarray | None) -> InputBatch | FamilyBatch:
+    """Lower ``circuit`` and build the sources of each row of ``inputs`` (checked; for a
+    circuit of another family than the crossbar, None means its own source values)."""
     if circuit.network is None:
-        raise CircuitError("relax needs a neurosim network netlist (its *@neurosim metadata)")
+        return prepare_family(circuit, inputs)
     crossbar = lower_crossbar(circuit)
     rows = np.asarray(inputs)
     drive = drive_from_inputs(circuit.network, rows)
     sources = sources_from_drive(crossbar, drive, batch=rows.shape[0])
     return InputBatch(crossbar, rows.astype(np.float64), sources)
+
+
+@dataclass(frozen=True)
+class FamilyEquilibria:
+    """Equilibria of a circuit of the family ``family`` for rows ``inputs`` (n, sources)
+    of its independent sources' values ``columns`` (volts, amperes)."""
+
+    family: str
+    system: System
+    columns: tuple[str, ...]
+    inputs: np.ndarray
+    sources: object
+    equilibrium: Equilibrium
+    dtype: str
+
+    meta = None  # not a network: the file has no network metadata
+
+    def record(self, *, netlist: str) -> dict:
+        """What ``relax`` saves (see :meth:`InputEquilibria.record`): states and node
+        voltages by node name, the source columns by name."""
+        eq, system = self.equilibrium, self.system
+        state = eq.state.astype(np.float64)
+        datasets = {
+            "inputs": self.inputs,
+            "residual": eq.residual,
+            "passes": eq.passes,
+            "converged": eq.converged,
+            "status": status_codes(eq.status)[0],
+        }
+        if system.has_energy:
+            datasets["energy"] = system.energy(self.sources, state)
+        attrs = {
+            "netlist": netlist,
+            "family": self.family,
+            "sources": list(self.columns),
+            "method": eq.method,
+            "dtype": self.dtype,
+            "tolerance": eq.tolerance,
+            "converged": int(eq.converged.sum()),
+            "total": int(eq.converged.size),
+            "status_names": list(status_codes(eq.status)[1]),
+        }
+        labels = system.labels()
+        groups = {
+            "state": {label: state[:, i] for i, label in enumerate(labels)},
+            "voltages": system.node_voltages(self.sources, state),
+        }
+        return {"attrs": attrs, "datasets": datasets, "groups": groups}
+
+
+@dataclass(frozen=True)
+class FamilyBatch:
+    """A lowered circuit of a family and the sources of each row, ready to settle."""
+
+    family: str
+    system: System
+    columns: tuple[str, ...]
+    inputs: np.ndarray
+    sources: object
+
+    def settle(
+        self,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+        dtype: str = "float64",
+        **options,
+    ) -> FamilyEquilibria:
+        """Relax the batch; ``options`` go to :func:`neurosim.engine.relax.relax`."""
+        equilibrium = relax(
+            self.system,
+            self.sources,
+            dtype=np.dtype(dtype),
+            progress=progress,
+            throw=False,
+            **options,
+        )
+        return FamilyEquilibria(
+            self.family, self.system, self.columns, self.inputs, self.sources, equilibrium, dtype
+        )
+
+
+def prepare_family(circuit: Circuit, inputs: np.ndarray | None) -> FamilyBatch:
+    """Lower ``circuit`` onto its family; each row of ``inputs`` (n, sources) holds the
+    values of its independent sources in netlist order (None: the netlist's own)."""
+    try:
+        family, system = lower_system(circuit)
+    except CircuitError as error:
+        raise CircuitError(f"relax needs a neurosim network netlist, or {error}") from None
+    columns = tuple(e.name for e in circuit.elements.values() if e.kind in "vi")
+    own = np.array([[circuit.elements[name].value for name in columns]])
+    rows = own if inputs is None else np.asarray(inputs, dtype=np.float64)
+    if rows.ndim != 2 or rows.shape[1] != len(columns):
+        raise CircuitError(
+            f"inputs of shape {rows.shape}: this circuit takes rows of {len(columns)} source "
+            f"values ({', '.join(columns)})"
+        )
+    settings = [dict(zip(columns, row, strict=True)) for row in rows.tolist()]
+    return FamilyBatch(family, system, columns, rows, system.sources_from_settings(settings))

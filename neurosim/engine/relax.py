@@ -1,6 +1,9 @@
-"""Batched equilibria of a crossbar circuit: the state where every unit's KCL holds.
+"""Batched equilibria of a circuit system: the state where every free node's KCL holds.
 
-A pass is one evaluation of the column currents for the whole batch: two dense products
+:func:`relax` settles any :class:`neurosim.engine.system.System` (a lowered crossbar is
+wrapped as :class:`neurosim.engine.crossbar_system.CrossbarSystem`) with a solver of
+:mod:`neurosim.engine.solvers`, through the system's runner. For a crossbar a pass is
+one evaluation of the column currents for the whole batch: two dense products
 (``ρ(even) @ M_eo``, ``ρ(odd) @ M_oe``) and one fused Numba kernel. Methods:
 
 - ``"anderson"``: Anderson acceleration (depth 12) of the Jacobi-preconditioned map
@@ -11,25 +14,26 @@ A pass is one evaluation of the column currents for the whole batch: two dense p
   the circuit does; a stalled sample restarts its history.
 - ``"gradient"``: the reference schedule, plain steps ``s ← s + η F(s)`` (η = 0.1 is
   Euler at dt = 0.1 τ of the circuit's own dynamics).
-- ``"auto"`` (default): ``"anderson"``. A circuit without an energy function (forward
-  and backward arrays that differ — mismatch, wire resistance —, injection gains ≠ 1,
-  clipping drivers) has no energy to follow, and a bare root finder reports saddles
-  the circuit never settles into (measured on mismatched random chains: up to 97% of
-  samples). So, there: (1) where arrays that differ are all that keeps the circuit
-  from an energy function, its reciprocal part (each coupling's two arrays replaced by
-  their mean) is settled first, energy-guided as above, to ``GUIDE_TOLERANCE``; (2)
-  from there Anderson runs on the circuit itself, safeguarded by the residual (a step
-  that raises it tenfold is backtracked), for at most ``ROOT_FINDER_PASSES``; (3)
-  every equilibrium must pass a stability certificate (:mod:`neurosim.engine
-  .stability`). A sample that fails it, or does not converge, is settled again from
-  its start by plain steps stable on every node — the circuit's own dynamics.
-  Stage (1) keeps the search in the basin the circuit's trajectory takes: on a
-  trained digits network with 5% mismatch, the root finder alone ends in another
-  stable state on 13 of 72 certified samples, with (1) on none of 256. On a circuit
-  with several stable equilibria the accelerated path can still end in a neighbouring
-  basin, as the energy-guided one does on reciprocal circuits (``bench/basin_bench.py``:
-  mismatched Hopfield chains, 30 seeds × 40 inputs, 23 of 1,200; the energy-guided
-  path on their reciprocal parts 30); ``"gradient"`` is trajectory-exact.
+- ``"auto"`` (default): ``"anderson"`` (on a small circuit of another family than the
+  crossbar, Newton: :mod:`neurosim.engine.field_runner`). A circuit without an energy
+  function (forward and backward arrays that differ — mismatch, wire resistance —,
+  injection gains ≠ 1, clipping drivers) has no energy to follow, and a bare root finder
+  reports saddles the circuit never settles into (measured on mismatched random chains:
+  up to 97% of samples). So, there: (1) where arrays that differ are all that keeps the
+  circuit from an energy function, its reciprocal part (each coupling's two arrays
+  replaced by their mean) is settled first, energy-guided as above, to
+  ``GUIDE_TOLERANCE``; (2) from there Anderson runs on the circuit itself, safeguarded
+  by the residual (a step that raises it tenfold is backtracked), for at most
+  ``ROOT_FINDER_PASSES``; (3) every equilibrium must pass a stability certificate
+  (:mod:`neurosim.engine.stability`). A sample that fails it, or does not converge, is
+  settled again from its start by plain steps stable on every node — the circuit's own
+  dynamics. Stage (1) keeps the search in the basin the circuit's trajectory takes: on a
+  trained digits network with 5% mismatch, the root finder alone ends in another stable
+  state on 13 of 72 certified samples, with (1) on none of 256. On a circuit with
+  several stable equilibria the accelerated path can still end in a neighbouring basin,
+  as the energy-guided one does on reciprocal circuits (``bench/basin_bench.py``:
+  mismatched Hopfield chains, 30 seeds × 40 inputs, 23 of 1,200; the energy-guided path
+  on their reciprocal parts 30); ``"gradient"`` is trajectory-exact.
 
 Stopping is on the physical residual: ``max_i |F_i|``, the net current into each unit
 node in units of ``vs·g_unit`` (so ``tolerance · vs · g_unit`` amperes). Each sample
@@ -43,28 +47,20 @@ equilibrium depends on its tile-mates only within the tolerance (when it is poli
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
-from neurosim.engine import kernels, newton, stability
-from neurosim.engine.shards import TILE_ROWS, run_tiles, tile_slices
-from neurosim.engine.solvers import Anderson, Certified, Gradient, Solver
-from neurosim.engine.sources import Sources
-from neurosim.engine.workspace import Tables, Workspace, energy_law
+from neurosim.engine.crossbar_system import CrossbarSystem
+from neurosim.engine.shards import TILE_ROWS
+from neurosim.engine.solvers import Anderson, Auto, Certified, Gradient, Newton, Solver
+from neurosim.engine.system import Progress, System
 from neurosim.errors import ConvergenceError
 from neurosim.lower.crossbar import Crossbar
 from neurosim.status import Status, sample_status
 
 DEFAULT_TOLERANCE = {np.dtype(np.float64): 1e-6, np.dtype(np.float32): 3e-6}
-# relative energy rise Anderson treats as round-off, by precision
-ENERGY_SLACK = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-5}
-REGULARISATION = 1e-10
-POLISH_AFTER = 40  # passes before (and between) Newton polishes of a tile's slow samples
-POLISH_SHARE = 0.1  # ... once at most this share of the tile (or one sample) is still active
 # how far (max |F|, model units) stage 1 settles the reciprocal part before the root
 # finder takes over; measured on trained mismatched digits networks: 1e-2 and 1e-1 keep
 # every sample in its trajectory's basin (136 and 121 passes, vs 158 at the tolerance),
@@ -137,8 +133,8 @@ class Equilibrium:
 
 
 def relax(
-    crossbar: Crossbar,
-    sources: Sources,
+    system: System | Crossbar,
+    sources,
     *,
     tolerance: float | None = None,
     solver: Solver | None = None,
@@ -150,40 +146,41 @@ def relax(
     progress: Callable[[int, int], None] | None = None,
     throw: bool = True,
 ) -> Equilibrium:
-    """Equilibria of ``crossbar`` for each setting in ``sources``; with ``throw`` (the
+    """Equilibria of ``system`` (a :class:`neurosim.engine.system.System`, or a
+    :class:`Crossbar`) for each setting in ``sources`` (the system's kind); with ``throw`` (the
     default) a sample that did not converge raises :class:`ConvergenceError` naming it
     and its status, else each sample's :class:`Status` is in the result.
 
-    ``solver``: :mod:`neurosim.engine.solvers` (default :class:`Anderson`, the
-    ``"auto"`` method). ``start`` (batch, free) or (free,): initial state (default 0, as
-    ngspice; pass the free equilibrium to warm-start a nudged phase). ``tolerance``: on
-    max |F| in model units (default 1e-6 in float64, 3e-6 in float32); the state is then
-    within about tolerance / (slowest decay rate) of the exact equilibrium — on the
-    digits network 1e-6 gives 2e-6 model units, so tighten it for cross-checks
-    (``check`` uses 1e-12). ``threads`` (default: one per core) work on tiles of
-    ``tile_rows`` samples. ``progress(settled, batch)`` is called whenever samples stop.
+    ``solver``: :mod:`neurosim.engine.solvers` (default :class:`Auto`: Anderson on a
+    crossbar, Newton on a small circuit of another family). ``start`` (batch, free) or
+    (free,): initial state (default 0, as ngspice; pass the free equilibrium to
+    warm-start a nudged phase). ``tolerance``: on max |F| in model units (default 1e-6
+    in float64, 3e-6 in float32); the state is then within about tolerance / (slowest
+    decay rate) of the exact equilibrium — on the digits network 1e-6 gives 2e-6 model
+    units, so tighten it for cross-checks (``check`` uses 1e-12). ``threads`` (default:
+    one per core) work on tiles of ``tile_rows`` samples. ``progress(settled, batch)``
+    is called whenever samples stop.
     """
     dtype = np.dtype(dtype)
     if dtype not in DEFAULT_TOLERANCE:
         raise ValueError(f"dtype must be float64 or float32, not {dtype}")
-    solver = Anderson() if solver is None else solver
-    if not isinstance(solver, Gradient | Anderson | Certified):
+    solver = Auto() if solver is None else solver
+    if not isinstance(solver, Gradient | Anderson | Certified | Newton | Auto):
         raise ValueError(f"solver must be one of neurosim.engine.solvers, not {solver!r}")
     tol = DEFAULT_TOLERANCE[dtype] if tolerance is None else float(tolerance)
     if not tol > 0:
         raise ValueError(f"tolerance must be positive, not {tolerance!r}")
     if not (isinstance(max_passes, int) and max_passes >= 1):
         raise ValueError(f"max_passes must be a positive integer, not {max_passes!r}")
+    system = as_system(system)
     batch = sources.batch
-    s0 = np.zeros((batch, crossbar.free), dtype=dtype)
+    s0 = np.zeros((batch, system.free), dtype=dtype)
     if start is not None:
         s0[:] = np.broadcast_to(np.asarray(start, dtype=dtype), s0.shape)
     if not np.all(np.isfinite(s0)):
         raise ValueError("the start state holds NaN or inf")
-    tables = Tables.build(crossbar, sources.nudge, dtype)
-    run = _Runner(crossbar, tables, tol, threads, tile_rows, _Progress(batch, progress))
-    job = _Job(run, sources, s0, max_passes)  # s0 carries the dtype
-    state, residual, passes, followed = solver.settle(job)
+    job = _Job(system, sources, s0, max_passes, (tol, threads, tile_rows), progress)
+    state, residual, passes, followed, method = solver.settle(job)
     equilibrium = Equilibrium(
         state=state,
         residual=residual,
@@ -191,20 +188,22 @@ def relax(
         status=sample_status(residual, tol),
         tolerance=tol,
         total_passes=int(passes.max(initial=0)),
-        method=solver.name,
+        method=method,
         followed=followed,
     )
     return equilibrium.raise_if_failed() if throw else equilibrium
 
 
 class _Job:
-    """What a solver (:mod:`neurosim.engine.solvers`) settles: a batch of ``sources``
-    from ``start`` within ``max_passes``, through the tiled ``runner``."""
+    """What a solver (:mod:`neurosim.engine.solvers`) settles: a batch of ``sources`` of
+    ``system`` from ``start`` (its dtype the arithmetic's) within ``max_passes``; ``run``
+    is (tolerance, threads, tile rows)."""
 
-    def __init__(self, runner: _Runner, sources: Sources, start, max_passes: int) -> None:
-        self.runner, self.sources, self.start = runner, sources, start
-        self.max_passes, self.batch = max_passes, sources.batch
-        self.has_energy = runner.tables.energy_law != kernels.NO_ENERGY
+    def __init__(self, system: System, sources, start, max_passes: int, run, progress) -> None:
+        self.system, self.sources, self.start = system, sources, start
+        self.max_passes, self.batch, self.settings = max_passes, sources.batch, run
+        self.runner = system.runner(sources, start.dtype, *run, Progress(self.batch, progress))
+        self.has_energy = system.has_energy
 
     def run(self, start, kind: str, budget: int, option):
         """``kind`` ("anderson": ``option`` its depth; "gradient": its step) from
@@ -212,7 +211,7 @@ class _Job:
         return self.runner(self.sources, start, kind, budget, option)
 
     def safe_step(self) -> float:
-        return _safe_step(self.runner)
+        return self.runner.safe_step()
 
     def flags(self, value: bool) -> np.ndarray:
         """(batch,) bool, all ``value``: which samples were settled by plain steps."""
@@ -220,20 +219,20 @@ class _Job:
 
     def guide(self, depth: int):
         """The start the root finder takes on a circuit without an energy, and the
-        passes it cost: the reciprocal part's energy-guided equilibrium to
-        ``GUIDE_TOLERANCE`` where the arrays' differences are all that break the
-        energy, else the start itself (module docstring, stage 1)."""
-        run = self.runner
-        part = reciprocal_part(run.crossbar)
-        if energy_law(part) == kernels.NO_ENERGY:
+        passes it cost: the guide system's energy-guided equilibrium to
+        ``GUIDE_TOLERANCE`` where the system has one (for a crossbar its reciprocal
+        part), else the start itself (module docstring, stage 1)."""
+        part = self.system.guide()
+        if part is None:
             return self.start, np.zeros(self.batch, dtype=np.int64)
-        guide = _Runner(
-            part,
-            Tables.build(part, self.sources.nudge, self.start.dtype),
-            max(run.tol, GUIDE_TOLERANCE),
-            run.threads,
-            run.tile_rows,
-            _Progress(self.batch, None),
+        tol, threads, tile_rows = self.settings
+        guide = part.runner(
+            self.sources,
+            self.start.dtype,
+            max(tol, GUIDE_TOLERANCE),
+            threads,
+            tile_rows,
+            Progress(self.batch, None),
         )
         guided, _, first = guide(self.sources, self.start, "anderson", self.max_passes, depth)
         return guided, first
@@ -241,207 +240,51 @@ class _Job:
     def follow_uncertified(self, state, residual, passes, step: float | None) -> np.ndarray:
         """:func:`_follow_uncertified` with plain steps of ``step`` (None: the safe one)."""
         step = self.safe_step() if step is None else step
-        return _follow_uncertified(
-            self.runner, self.sources, self.start, state, residual, passes, self.max_passes, step
-        )
+        return _follow_uncertified(self, state, residual, passes, step)
 
 
-def reciprocal_part(crossbar: Crossbar) -> Crossbar:
-    """``crossbar`` with each coupling's two arrays replaced by their mean (it has an
-    energy function where arrays that differ — mismatch, wire resistance — were all
-    that kept ``crossbar`` from one)."""
-    n_e, n_o = crossbar.even.free, crossbar.odd.free
-    mean = 0.5 * (crossbar.m_eo[:n_e] + crossbar.m_oe[:n_o].T)
-    m_eo, m_oe = crossbar.m_eo.copy(), crossbar.m_oe.copy()
-    m_eo[:n_e], m_oe[:n_o] = mean, mean.T
-    return replace(crossbar, m_eo=m_eo, m_oe=m_oe)
-
-
-def _follow_uncertified(
-    run, sources, start, state, residual, passes, max_passes, step
-) -> np.ndarray:
+def _follow_uncertified(job: _Job, state, residual, passes, step) -> np.ndarray:
     """Samples of a circuit without an energy that Anderson did not settle on a certified
-    stable equilibrium (:mod:`neurosim.engine.stability`) are settled again from their
-    start by the circuit's own dynamics (plain steps stable on every node); ``state``,
-    ``residual`` and ``passes`` are updated in place (passes add up). Returns which."""
+    stable equilibrium (the system's :meth:`~neurosim.engine.system.System.stable`) are
+    settled again from their start by the circuit's own dynamics (plain steps stable on
+    every node); ``state``, ``residual`` and ``passes`` are updated in place (passes add
+    up). Returns which."""
+    run, sources = job.runner, job.sources
     converged = residual <= run.tol
     stable = np.zeros_like(converged)
     rows = np.flatnonzero(converged)
     if rows.size:
-        part = sources.rows(rows)
-        work = Workspace(run.crossbar, run.tables, part, slice(0, rows.size))
-        stable[rows] = stability.certified(work, np.ascontiguousarray(state[rows]))
+        stable[rows] = job.system.stable(sources.rows(rows), np.ascontiguousarray(state[rows]))
     redo = np.flatnonzero(~stable)
     if redo.size:
         run.report.add(-int(np.count_nonzero(converged[redo])))
         again, again_residual, again_passes = run(
-            sources.rows(redo), start[redo], "gradient", max_passes, min(step, _safe_step(run))
+            sources.rows(redo),
+            job.start[redo],
+            "gradient",
+            job.max_passes,
+            min(step, run.safe_step()),
         )
         state[redo], residual[redo] = again, again_residual
         passes[redo] += again_passes
     return ~stable
 
 
-def residual(crossbar: Crossbar, sources: Sources, state: np.ndarray) -> np.ndarray:
-    """max_i |F_i| of each state (batch, free), model units, in float64: one pass."""
-    return _force(crossbar, sources, state)[1]
+def residual(system: System | Crossbar, sources, state: np.ndarray) -> np.ndarray:
+    """max_i |F_i| of each state (batch, free), the system's units, float64: one pass."""
+    return np.max(np.abs(net_current(system, sources, state)), axis=1, initial=0.0)
 
 
-def net_current(crossbar: Crossbar, sources: Sources, state: np.ndarray) -> np.ndarray:
-    """F(s): each free unit node's net current ÷ (vs·g_unit), (batch, free), float64:
-    one engine pass at ``state`` (batch, free)."""
-    return _force(crossbar, sources, state)[0]
+def net_current(system: System | Crossbar, sources, state: np.ndarray) -> np.ndarray:
+    """F(s): each free node's net current (for a crossbar ÷ (vs·g_unit)), (batch, free),
+    float64, at ``state`` (batch, free): one pass."""
+    return as_system(system).field(sources, state)
 
 
-def _force(crossbar: Crossbar, sources: Sources, state: np.ndarray):
-    """F(s) (batch, free) and max_i |F_i| (batch,) in one pass, BLAS on one thread."""
-    state = np.ascontiguousarray(state, dtype=np.float64)
-    tables = Tables.build(crossbar, sources.nudge, np.float64)
-    work = Workspace(crossbar, tables, sources, slice(0, sources.batch))
-    out, worst = np.empty_like(state), np.empty(sources.batch)
-    with threadpool_limits(limits=1, user_api="blas"):  # idle BLAS threads slow relax
-        work.force(state, out, worst)
-    return out, worst
-
-
-def _safe_step(run) -> float:
-    """A plain step small enough to be stable on each node: min(0.1, 1/max D)."""
-    return min(0.1, 1.0 / float(np.max(run.tables.unit[kernels.DIAG])))
-
-
-class _Runner:
-    """Runs one method on a batch in tiles on all cores; returns state, residual, passes."""
-
-    def __init__(self, crossbar, tables, tol, threads, tile_rows, report) -> None:
-        self.crossbar, self.tables, self.tol = crossbar, tables, tol
-        self.threads, self.tile_rows, self.report = threads, tile_rows, report
-
-    def __call__(self, sources, start, method, budget, option):
-        """``method`` on ``sources`` from ``start`` for at most ``budget`` passes."""
-        tol, report = self.tol, self.report
-        batch = sources.batch
-        state = np.array(start, copy=True)
-        residual = np.full(batch, np.inf, dtype=np.float64)
-        passes = np.zeros(batch, dtype=np.int64)
-
-        def tile(rows: slice) -> None:
-            work = Workspace(self.crossbar, self.tables, sources, rows)
-            part = np.ascontiguousarray(state[rows])
-            work.activate(part)
-            loop = _anderson if method == "anderson" else _gradient
-            loop(work, part, tol, budget, option, residual[rows], passes[rows], report)
-            state[rows] = part
-
-        run_tiles(tile, tile_slices(batch, self.tile_rows), self.threads)
-        return state, residual, passes
-
-
-class _Progress:
-    """Thread-safe count of converged samples, forwarded to a callback."""
-
-    def __init__(self, batch: int, callback: Callable[[int, int], None] | None) -> None:
-        self.batch, self.callback, self.done = batch, callback, 0
-        self.lock = threading.Lock()
-
-    def add(self, newly_done: int) -> None:
-        if self.callback is None:
-            return
-        with self.lock:
-            self.done += newly_done
-            self.callback(self.done, self.batch)
-
-
-def _anderson(work, s, tol, max_passes, depth, residual, passes, report) -> int:
-    batch, free = s.shape
-    d_f = np.empty((batch, depth, free), dtype=s.dtype)
-    d_g = np.empty_like(d_f)
-    gram = np.zeros((batch, depth, depth))
-    f_prev = np.empty_like(s)
-    g_prev = np.empty_like(s)
-    count = np.zeros(batch, dtype=np.int64)
-    progress = np.zeros((batch, 4))
-    progress[:, kernels.MERIT] = np.inf
-    progress[:, kernels.BEST] = np.inf
-    progress[:, kernels.DAMPING] = 1.0
-    t = work.tables
-    slack = ENERGY_SLACK[s.dtype]
-
-    def polish(active: np.ndarray) -> int:
-        """Newton steps for the slow samples (SB law only); their Anderson restarts."""
-        moved, used = newton.polish(work, s, np.flatnonzero(active), tol, slack)
-        count[moved] = 0
-        progress[moved, kernels.MERIT] = np.inf
-        progress[moved, kernels.SINCE_BEST] = 0.0
-        f_prev[moved] = 0.0
-        g_prev[moved] = s[moved]
-        return used
-
-    history = kernels.History(d_f, d_g, gram, f_prev, g_prev, count, progress)
-    return _loop(
-        work,
-        s,
-        max_passes,
-        passes,
-        report,
-        lambda active, shard_residual: kernels.anderson_step(
-            s,
-            work.tile,
-            work.units,
-            history,
-            tol,
-            active,
-            shard_residual,
-            REGULARISATION,
-            slack,
-        ),
-        residual,
-        polish if t.energy_law == kernels.SB_ENERGY else None,
-    )
-
-
-def _gradient(work, s, tol, max_passes, step, residual, passes, report) -> int:
-    return _loop(
-        work,
-        s,
-        max_passes,
-        passes,
-        report,
-        lambda active, shard_residual: kernels.gradient_step(
-            s, work.tile, work.units, step, tol, active, shard_residual
-        ),
-        residual,
-    )
-
-
-def _loop(work, s, max_passes, passes, report, step, residual, polish=None) -> int:
-    """Run ``step`` (one kernel call) after each pass's GEMMs until all samples stop.
-
-    ``polish(active) -> passes`` (Newton, :mod:`neurosim.engine.newton`) runs on the
-    samples still active once few are left (``POLISH_SHARE`` of the tile, or one) after
-    ``POLISH_AFTER`` passes, and again every ``POLISH_AFTER`` passes. Once at most half
-    the tile is active the GEMMs run on the active rows only.
-    """
-    active = np.ones(s.shape[0], dtype=np.bool_)
-    total = 0
-    last_polish = 0
-    while total < max_passes and active.any():
-        if (
-            polish is not None
-            and total - last_polish >= POLISH_AFTER
-            and np.count_nonzero(active) <= max(1.0, POLISH_SHARE * active.size)
-        ):
-            with np.errstate(all="ignore"):
-                total += polish(active)
-            last_polish = total
-        with np.errstate(all="ignore"):  # NaN/inf end up in the status, not in warnings
-            work.columns(active)
-        was_active = active.copy()
-        step(active, residual)
-        total += 1
-        passes[was_active] = total
-        report.add(int(np.sum(was_active & ~active)))
-    if active.any():  # out of passes: report the residual of the state actually returned
-        final = np.empty(s.shape[0])
-        work.force(s, np.empty_like(s), final)
-        residual[active] = final[active]
-    return total
+def as_system(circuit: System | Crossbar) -> System:
+    """The engine's :class:`System` of a lowered circuit (a crossbar is wrapped)."""
+    if isinstance(circuit, Crossbar):
+        return CrossbarSystem(circuit)
+    if not isinstance(circuit, System):
+        raise TypeError(f"not a lowered circuit system: {type(circuit).__name__}")
+    return circuit

@@ -31,10 +31,11 @@ from neurosim.engine.newton import curvature
 CHUNK = 256  # samples per stacked Cholesky (memory: CHUNK · group² floats)
 
 
-def certified(work, s: np.ndarray) -> np.ndarray:
-    """(batch,) bool: True where the state ``s`` (batch, free) of ``work`` (a
-    :class:`neurosim.engine.workspace.Workspace` of the same rows) passes the stability
-    certificate above. ``work`` is left holding the activations of ``s``."""
+def linearisation(work, s: np.ndarray):
+    """The parts of J = ∂F/∂s at ``s`` (batch, free) (module docstring), float64 (batch,
+    free) each: ``diag`` = −J_ii, ``gain`` g and ``row_slope`` r'. ``work`` (a
+    :class:`neurosim.engine.workspace.Workspace` of the same rows) is left holding the
+    activations of ``s``."""
     t = work.tables
     s = np.asarray(s)
     work.force(s, np.empty_like(s), np.empty(s.shape[0]))
@@ -48,10 +49,22 @@ def certified(work, s: np.ndarray) -> np.ndarray:
     clipped = (act <= unit[kernels.LOW]) | (act >= unit[kernels.HIGH])  # ±inf: never
     row_slope = np.where(clipped, 0.0, slope)
     gain = unit[kernels.GAIN] + unit[kernels.SLOPE] * slope
-    product = gain * row_slope
     diag = unit[kernels.DIAG] - (net + unit[kernels.BIAS]) * unit[kernels.SLOPE] * curvature(
         state, t.code
     )
+    return diag, gain, row_slope
+
+
+def certified(work, s: np.ndarray) -> np.ndarray:
+    """(batch,) bool: True where the state ``s`` (batch, free) of ``work`` (a
+    :class:`neurosim.engine.workspace.Workspace` of the same rows) passes the stability
+    certificate above. ``work`` is left holding the activations of ``s``."""
+    t = work.tables
+    diag, gain, row_slope = linearisation(work, s)
+    state = np.asarray(s, dtype=np.float64)
+    n_e = t.free_e
+    n_o = s.shape[1] - n_e
+    product = gain * row_slope
     ok = np.all(product >= 0.0, axis=1) & np.all(diag > 0.0, axis=1)
     ok &= np.all(np.isfinite(state), axis=1)
     q = np.sqrt(np.maximum(product, 0.0))

@@ -14,6 +14,12 @@ Layout::
     /status           (n,)         int8: how each row stopped (status_names; /2)
     /energy           (n,)         model units (absent if the circuit has no energy)
     /power_w          (n,)         dissipated power [W] at equilibrium
+
+A circuit of another family than the crossbar (:mod:`neurosim.engine.systems`) has no
+``network`` attribute but ``family`` and ``sources`` (the names of the input columns:
+its independent sources, volts and amperes); its ``/state`` and ``/voltages`` hold one
+(n,) dataset per node [V], its residuals are in the system's units, and it has no
+``amperes_per_unit`` or ``/power_w``.
 """
 
 from __future__ import annotations
@@ -33,17 +39,19 @@ READABLE = ("neurosim-equilibria/1", SCHEMA)
 
 def write_equilibria(
     path: str | os.PathLike,
-    meta: NetworkMeta,
+    meta: NetworkMeta | None,
     attrs: Mapping[str, object],
     datasets: Mapping[str, np.ndarray],
     groups: Mapping[str, Mapping[str, np.ndarray]],
 ) -> None:
-    """Write one file atomically: root ``attrs``, top-level ``datasets``, ``groups``."""
+    """Write one file atomically: root ``attrs``, top-level ``datasets``, ``groups``;
+    ``meta`` None for a circuit that is not a neurosim network."""
     import h5py
 
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as handle:
         handle.attrs["schema"] = SCHEMA
-        handle.attrs["network"] = json.dumps(meta.to_dict(), sort_keys=True)
+        if meta is not None:
+            handle.attrs["network"] = json.dumps(meta.to_dict(), sort_keys=True)
         for key, value in attrs.items():
             handle.attrs[key] = value
         for name, data in datasets.items():

@@ -19,14 +19,8 @@ import scipy.sparse as sp
 
 from neurosim.circuit.expr import compile_scalar, derivative, references
 from neurosim.circuit.ir import GROUND, Circuit, Element
+from neurosim.circuit.junction import THERMAL_VOLTAGE, junction_current
 from neurosim.errors import CircuitError
-
-# ngspice's constants (DESIGN.md §1): T = TNOM = 300.15 K, CODATA 2014 k and q.
-BOLTZMANN = 1.38064852e-23
-CHARGE = 1.6021766208e-19
-TEMPERATURE = 300.15
-THERMAL_VOLTAGE = BOLTZMANN * TEMPERATURE / CHARGE
-GMIN = 1e-12
 
 _BRANCH_KINDS = "vehl"
 
@@ -150,17 +144,10 @@ def _junction(x: np.ndarray, diode: Diode) -> float:
 
 
 def diode_current(diode: Diode, vd: float) -> tuple[float, float]:
-    """ngspice level-1 DC junction current and conductance at voltage ``vd``.
-
-    Forward (vd >= -3 N Vt): IS (exp(vd/(N Vt)) - 1); reverse: -IS (1 + (3 N Vt/(e vd))^3);
-    plus GMIN in parallel, as ngspice's dioload does.
-    """
-    vte, isat = diode.vte, diode.saturation
-    if vd >= -3.0 * vte:
-        expo = math.exp(min(vd / vte, 700.0))
-        return isat * (expo - 1.0) + GMIN * vd, isat * expo / vte + GMIN
-    arg = (3.0 * vte / (vd * math.e)) ** 3
-    return -isat * (1.0 + arg) + GMIN * vd, isat * 3.0 * arg / vd + GMIN
+    """ngspice level-1 DC junction current and conductance at voltage ``vd``
+    (:mod:`neurosim.circuit.junction`)."""
+    current, conductance = junction_current(vd, diode.saturation, diode.vte)
+    return float(current), float(conductance)
 
 
 def lower_dc(circuit: Circuit) -> MnaSystem:

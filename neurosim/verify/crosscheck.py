@@ -1,8 +1,9 @@
 """Cross-check neurosim's DC solution of a netlist against ngspice's ``.op``.
 
-neurosim solves crossbar networks with the batched engine (:mod:`neurosim.engine.relax`,
-to a KCL residual of 1e-12 model units, near round-off) and any other circuit with the
-general MNA Newton solver. Both start from all unknowns zero, as ngspice does.
+neurosim solves crossbar networks and the circuits of its other families
+(:mod:`neurosim.engine.systems`) with the batched engine (:mod:`neurosim.engine.relax`,
+to a KCL residual of 1e-12 in the system's units, near round-off) and any other circuit
+with the general MNA Newton solver. Both start from all unknowns zero, as ngspice does.
 A network with several equilibria can send ngspice's Newton to one the circuit never
 settles into. For such an operating point ngspice's own transient from rest decides
 (``.tran`` with the capacitors' initial conditions, 2000 τ): if neurosim agrees with
@@ -23,12 +24,11 @@ import numpy as np
 from neurosim.circuit.inputs import drive_from_inputs, drive_settings
 from neurosim.circuit.ir import Circuit
 from neurosim.circuit.meta import NetworkMeta
+from neurosim.engine.crossbar_system import CrossbarSystem
 from neurosim.engine.dc import solve_dc
-from neurosim.engine.energy import has_energy
-from neurosim.engine.readout import node_voltages
 from neurosim.engine.relax import relax
-from neurosim.engine.solvers import Anderson, Gradient
-from neurosim.engine.sources import sources_from_settings
+from neurosim.engine.solvers import Auto, Gradient
+from neurosim.engine.systems import lower_system
 from neurosim.errors import CircuitError
 from neurosim.lower.crossbar import lower_crossbar
 from neurosim.lower.mna import lower_dc
@@ -205,36 +205,42 @@ def neurosim_voltages(
     settings: list[dict[str, float]],
     progress: Callable[[], None] | None = None,
 ) -> tuple[list[dict[str, float]], str]:
-    """neurosim's node voltages for each setting, and the name of the solver used."""
+    """neurosim's node voltages for each setting, and the name of the solver used: the
+    engine on a crossbar network or a circuit family (:mod:`neurosim.engine.systems`),
+    else the general MNA solver."""
     progress = progress or (lambda: None)
     try:
-        crossbar = lower_crossbar(circuit)
-        sources = sources_from_settings(crossbar, settings)
-        # the arbiter settles along the circuit's own dynamics where it has no energy
-        # function: the accelerated path can end in a neighbouring basin there
-        solver = Anderson() if has_energy(crossbar) else Gradient()
-        equilibrium = relax(
-            crossbar,
-            sources,
-            tolerance=ENGINE_TOLERANCE,
-            max_passes=MAX_PASSES,
-            solver=solver,
-            throw=False,  # raised below, outside the fallback to the general solver
-        )
+        family, system, detail = "crossbar", CrossbarSystem(lower_crossbar(circuit)), ""
+        if system.crossbar.wires:
+            detail = f", {len(system.crossbar.wires)} wired arrays reduced"
     except CircuitError:
-        crossbar = None
-    if crossbar is None:
-        system = lower_dc(circuit)
-        ours = []
-        for setting in settings:
-            system.set_sources(setting)
-            ours.append(solve_dc(system).voltages)
-            progress()
-        return ours, "general MNA Newton"
-    equilibrium.raise_if_failed()
-    volts = node_voltages(crossbar, sources, equilibrium.state)
+        try:
+            (family, system), detail = lower_system(circuit), ""
+        except CircuitError:
+            return _general_voltages(circuit, settings, progress), "general MNA Newton"
+    sources = system.sources_from_settings(settings)
+    # the arbiter settles along the circuit's own dynamics where it has no energy
+    # function: the accelerated path can end in a neighbouring basin there
+    equilibrium = relax(
+        system,
+        sources,
+        tolerance=ENGINE_TOLERANCE,
+        max_passes=MAX_PASSES,
+        solver=Auto() if system.has_energy else Gradient(),
+    )
+    volts = system.node_voltages(sources, equilibrium.state)
     for _ in settings:
         progress()
     rows = [{node: float(v[n]) for node, v in volts.items()} for n in range(len(settings))]
-    wired = f", {len(crossbar.wires)} wired arrays reduced" if crossbar.wires else ""
-    return rows, f"crossbar engine ({equilibrium.method}{wired})"
+    return rows, f"{family} engine ({equilibrium.method}{detail})"
+
+
+def _general_voltages(circuit: Circuit, settings, progress) -> list[dict[str, float]]:
+    """Each setting's node voltages by the general MNA Newton solver."""
+    system = lower_dc(circuit)
+    ours = []
+    for setting in settings:
+        system.set_sources(setting)
+        ours.append(solve_dc(system).voltages)
+        progress()
+    return ours

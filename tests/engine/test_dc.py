@@ -6,9 +6,10 @@ from scipy.optimize import brentq
 
 from neurosim.circuit.expr import parse_expr
 from neurosim.circuit.ir import Circuit, Element, Model
+from neurosim.circuit.junction import GMIN, THERMAL_VOLTAGE
 from neurosim.engine.dc import solve_dc
 from neurosim.errors import CircuitError, ConvergenceError
-from neurosim.lower.mna import GMIN, THERMAL_VOLTAGE, lower_dc
+from neurosim.lower.mna import lower_dc
 from neurosim.status import Status
 
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from neurosim.circuit.activations import get_activation
+from neurosim.engine import crossbar_system as relax_module
 from neurosim.engine import newton
-from neurosim.engine import relax as relax_module
 from neurosim.engine.relax import relax
 from neurosim.engine.sources import default_sources
 from neurosim.engine.workspace import Tables, Workspace

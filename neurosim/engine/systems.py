@@ -1,0 +1,33 @@
+"""The circuit families the engine settles besides the crossbar network, by name.
+
+A netlist without neurosim network metadata is offered to each family's lowering in
+turn; the first that accepts it gives the :class:`neurosim.engine.system.System` that
+``check`` and ``relax`` settle (a netlist no family accepts is solved by the general MNA
+solver, :mod:`neurosim.engine.dc`). A new family is one module implementing the
+protocol plus one entry here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from neurosim.circuit.ir import Circuit
+from neurosim.engine.diode_network import lower_diode_network
+from neurosim.engine.system import System
+from neurosim.errors import CircuitError
+
+FAMILIES: dict[str, Callable[[Circuit], System]] = {
+    "resistor–diode": lower_diode_network,
+}
+
+
+def lower_system(circuit: Circuit) -> tuple[str, System]:
+    """The first family of :data:`FAMILIES` that lowers ``circuit``: its name and system;
+    else :class:`CircuitError` with each family's reason."""
+    reasons = []
+    for name, lower in FAMILIES.items():
+        try:
+            return name, lower(circuit)
+        except CircuitError as error:
+            reasons.append(f"{name}: {error}")
+    raise CircuitError("a circuit of a family the engine settles: " + "; ".join(reasons))
