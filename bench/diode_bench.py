@@ -31,18 +31,8 @@ from neurosim.lower.mna import lower_dc
 from neurosim.netlist.parse import parse_netlist
 from neurosim.verify.crosscheck import cross_check
 
-
-def ladder_text(rng: np.random.Generator, stages: int) -> str:
-    """A chain of ``stages`` nodes, each with a diode to a bias rail or ground."""
-    lines = ["random ladder", ".model dx d is=1e-14 n=1.1", "Vin in 0 dc 1", "Vb bias 0 dc -0.2"]
-    previous = "in"
-    for k in range(stages):
-        lines.append(f"Rs{k} {previous} n{k} {rng.uniform(0.5, 5):.4g}k")
-        anode, cathode = (f"n{k}", "bias") if k % 2 else ("0", f"n{k}")
-        lines.append(f"D{k} {anode} {cathode} dx")
-        lines.append(f"Rg{k} n{k} 0 {rng.uniform(5, 50):.4g}k")
-        previous = f"n{k}"
-    return "\n".join([*lines, ".op", ".end", ""])
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.engine.test_diode_network import random_ladder  # the tests' ladder
 
 
 def best_of(repeats: int, run):
@@ -63,7 +53,7 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "ladder.cir"
-        path.write_text(ladder_text(rng, args.stages))
+        path.write_text(random_ladder(rng, args.stages))
         circuit = parse_netlist(path)
     settings = [{"vin": v, "vb": b} for v, b in rng.uniform(-3, 3, (args.settings, 2))]
     network = lower_diode_network(circuit)

@@ -39,6 +39,7 @@ import numpy as np
 from ideal_copy import IdealCopy
 
 from neurosim.data.digits import load_digits
+from neurosim.engine.solvers import Gradient
 from neurosim.host import Chip
 from neurosim.io.params_h5 import write_params
 from neurosim.learn.estimators import nudged
@@ -70,7 +71,7 @@ def reference_epoch(model: IdealCopy, optimizer, batch) -> float:
     sources.targets[:, where] = batch.x_t
     start = np.zeros((n, model.free))
     start[:, where] = batch.x_t
-    fixed = dict(method="gradient", step=STEP, max_passes=STEPS, tolerance=NEVER)
+    fixed = dict(solver=Gradient(STEP), max_passes=STEPS, tolerance=NEVER)
     free = model.settle(sources, start=start, **fixed)
     velocity = model.velocity(sources, free.state, ALPHA, "x")
     scale = ALPHA * model.meta.spring_lambda

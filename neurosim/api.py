@@ -103,6 +103,14 @@ def relax(circuit: Circuit, inputs: np.ndarray | None, **options):
     return prepare_inputs(circuit, inputs).settle(**options)
 
 
+def engine_summary(circuit: Circuit) -> str:
+    """Which solver settles ``circuit``, in one line (the crossbar engine and what it
+    folds, a circuit family's engine, or the general MNA solver and why)."""
+    from neurosim.engine.systems import describe
+
+    return describe(circuit)
+
+
 def check(
     circuit: Circuit,
     inputs: np.ndarray | None = None,

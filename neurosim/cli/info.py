@@ -56,6 +56,7 @@ def _network_summary(meta) -> dict:
 
 
 def _netlist_summary(path: Path) -> dict:
+    from neurosim import api
     from neurosim.circuit.ir import KIND_NAMES
     from neurosim.netlist.parse import parse_netlist
 
@@ -73,6 +74,7 @@ def _netlist_summary(path: Path) -> dict:
     }
     if circuit.network is not None:
         summary["network"] = _network_summary(circuit.network)
+    summary["engine"] = api.engine_summary(circuit)
     if circuit.programmed:
         summary["programmed"] = {
             f"#{k + 1}": _programming(record) for k, record in enumerate(circuit.programmed)
@@ -117,6 +119,9 @@ def _hdf5_contents(path: Path, summary: dict) -> dict:
         if "network" in handle.attrs:
             meta = NetworkMeta.from_dict(json.loads(handle.attrs["network"]))
             summary["network"] = _network_summary(meta)
+        if "family" in handle.attrs:  # equilibria of a circuit of another family
+            summary["family"] = str(handle.attrs["family"])
+            summary["sources"] = ", ".join(str(name) for name in handle.attrs["sources"])
         datasets: dict = {}
         handle.visititems(
             lambda name, obj: (

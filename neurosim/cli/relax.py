@@ -52,7 +52,8 @@ from neurosim.engine.solvers import SOLVERS, solver_named
     "a circuit without one (mismatched arrays, wire resistance, gain errors) is guided "
     "by its reciprocal part and every equilibrium must pass a stability check, else "
     "that row is settled by plain steps; gradient: plain steps of --step along the "
-    "circuit's own dynamics (the reference schedule); auto: anderson.",
+    "circuit's own dynamics (the reference schedule); auto: anderson on a crossbar, "
+    "Newton with the exact Jacobian on a small circuit of another family.",
 )
 @click.option(
     "--step",

@@ -99,14 +99,7 @@ class InputBatch:
         **options,
     ) -> InputEquilibria:
         """Relax the batch; ``options`` go to :func:`neurosim.engine.relax.relax`."""
-        equilibrium = relax(
-            self.crossbar,
-            self.sources,
-            dtype=np.dtype(dtype),
-            progress=progress,
-            throw=False,  # the file records every row's status
-            **options,
-        )
+        equilibrium = _settle(self.crossbar, self.sources, dtype, progress, options)
         return InputEquilibria(self.crossbar, self.inputs, self.sources, equilibrium, dtype)
 
 
@@ -188,14 +181,7 @@ class FamilyBatch:
         **options,
     ) -> FamilyEquilibria:
         """Relax the batch; ``options`` go to :func:`neurosim.engine.relax.relax`."""
-        equilibrium = relax(
-            self.system,
-            self.sources,
-            dtype=np.dtype(dtype),
-            progress=progress,
-            throw=False,
-            **options,
-        )
+        equilibrium = _settle(self.system, self.sources, dtype, progress, options)
         return FamilyEquilibria(
             self.family, self.system, self.columns, self.inputs, self.sources, equilibrium, dtype
         )
@@ -218,3 +204,8 @@ def prepare_family(circuit: Circuit, inputs: np.ndarray | None) -> FamilyBatch:
         )
     settings = [dict(zip(columns, row, strict=True)) for row in rows.tolist()]
     return FamilyBatch(family, system, columns, rows, system.sources_from_settings(settings))
+
+
+def _settle(system, sources, dtype: str, progress, options: dict) -> Equilibrium:
+    """:func:`relax` of a batch whose file records every row's status (no raise)."""
+    return relax(system, sources, dtype=np.dtype(dtype), progress=progress, throw=False, **options)

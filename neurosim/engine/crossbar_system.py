@@ -13,11 +13,13 @@ every core with the kernels' Anderson and plain steps (the methods are described
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from neurosim.engine import kernels, newton, stability
+from neurosim.engine import _kernels as kernels
+from neurosim.engine import newton, stability
 from neurosim.engine.energy import energy
 from neurosim.engine.readout import node_voltages
 from neurosim.engine.shards import run_tiles, tile_slices
@@ -44,7 +46,7 @@ class CrossbarSystem:
     def free(self) -> int:
         return self.crossbar.free
 
-    @property
+    @cached_property  # a system is built per relax call: the crossbar holds still
     def has_energy(self) -> bool:
         return energy_law(self.crossbar) != kernels.NO_ENERGY
 

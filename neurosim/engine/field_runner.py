@@ -92,17 +92,8 @@ class FieldRunner:
         pushes = np.zeros(batch, dtype=np.int64)  # differences stored since a restart
         fresh = np.ones(batch, dtype=bool)  # no previous s, f since a restart
         last_s, last_f = np.zeros_like(state), np.zeros_like(state)
-        active = np.arange(batch)
-        part, field, worst = self._evaluate(sources, state, active)
-        merit = self._merit(part, state, field)
-        for count in range(1, budget + 1):
-            residual[active] = worst
-            keep = np.flatnonzero(worst > self.tol)
-            self.report.add(active.size - keep.size)
-            active, part, field, merit = active[keep], part.rows(keep), field[keep], merit[keep]
-            if active.size == 0:
-                return
-            s = state[active]
+
+        def propose(active, part, s, field):
             f = field / self.system.diagonal(part, s)
             rows = active[~fresh[active]]
             slot = pushes[rows] % depth
@@ -111,14 +102,24 @@ class FieldRunner:
             pushes[rows] += 1
             last_s[active], last_f[active], fresh[active] = s, f, False
             used = np.minimum(pushes[active], depth)
-            trial = s + f - _mixed(d_s[active], d_f[active], f, used)
-            field, merit, accepted = self._safeguard(part, s, f, trial, merit)
-            pushes[active[~accepted]], fresh[active[~accepted]] = 0, True  # restart
-            state[active], passes[active] = trial, count
-            worst = np.max(np.abs(field), axis=1, initial=0.0)
-        residual[active] = worst
+            return s + f - _mixed(d_s[active], d_f[active], f, used), f, restart
+
+        def restart(rows: np.ndarray) -> None:  # a rejected step restarts the history
+            pushes[rows], fresh[rows] = 0, True
+
+        self._descend(sources, state, residual, passes, budget, propose)
 
     def _newton(self, sources, state, residual, passes, budget, _option) -> None:
+        def propose(active, part, s, field):
+            delta = _newton_steps(self._jacobian(part, s), field)
+            return s + delta, 0.5 * delta, lambda rows: None
+
+        self._descend(sources, state, residual, passes, budget, propose)
+
+    def _descend(self, sources, state, residual, passes, budget, propose) -> None:
+        """The loop both accelerated methods share: ``propose(active, part, s, field)``
+        gives each active sample's trial state, the step to halve along where the trial
+        raises the merit (:meth:`_safeguard`), and what to do for the rejected rows."""
         active = np.arange(len(state))
         part, field, worst = self._evaluate(sources, state, active)
         merit = self._merit(part, state, field)
@@ -130,9 +131,9 @@ class FieldRunner:
             if active.size == 0:
                 return
             s = state[active]
-            delta = _newton_steps(self._jacobian(part, s), field)
-            trial = s + delta
-            field, merit, _ = self._safeguard(part, s, 0.5 * delta, trial, merit)
+            trial, fallback, rejected = propose(active, part, s, field)
+            field, merit, accepted = self._safeguard(part, s, fallback, trial, merit)
+            rejected(active[~accepted])
             state[active], passes[active] = trial, count
             worst = np.max(np.abs(field), axis=1, initial=0.0)
         residual[active] = worst

@@ -27,7 +27,7 @@ import numpy as np
 import scipy.linalg
 
 from neurosim.circuit.activations import get_activation
-from neurosim.engine import kernels
+from neurosim.engine import _kernels as kernels
 from neurosim.lower.crossbar import ACTIVATION_CODES, LINEAR
 
 LINE_SEARCH_HALVINGS = 4

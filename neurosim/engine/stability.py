@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurosim.engine import kernels
+from neurosim.engine import _kernels as kernels
 from neurosim.engine.newton import curvature
 
 CHUNK = 256  # samples per stacked Cholesky (memory: CHUNK · group² floats)

@@ -15,6 +15,7 @@ from neurosim.circuit.ir import Circuit
 from neurosim.engine.diode_network import lower_diode_network
 from neurosim.engine.system import System
 from neurosim.errors import CircuitError
+from neurosim.lower.crossbar import crossbar_layout
 
 FAMILIES: dict[str, Callable[[Circuit], System]] = {
     "resistor–diode": lower_diode_network,
@@ -31,3 +32,24 @@ def lower_system(circuit: Circuit) -> tuple[str, System]:
         except CircuitError as error:
             reasons.append(f"{name}: {error}")
     raise CircuitError("a circuit of a family the engine settles: " + "; ".join(reasons))
+
+
+def describe(circuit: Circuit) -> str:
+    """One line: which solver settles ``circuit`` — the crossbar engine (with the wired
+    arrays it reduces and the added elements it folds), a family's, or the general MNA
+    solver and why."""
+    if circuit.network is not None:
+        try:
+            layout = crossbar_layout(circuit)  # not the arrays: a wired one takes seconds
+        except CircuitError as error:
+            return f"general MNA solver ({error})"
+        text = "crossbar engine"
+        if layout.wires:
+            text += f", {len(layout.wires)} wired arrays reduced"
+        folded = [f"{s.name} ({s.kind} at {layout.units[s.unit]})" for s in layout.shunts]
+        folded += [f"{name} (contact of {device})" for device, name in layout.contacts.items()]
+        return text + ("; folded: " + ", ".join(folded) if folded else "")
+    try:
+        return f"{lower_system(circuit)[0]} engine"
+    except CircuitError as error:
+        return f"general MNA solver ({error})"

@@ -3,7 +3,7 @@
 :class:`Tables` are the effective weights and per-unit rows of a crossbar in one dtype,
 with the energy law the accelerated solver descends (:func:`energy_law`). A
 :class:`Workspace` holds one tile's activations and column inputs and evaluates the
-force F(s) and the energy E(s) with the kernels of :mod:`neurosim.engine.kernels` —
+force F(s) and the energy E(s) with the kernels of :mod:`neurosim.engine._kernels` —
 the one definition of both that every solver, the public energy
 (:mod:`neurosim.engine.energy`), the transient and the clamp readout use.
 """
@@ -16,7 +16,7 @@ import numpy as np
 
 from neurosim.circuit.activations import get_activation
 from neurosim.circuit.meta import SCELLIER_BENGIO
-from neurosim.engine import kernels
+from neurosim.engine import _kernels as kernels
 from neurosim.engine.sources import Sources
 from neurosim.errors import CircuitError
 from neurosim.lower.crossbar import RHO, Crossbar, row_values, transformed

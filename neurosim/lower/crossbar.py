@@ -76,7 +76,8 @@ class Crossbar:
     (the arrays dissipate ``vs²·ρᵀQρ``, wires included) — and ``bias_power`` [W], the
     constant dissipation of the bias devices. ``wires``: wired array's key -> its row
     and column segment conductances [S], each (2·rows, columns) in array orientation
-    (line ``2r`` the p line of row unit ``r``, ``2r+1`` its n line).
+    (line ``2r`` the p line of row unit ``r``, ``2r+1`` its n line). ``contacts``: an
+    array's resistances in series with its devices (:func:`apply_devices` folds them).
     """
 
     meta: NetworkMeta
@@ -102,6 +103,8 @@ class Crossbar:
     rails: np.ndarray | None = None  # (2,) bias rail voltages [V]
     layout: Layout | None = None
     wires: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
+    # device-state key -> contact resistance [Ω] in series with each device (0: none)
+    contacts: dict[str, np.ndarray] | None = None
 
     @property
     def free(self) -> int:
@@ -170,7 +173,7 @@ def row_values(activations: np.ndarray, transform: np.ndarray) -> np.ndarray:
     for ``activations`` ρ (batch, n) and ``transform`` (3, n) (shift, low, high: the
     driver's offset and output limits ÷ (k_p·vs)). Unchanged where the driver has
     neither (the compiled drivers). The engine's kernels apply the same law
-    (:func:`neurosim.engine.kernels._activate_row`)."""
+    (:func:`neurosim.engine._kernels._activate_row`)."""
     if not transformed(transform).any():
         return activations
     return np.clip(activations + transform[0], transform[1], transform[2])
@@ -187,19 +190,26 @@ def _free_layer_count(meta: NetworkMeta, group: Group) -> int:
 
 def lower_crossbar(circuit: Circuit) -> Crossbar:
     """The engine arrays of ``circuit``; :class:`CircuitError` if it is not a crossbar."""
+    layout = crossbar_layout(circuit)
+    crossbar = _empty(circuit.network)
+    crossbar.layout = layout
+    _fill(crossbar, layout, circuit)
+    return crossbar
+
+
+def crossbar_layout(circuit: Circuit) -> Layout:
+    """Where every part of ``circuit``'s crossbar is (what lowering reads, without its
+    arrays); :class:`CircuitError` if it is not a crossbar."""
     meta = circuit.network
     if meta is None:
         raise CircuitError("the circuit carries no neurosim network metadata")
     if meta.family != "crossbar":
         raise CircuitError(f"the engine's fast path handles crossbar networks, not {meta.family}")
-    crossbar = _empty(meta)
     free, inputs = [], []
-    for group in (crossbar.even, crossbar.odd):
+    for group in _groups(meta):
         for name in group.layers:
             (inputs if meta.layer(name).kind == "input" else free).append(name)
-    crossbar.layout = read_layout(circuit, free, inputs)
-    _fill(crossbar, crossbar.layout, circuit)
-    return crossbar
+    return read_layout(circuit, free, inputs)
 
 
 def _empty(meta: NetworkMeta) -> Crossbar:
@@ -362,11 +372,46 @@ def _fill(crossbar: Crossbar, layout: Layout, circuit: Circuit) -> None:
             transform[:, j] = (d.offset / scale, d.low / scale, d.high / scale)
         offset += size
     crossbar.rails = rails
+    _fold_shunts(crossbar, layout, circuit)
     crossbar.wires = {
         key: tuple(_grid(meta, key, 1.0 / _values(circuit, names)) for names in segments)
         for key, segments in layout.wires.items()
     }
+    contact = {device: elements[name].value for device, name in layout.contacts.items()}
+    crossbar.contacts = {
+        key: _per_device(meta, key, np.array([contact.get(n, 0.0) for n in names]))
+        for key, names in layout.devices.items()
+        if any(n in contact for n in names)
+    }
     apply_devices(crossbar, read_devices(circuit, layout))
+
+
+def _fold_shunts(crossbar: Crossbar, layout: Layout, circuit: Circuit) -> None:
+    """Fold the elements added at unit nodes (:class:`neurosim.lower.layout.Shunt`)
+    exactly: a bleed resistor G to ground adds G to the unit's leak, a capacitor to ground
+    adds to its capacitance (τ), and trim resistors G_k to rails V_k act as one spring of
+    ΣG_k towards ΣG_k·V_k / ΣG_k — the same current −ΣG_k (v − V_k), the same heat and
+    co-content up to a constant — at a unit that has no spring of its own (a visible
+    unit's spring target is the host's; a trim there is refused)."""
+    scaling = crossbar.meta.scaling
+    vs, g_unit = scaling.volts_per_unit, scaling.g_unit
+    pull = {}  # unit -> (Σ G, Σ G·V) of its trims
+    for shunt in layout.shunts:
+        element = circuit.elements[shunt.name]
+        i = shunt.unit
+        if shunt.kind == "bleed":
+            crossbar.leak[i] += 1.0 / element.value / g_unit
+        elif shunt.kind == "capacitor":
+            crossbar.tau[i] += element.value / g_unit
+        else:  # the layout refused a trim at a unit with a spring
+            g, current = pull.get(i, (0.0, 0.0))
+            pull[i] = (
+                g + 1.0 / element.value,
+                current + crossbar.rails[shunt.rail] / element.value,
+            )
+    for i, (g, current) in pull.items():
+        crossbar.spring[i] = g / g_unit
+        crossbar.defaults["targets"][i] = current / g / vs
 
 
 def _grid(meta: NetworkMeta, key: str, flat: np.ndarray) -> np.ndarray:
@@ -385,16 +430,18 @@ def read_devices(circuit: Circuit, layout: Layout) -> dict[str, np.ndarray]:
     ``w<k>.backward`` (size_a, size_b, 2) for the arrays of coupling ``k = (a, b)`` (last
     axis: the ``p`` and ``n`` device of a pair), ``b_<layer>`` (size, 2) for a layer's
     bias pairs (:func:`neurosim.lower.layout.device_names` names each entry)."""
-    meta = circuit.network
-    out = {}
-    for key, elements in layout.devices.items():
-        g = 1.0 / _values(circuit, elements)
-        if key.startswith("w"):
-            a, b = meta.couplings[int(key[1:].split(".")[0])]
-            out[key] = g.reshape(meta.layer(a).size, meta.layer(b).size, 2)
-        else:
-            out[key] = g.reshape(-1, 2)
-    return out
+    return {
+        key: _per_device(circuit.network, key, 1.0 / _values(circuit, elements))
+        for key, elements in layout.devices.items()
+    }
+
+
+def _per_device(meta: NetworkMeta, key: str, flat: np.ndarray) -> np.ndarray:
+    """Values of device-state ``key``'s devices (in device order) in its state shape."""
+    if key.startswith("w"):
+        a, b = meta.couplings[int(key[1:].split(".")[0])]
+        return flat.reshape(meta.layer(a).size, meta.layer(b).size, 2)
+    return flat.reshape(-1, 2)
 
 
 def apply_devices(crossbar: Crossbar, devices: Mapping[str, np.ndarray]) -> None:
@@ -402,6 +449,8 @@ def apply_devices(crossbar: Crossbar, devices: Mapping[str, np.ndarray]) -> None
     ``devices`` (all arrays, as :func:`read_devices` gives them), array by array."""
     meta, layout = crossbar.meta, crossbar.require_layout()
     vs, g_unit = meta.scaling.volts_per_unit, meta.scaling.g_unit
+    for key, resistance in (crossbar.contacts or {}).items():  # G in series with R
+        devices = {**devices, key: devices[key] / (1.0 + devices[key] * resistance)}
     # every array's block is overwritten; blocks no array fills stay 0 (from _empty)
     wired_rows = {rows for key, rows, _ in layout.arrays if key in (crossbar.wires or {})}
     for group, field in (

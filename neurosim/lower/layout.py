@@ -85,6 +85,22 @@ class Layout:
     springs: frozenset[str] = frozenset()  # unit nodes with a spring to a target source
     nudges: frozenset[str] = frozenset()  # unit nodes with a nudge element
     element_count: int = 0
+    # elements a hardware team added, folded exactly (lower/crossbar.py): at free unit
+    # nodes, and in series with a device (device name -> its contact resistor's name)
+    shunts: list[Shunt] = field(default_factory=list)
+    contacts: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Shunt:
+    """An added element from free unit ``unit`` (its flat index) to ground or a rail:
+    ``kind`` "bleed" (a resistor to ground), "trim" (a resistor to rail ``rail``, 0 or
+    1), "capacitor" (a capacitor to ground)."""
+
+    name: str
+    kind: str
+    unit: int
+    rail: int | None = None
 
 
 def read_layout(circuit: Circuit, free_layers: list[str], input_layers: list[str]) -> Layout:
@@ -102,10 +118,15 @@ def read_layout(circuit: Circuit, free_layers: list[str], input_layers: list[str
     layout = _names(structure, meta, free_layers, input_layers)
     expected = _expected_nodes(circuit, meta, layout)
     layout.element_count = len(expected)
+    layout.contacts = _contacts(circuit, layout, expected)
+    in_series = set(layout.contacts.values())
     for name, element in circuit.elements.items():
         nodes = expected.get(name)
+        if name in in_series or name in layout.contacts:
+            continue
         if nodes is None:
-            raise CircuitError(f"element {name} is not part of the crossbar's structure")
+            layout.shunts.append(_shunt(element, layout))
+            continue
         if tuple(element.nodes) != nodes:
             raise CircuitError(
                 f"element {name} connects {' '.join(element.nodes)}, "
@@ -219,6 +240,65 @@ def _names(
         u for u, s in zip(layout.units, layout.parts["nudge"], strict=True) if s
     )
     return layout
+
+
+def _contacts(circuit: Circuit, layout: Layout, expected: dict) -> dict[str, str]:
+    """Devices (of arrays without wire resistance) joined to their row line or column
+    through one added resistor — a contact or via resistance — by a node of their own:
+    device name -> the resistor's name."""
+    users: dict[str, list[str]] = {}
+    for name, element in circuit.elements.items():
+        for node in element.nodes[:2]:
+            users.setdefault(node, []).append(name)
+    wired = {name for key in layout.wires for name in layout.devices[key]}
+    found = {}
+    for names in layout.devices.values():
+        for device in names:
+            element, nodes = circuit.elements[device], expected[device]
+            if device in wired or tuple(element.nodes) == nodes or len(element.nodes) != 2:
+                continue
+            for side in (0, 1):
+                middle = element.nodes[side]
+                if element.nodes[1 - side] != nodes[1 - side] or middle == nodes[side]:
+                    continue
+                others = [n for n in users.get(middle, []) if n != device]
+                if len(others) != 1 or others[0] in expected or middle == GROUND:
+                    continue
+                contact = circuit.elements[others[0]]
+                if contact.kind == "r" and set(contact.nodes[:2]) == {middle, nodes[side]}:
+                    found[device] = others[0]
+    return found
+
+
+def _shunt(element: Element, layout: Layout) -> Shunt:
+    """``element`` as a :class:`Shunt` at a free unit node, or the :class:`CircuitError`
+    saying it is not part of the crossbar's structure (and why it cannot be folded)."""
+    name = element.name
+    units = {u: i for i, u in enumerate(layout.units)}
+    ends = [n for n in element.nodes[:2] if n in units]
+    other = [n for n in element.nodes[:2] if n not in units]
+    if element.kind not in "rc" or len(element.nodes) != 2 or len(ends) != 1:
+        raise CircuitError(
+            f"element {name} is not part of the crossbar's structure (an added element is "
+            "folded only if it is a resistor or capacitor from one unit node to ground or, "
+            "for a resistor, a bias rail)"
+        )
+    unit = units[ends[0]]
+    if other[0] == GROUND:
+        return Shunt(name, "bleed" if element.kind == "r" else "capacitor", unit)
+    rails = layout.nodes["rails"]
+    if element.kind == "r" and other[0] in rails:
+        if ends[0] in layout.springs:
+            raise CircuitError(
+                f"element {name}: a trim resistor at {ends[0]}, which has a spring to a "
+                "target source, is not folded (its target is the host's)"
+            )
+        return Shunt(name, "trim", unit, rails.index(other[0]))
+    raise CircuitError(
+        f"element {name} is not part of the crossbar's structure (it joins unit node "
+        f"{ends[0]} to {other[0]}; an added element is folded only to ground or, for a "
+        "resistor, a bias rail)"
+    )
 
 
 def _expected_nodes(circuit: Circuit, meta: NetworkMeta, layout: Layout) -> dict:

@@ -158,6 +158,9 @@ def test_relax_and_check_commands_take_the_ladder(tmp_path):
         assert list(handle.attrs["sources"]) == ["vin", "vb", "ik"]
         volts = {name: handle["voltages"][name][()] for name in handle["voltages"]}
         assert handle["status"][()].tolist() == [0, 0]
+    described = json.loads(run("info", out, "--json").output)
+    assert described["family"] == "resistor–diode" and described["sources"] == "vin, vb, ik"
+    assert json.loads(run("info", path, "--json").output)["engine"] == "resistor–diode engine"
     check = run("check", path, "--json")
     assert check.exit_code == 0, check.output
     report = json.loads(check.output)

@@ -130,8 +130,9 @@ def test_a_circuit_that_is_not_the_compiled_crossbar_is_refused(edit, message):
 
 
 def _with_extra_resistor(circuit):
+    """A resistor between two unit nodes: not folded (one to ground would be, a bleed)."""
     copy = replace(circuit, elements=dict(circuit.elements))
-    copy.elements["rextra"] = Element("rextra", ("h_0", "0"), 1e6)
+    copy.elements["rextra"] = Element("rextra", ("h_0", "h_1"), 1e6)
     return copy
 
 

@@ -1,0 +1,140 @@
+"""A hardware team's added elements at unit nodes are folded exactly, not refused."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from neurosim.cli.main import cli
+from neurosim.engine.batch import prepare_inputs
+from neurosim.errors import CircuitError
+from neurosim.lower.crossbar import lower_crossbar
+from neurosim.netlist.parse import parse_netlist
+from neurosim.verify.crosscheck import cross_check, settings_for_inputs
+from tests.cli_errors import assert_one_line_error
+
+ROOT = Path(__file__).resolve().parents[2]
+EDITS = {  # the issue's table: one line added (contact: one changed, one added)
+    "bleed": "rextra h_0 0 50k",
+    "trim": "rtrim h_2 bias_p 1meg",
+    "parasitic": "cpar h_1 0 1p",
+    "contact": "rcontact in_0_p mid 100k",
+    "all": "rextra h_0 0 50k\nrtrim h_2 bias_p 1meg\nrtrim2 h_2 bias_n 2meg\ncpar h_1 0 1p\n"
+    "rcontact in_0_p mid 100k\nrvia mid2 h_1_c 20k",
+}
+MOVED = {"contact": ["rw0f_0_0p"], "all": ["rw0f_0_0p", "rw0f_0_1n"]}  # onto mid, mid2
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def edited(tmp_path, netlist: str, lines: str, moved: tuple[str, ...] = ()) -> Path:
+    """``netlist`` with ``lines`` added; devices ``moved`` onto ``mid`` (row side) or
+    ``mid2`` (column side), in series with the contact the lines add there."""
+    text = (ROOT / "netlists" / netlist).read_text()
+    for k, device in enumerate(moved):
+        line = next(x for x in text.splitlines() if x.startswith(device + " "))
+        name, row, column, value = line.split()
+        new = f"{name} mid {column} {value}" if k == 0 else f"{name} {row} mid2 {value}"
+        text = text.replace(line, new)
+    path = tmp_path / f"edited_{netlist}"
+    path.write_text(text.replace("\n.end", f"\n{lines}\n.end", 1))
+    return path
+
+
+def inputs(circuit, count: int, seed: int = 0) -> np.ndarray:
+    from neurosim.circuit.inputs import input_width
+
+    width = input_width(circuit.network)
+    return np.random.default_rng(seed).uniform(-1, 1, (count, width))
+
+
+@pytest.mark.parametrize("edit", sorted(EDITS))
+@pytest.mark.parametrize("netlist", ["xor.cir", "digits_classify.cir"])
+def test_each_edit_settles_on_the_engine_and_agrees_with_ngspice(tmp_path, netlist, edit):
+    circuit = parse_netlist(edited(tmp_path, netlist, EDITS[edit], MOVED.get(edit, ())))
+    settings = settings_for_inputs(circuit.network, inputs(circuit, 3))
+    report = cross_check(circuit, settings)
+    assert report.solver.startswith("crossbar engine"), report.solver
+    assert report.ok and report.max_abs_diff_v <= 1e-6 * report.signal_scale_v, report
+
+
+def test_the_folds_change_the_equilibria_as_the_elements_do(tmp_path):
+    """Each edit moves the equilibrium (the fold is not a no-op), a capacitor only τ."""
+    plain = parse_netlist(ROOT / "netlists/xor.cir")
+    x = inputs(plain, 8)
+    base = prepare_inputs(plain, x).settle(tolerance=1e-12).equilibrium.state
+    for edit, moved in (("bleed", True), ("trim", True), ("parasitic", False), ("contact", True)):
+        circuit = parse_netlist(edited(tmp_path, "xor.cir", EDITS[edit], MOVED.get(edit, ())))
+        state = prepare_inputs(circuit, x).settle(tolerance=1e-12).equilibrium.state
+        assert (np.max(np.abs(state - base)) > 1e-4) == moved, edit
+    cap = lower_crossbar(parse_netlist(edited(tmp_path, "xor.cir", EDITS["parasitic"])))
+    reference = lower_crossbar(plain)
+    h_1 = cap.layout.units.index("h_1")
+    assert cap.tau[h_1] == pytest.approx(reference.tau[h_1] + 1e-12 / plain.network.scaling.g_unit)
+
+
+def test_a_batch_of_256_settles_in_about_the_passes_of_the_unedited_circuit(tmp_path):
+    plain = parse_netlist(ROOT / "netlists/digits_classify.cir")
+    x = inputs(plain, 256, seed=1)
+    base = prepare_inputs(plain, x).settle().equilibrium
+    circuit = parse_netlist(edited(tmp_path, "digits_classify.cir", EDITS["all"], MOVED["all"]))
+    ours = prepare_inputs(circuit, x).settle().equilibrium
+    assert base.ok and ours.ok
+    assert ours.total_passes <= 1.5 * base.total_passes, (ours.total_passes, base.total_passes)
+
+
+def test_info_lists_what_was_folded(tmp_path):
+    path = edited(tmp_path, "xor.cir", EDITS["all"], MOVED["all"])
+    result = run("info", path, "--json")
+    assert result.exit_code == 0, result.output
+    engine = json.loads(result.output)["engine"]
+    assert engine.startswith("crossbar engine; folded: rextra (bleed at h_0)"), engine
+    assert "rtrim (trim at h_2)" in engine and "cpar (capacitor at h_1)" in engine
+    assert "rcontact (contact of rw0f_0_0p), rvia (contact of rw0f_0_1n)" in engine
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("rbridge h_0 h_1 1meg", "element rbridge is not part of the crossbar's structure"),
+        ("rx h_0 in_0 1meg", "it joins unit node h_0 to in_0"),
+        ("ltrim h_0 0 1u", "element ltrim is not part of the crossbar's structure"),
+        ("rtv out_0 bias_p 1meg", None),  # a unit with a nudge but no spring: folded
+    ],
+)
+def test_what_cannot_be_folded_is_named(tmp_path, line, message):
+    circuit = parse_netlist(edited(tmp_path, "xor.cir", line))
+    if message is None:
+        lower_crossbar(circuit)
+        return
+    with pytest.raises(CircuitError, match=message):
+        lower_crossbar(circuit)
+
+
+def test_a_trim_at_a_unit_with_a_spring_is_refused_by_name_and_checked_on_mna(tmp_path):
+    path = edited(tmp_path, "digits_flow.cir", "rtrim x_0 bias_p 1meg")
+    with pytest.raises(CircuitError, match="rtrim: a trim resistor at x_0, which has a spring"):
+        lower_crossbar(parse_netlist(path))
+    result = run("relax", path, "--count", "2", "--out", tmp_path / "o.h5")
+    assert_one_line_error(result, "rtrim: a trim resistor at x_0")
+
+
+def test_training_keeps_every_added_element(tmp_path):
+    path = edited(tmp_path, "digits_classify.cir", EDITS["all"], MOVED["all"])
+    out = tmp_path / "run"
+    result = run(
+        "train", "--netlist", path, "--objective", "classify", "--epochs", "1", "--out", out
+    )
+    assert result.exit_code == 0, result.output
+    before, after = parse_netlist(path), parse_netlist(out / "trained.cir")
+    for line in EDITS["all"].splitlines():
+        name = line.split()[0]
+        assert after.elements[name] == before.elements[name], name
+    assert after.elements.keys() == before.elements.keys()
+    for device in MOVED["all"]:  # programmed, and still in series with its contact
+        assert after.elements[device].nodes == before.elements[device].nodes
+        assert after.elements[device].value != before.elements[device].value
