@@ -95,7 +95,10 @@ def relax(circuit: Circuit, inputs: np.ndarray | None, **options):
     :class:`neurosim.engine.batch.InputEquilibria` (``.equilibrium.state`` (n, free),
     residuals, passes, statuses). A circuit of another family
     (:mod:`neurosim.engine.systems`) takes rows of its independent sources' values
-    (None: as written) and gives a :class:`neurosim.engine.batch.FamilyEquilibria`.
+    (None: as written) and gives a :class:`neurosim.engine.batch.FamilyEquilibria`; a
+    network netlist the crossbar engine cannot lower (an added diode, say) is settled as
+    written by the general MNA solver, one row at a time, with a one-line ``.note``
+    saying so (:class:`neurosim.engine.batch.GeneralEquilibria`).
     ``options``: ``tolerance``, ``solver`` (:mod:`neurosim.engine.solvers`), ``dtype``,
     ``max_passes``, ``threads``, ``progress(done, total)``."""
     from neurosim.engine.batch import prepare_inputs

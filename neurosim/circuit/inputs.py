@@ -6,11 +6,14 @@ network has springs), each in layer order.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from neurosim.circuit.drive import Drive
+from neurosim.circuit.ir import Circuit
 from neurosim.circuit.meta import Layer, NetworkMeta
-from neurosim.errors import NeurosimError
+from neurosim.errors import CircuitError, NeurosimError
 
 
 def input_layers(meta: NetworkMeta) -> list[Layer]:
@@ -70,3 +73,27 @@ def drive_settings(meta: NetworkMeta, drive: Drive) -> list[dict[str, float]]:
     return [
         {k: float(v[n] if len(v) > 1 else v[0]) for k, v in columns.items()} for n in range(batch)
     ]
+
+
+def fix_element_values(
+    circuit: Circuit, settings: list[dict[str, float]]
+) -> tuple[Circuit, list[dict[str, float]]]:
+    """Move setting entries that are not independent sources (a nudge element's
+    conductance, the same in every setting) into a copy of the circuit: the circuit and
+    the source-only settings a DC solver takes."""
+    fixed: dict[str, float] = {}
+    for setting in settings:
+        for name, value in setting.items():
+            if name[:1] in "vi":
+                continue
+            if name not in circuit.elements:
+                raise CircuitError(f"setting {name!r}: no such element")
+            if fixed.setdefault(name, value) != value:
+                raise CircuitError(f"setting {name!r} differs between settings")
+    if not fixed:
+        return circuit, settings
+    copy = replace(circuit, elements=dict(circuit.elements))
+    for name, value in fixed.items():
+        copy.set_value(name, value)
+    sources = [{k: v for k, v in setting.items() if k not in fixed} for setting in settings]
+    return copy, sources

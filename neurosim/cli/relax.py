@@ -134,6 +134,8 @@ def relax(
             state["done"] = done
 
         result = api.relax(circuit, inputs, progress=progress, **options)
+    if result.note:
+        click.echo(f"neurosim: note: {result.note}", err=True)
     record = result.record(netlist=str(netlist))
     write_output(out, lambda: write_equilibria(out, result.meta, **record))
     click.echo(f"{out}: {result.equilibrium.summary()}")

@@ -9,9 +9,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neurosim.circuit.inputs import drive_from_inputs
+from neurosim.circuit.inputs import drive_from_inputs, drive_settings, fix_element_values
 from neurosim.circuit.ir import Circuit
 from neurosim.circuit.meta import NetworkMeta
+from neurosim.circuit.structure import default_structure
+from neurosim.engine.dc import TOLERANCE as DC_TOLERANCE
+from neurosim.engine.dc import solve_dc
 from neurosim.engine.energy import dissipated_power, energy
 from neurosim.engine.readout import node_voltages
 from neurosim.engine.relax import Equilibrium, relax
@@ -20,6 +23,7 @@ from neurosim.engine.system import System
 from neurosim.engine.systems import lower_system
 from neurosim.errors import CircuitError
 from neurosim.lower.crossbar import Crossbar, lower_crossbar
+from neurosim.lower.mna import lower_dc
 from neurosim.status import status_codes
 
 
@@ -32,6 +36,8 @@ class InputEquilibria:
     sources: Sources
     equilibrium: Equilibrium
     dtype: str
+
+    note = None  # settled by the engine: nothing to say
 
     @property
     def meta(self) -> NetworkMeta:
@@ -103,14 +109,22 @@ class InputBatch:
         return InputEquilibria(self.crossbar, self.inputs, self.sources, equilibrium, dtype)
 
 
-def prepare_inputs(circuit: Circuit, inputs: np.ndarray | None) -> InputBatch | FamilyBatch:
+def prepare_inputs(
+    circuit: Circuit, inputs: np.ndarray | None
+) -> InputBatch | FamilyBatch | GeneralBatch:
     """Lower ``circuit`` and build the sources of each row of ``inputs`` (checked; for a
-    circuit of another family than the crossbar, None means its own source values)."""
+    circuit of another family than the crossbar, None means its own source values). A
+    network netlist the crossbar engine cannot lower (an added nonlinear element, say)
+    is settled as written by the general MNA solver (:class:`GeneralBatch`)."""
     if circuit.network is None:
         return prepare_family(circuit, inputs)
-    crossbar = lower_crossbar(circuit)
     rows = np.asarray(inputs)
     drive = drive_from_inputs(circuit.network, rows)
+    try:
+        crossbar = lower_crossbar(circuit)
+    except CircuitError as error:  # an edit the engine cannot fold: solved as written
+        settings = drive_settings(circuit.network, drive)
+        return GeneralBatch(circuit, rows.astype(np.float64), settings, str(error))
     sources = sources_from_drive(crossbar, drive, batch=rows.shape[0])
     return InputBatch(crossbar, rows.astype(np.float64), sources)
 
@@ -129,6 +143,7 @@ class FamilyEquilibria:
     dtype: str
 
     meta = None  # not a network: the file has no network metadata
+    note = None
 
     def record(self, *, netlist: str) -> dict:
         """What ``relax`` saves (see :meth:`InputEquilibria.record`): states and node
@@ -209,3 +224,119 @@ def prepare_family(circuit: Circuit, inputs: np.ndarray | None) -> FamilyBatch:
 def _settle(system, sources, dtype: str, progress, options: dict) -> Equilibrium:
     """:func:`relax` of a batch whose file records every row's status (no raise)."""
     return relax(system, sources, dtype=np.dtype(dtype), progress=progress, throw=False, **options)
+
+
+GENERAL_SOLVER = "general MNA Newton"
+
+
+@dataclass(frozen=True)
+class GeneralEquilibria:
+    """Equilibria of a network netlist settled by the general MNA solver, one row at a
+    time: ``equilibrium`` as the engine reports one (states in model units, the free
+    layers in the network's layer order, the MNA
+    residual — amperes at nodes, volts on branches — ÷ (vs·g_unit), Newton iterations as
+    passes, each row's status); ``reason``: why the
+    crossbar engine could not lower it; ``voltages``: each row's node voltages [V]."""
+
+    circuit: Circuit
+    inputs: np.ndarray
+    equilibrium: Equilibrium
+    voltages: list[dict[str, float]]
+    reason: str
+    dtype: str = "float64"
+
+    @property
+    def meta(self) -> NetworkMeta:
+        return self.circuit.network
+
+    @property
+    def note(self) -> str:
+        """One line for the user: which solver and why."""
+        return f"settled by the {GENERAL_SOLVER} solver, one input at a time ({self.reason})"
+
+    def record(self, *, netlist: str) -> dict:
+        """What ``relax`` saves (see :meth:`InputEquilibria.record`; no energy or power)."""
+        eq, meta = self.equilibrium, self.circuit.network
+        scaling = meta.scaling
+        structure = self.circuit.structure or default_structure(meta)
+        layers = {
+            layer.name: np.array(
+                [
+                    [row[node] for node in structure.names(layer.name, "node", layer.size)]
+                    for row in self.voltages
+                ]
+            ).reshape(len(self.voltages), layer.size)
+            for layer in meta.layers
+        }
+        states = {
+            name: volts / scaling.volts_per_unit
+            for name, volts in layers.items()
+            if meta.layer(name).kind != "input"
+        }
+        attrs = {
+            "netlist": netlist,
+            "method": eq.method,
+            "dtype": self.dtype,
+            "tolerance": eq.tolerance,
+            "amperes_per_unit": scaling.volts_per_unit * scaling.g_unit,
+            "converged": int(eq.converged.sum()),
+            "total": int(eq.converged.size),
+            "status_names": list(status_codes(eq.status)[1]),
+            "general_solver_reason": self.reason,
+        }
+        datasets = {
+            "inputs": self.inputs,
+            "residual": eq.residual,
+            "passes": eq.passes,
+            "converged": eq.converged,
+            "status": status_codes(eq.status)[0],
+        }
+        return {
+            "attrs": attrs,
+            "datasets": datasets,
+            "groups": {"state": states, "voltages": layers},
+        }
+
+
+@dataclass(frozen=True)
+class GeneralBatch:
+    """A network netlist the crossbar engine cannot lower, and each row's settings."""
+
+    circuit: Circuit
+    inputs: np.ndarray
+    settings: list[dict[str, float]]
+    reason: str
+
+    def settle(
+        self, *, progress: Callable[[int, int], None] | None = None, **_options
+    ) -> GeneralEquilibria:
+        """Each row's operating point by :func:`neurosim.engine.dc.solve_dc` from 0 V (as
+        ngspice's ``.op``); the engine's options do not apply."""
+        meta = self.circuit.network
+        circuit, settings = fix_element_values(self.circuit, self.settings)
+        system = lower_dc(circuit)
+        structure = circuit.structure or default_structure(meta)
+        free = [layer for layer in meta.layers if layer.kind != "input"]
+        nodes = [n for layer in free for n in structure.names(layer.name, "node", layer.size)]
+        points = []
+        for done, setting in enumerate(settings, start=1):
+            system.set_sources(setting)
+            points.append(solve_dc(system, throw=False))
+            if progress is not None:
+                progress(done, len(settings))
+        vs, g_unit = meta.scaling.volts_per_unit, meta.scaling.g_unit
+        state = np.array([[p.voltages[n] / vs for n in nodes] for p in points]).reshape(
+            len(points), len(nodes)
+        )
+        passes = np.array([p.iterations for p in points], dtype=np.int64)
+        equilibrium = Equilibrium(
+            state=state,
+            residual=np.array([p.residual for p in points]) / (vs * g_unit),
+            passes=passes,
+            status=np.array([p.status for p in points], dtype=object),
+            tolerance=DC_TOLERANCE / (vs * g_unit),
+            total_passes=int(passes.max(initial=0)),
+            method=GENERAL_SOLVER,
+        )
+        voltages = [p.voltages for p in points]
+        return GeneralEquilibria(circuit, self.inputs, equilibrium, voltages, self.reason)

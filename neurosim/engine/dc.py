@@ -24,6 +24,7 @@ from neurosim.lower.mna import MnaSystem
 from neurosim.status import Status
 
 MIN_SOURCE_STEP = 1e-4
+TOLERANCE = 1e-15  # the residual (A at nodes, V on branches) solve_dc stops at
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,7 @@ def solve_dc(
     system: MnaSystem,
     x0: np.ndarray | None = None,
     *,
-    tol: float = 1e-15,
+    tol: float = TOLERANCE,
     step_tol: float = 1e-14,
     max_iterations: int = 200,
     throw: bool = True,

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from neurosim.circuit.inputs import drive_from_inputs, drive_settings
+from neurosim.circuit.inputs import drive_from_inputs, drive_settings, fix_element_values
 from neurosim.circuit.ir import Circuit
 from neurosim.circuit.meta import NetworkMeta
 from neurosim.engine.crossbar_system import CrossbarSystem
@@ -114,7 +114,7 @@ def cross_check(
     from neurosim.spice.ngspice import operating_points, require_ngspice
 
     require_ngspice()
-    circuit, settings = _fix_element_values(circuit, settings)
+    circuit, settings = fix_element_values(circuit, settings)
     start = time.perf_counter()
     ours, solver = neurosim_voltages(circuit, settings, progress)
     neurosim_seconds = time.perf_counter() - start
@@ -176,28 +176,6 @@ def _settled_by_ngspice(
     tstop = SETTLE_TAUS * tau
     (run,) = transients(text, [setting], tstop=tstop, tstep=tau, tmax=tau / 20, backend=backend)
     return {node: float(values[-1]) for node, values in run.voltages.items()}
-
-
-def _fix_element_values(
-    circuit: Circuit, settings: list[dict[str, float]]
-) -> tuple[Circuit, list[dict[str, float]]]:
-    """Move setting entries that are not independent sources into a copy of the circuit."""
-    fixed: dict[str, float] = {}
-    for setting in settings:
-        for name, value in setting.items():
-            if name[:1] in "vi":
-                continue
-            if name not in circuit.elements:
-                raise CircuitError(f"setting {name!r}: no such element")
-            if fixed.setdefault(name, value) != value:
-                raise CircuitError(f"setting {name!r} differs between settings")
-    if not fixed:
-        return circuit, settings
-    copy = replace(circuit, elements=dict(circuit.elements))
-    for name, value in fixed.items():
-        copy.set_value(name, value)
-    sources = [{k: v for k, v in setting.items() if k not in fixed} for setting in settings]
-    return copy, sources
 
 
 def neurosim_voltages(

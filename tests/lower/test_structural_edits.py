@@ -13,7 +13,6 @@ from neurosim.errors import CircuitError
 from neurosim.lower.crossbar import lower_crossbar
 from neurosim.netlist.parse import parse_netlist
 from neurosim.verify.crosscheck import cross_check, settings_for_inputs
-from tests.cli_errors import assert_one_line_error
 
 ROOT = Path(__file__).resolve().parents[2]
 EDITS = {  # the issue's table: one line added (contact: one changed, one added)
@@ -115,12 +114,32 @@ def test_what_cannot_be_folded_is_named(tmp_path, line, message):
         lower_crossbar(circuit)
 
 
-def test_a_trim_at_a_unit_with_a_spring_is_refused_by_name_and_checked_on_mna(tmp_path):
+def test_what_the_engine_cannot_fold_relax_settles_on_the_general_solver(tmp_path):
+    """A trim at a unit with a spring (refused by the lowering, by name) and an added
+    diode: relax says so in one line and solves the circuit as written, as check does."""
+    import h5py
+
     path = edited(tmp_path, "digits_flow.cir", "rtrim x_0 bias_p 1meg")
     with pytest.raises(CircuitError, match="rtrim: a trim resistor at x_0, which has a spring"):
         lower_crossbar(parse_netlist(path))
     result = run("relax", path, "--count", "2", "--out", tmp_path / "o.h5")
-    assert_one_line_error(result, "rtrim: a trim resistor at x_0")
+    assert result.exit_code == 0, result.output
+    notes = [line for line in result.output.splitlines() if line.startswith("neurosim: note:")]
+    assert len(notes) == 1 and "general MNA Newton" in notes[0] and "rtrim" in notes[0]
+    with h5py.File(tmp_path / "o.h5") as handle:
+        assert handle.attrs["method"] == "general MNA Newton"
+        assert handle["state/x"].shape == (2, 64) and handle["converged"][()].all()
+
+    diode = edited(tmp_path, "xor.cir", ".model dd d is=1e-14\ndextra h_0 0 dd")
+    circuit = parse_netlist(diode)
+    x = inputs(circuit, 3)
+    settled = prepare_inputs(circuit, x).settle()
+    assert settled.equilibrium.ok and settled.equilibrium.method == "general MNA Newton"
+    report = cross_check(circuit, settings_for_inputs(circuit.network, x))
+    assert report.solver == "general MNA Newton" and report.ok, report
+    vs = circuit.network.scaling.volts_per_unit
+    h_0 = settled.equilibrium.state[:, 0]  # the free layers in the network's order: h, out
+    assert np.allclose(h_0, [v["h_0"] / vs for v in settled.voltages], atol=0)
 
 
 def test_training_keeps_every_added_element(tmp_path):
