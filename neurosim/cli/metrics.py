@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import click
+
+from neurosim.cli.options import nulls_for_non_finite
 
 ROWS = (
     ("frechet_distance", "Frechet distance (features)", "{:.4g}"),
@@ -66,7 +67,7 @@ def metrics(samples_file: Path, as_json: bool) -> None:
         raise NeurosimError(f"{samples_file}: {exc}") from None
     result = api.metrics(loaded.samples).to_dict()
     if as_json:
-        settings = _nulls_for_non_finite(loaded.settings)
+        settings = nulls_for_non_finite(loaded.settings)
         record = {"file": str(samples_file), "settings": settings, **result}
         try:
             click.echo(json.dumps(record, allow_nan=False))
@@ -91,18 +92,6 @@ def metrics(samples_file: Path, as_json: bool) -> None:
         click.echo(f"  {name:<11}  {shares}")
 
 
-def _nulls_for_non_finite(value):
-    """``value`` (parsed JSON) with every NaN or infinite number replaced by None, so
-    that the output is strict JSON."""
-    if isinstance(value, dict):
-        return {key: _nulls_for_non_finite(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_nulls_for_non_finite(item) for item in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def _data_metrics(samples_file: Path, loaded, data: str, as_json: bool) -> None:
     """Samples of data that are not the digits: energy distance and class coverage."""
     from neurosim import api
@@ -113,7 +102,7 @@ def _data_metrics(samples_file: Path, loaded, data: str, as_json: bool) -> None:
     except NeurosimError as exc:
         raise NeurosimError(f"{samples_file}: {exc}") from None
     if as_json:
-        settings = _nulls_for_non_finite(loaded.settings)
+        settings = nulls_for_non_finite(loaded.settings)
         click.echo(json.dumps({"file": str(samples_file), "settings": settings, **result}))
         return
     ours, real = result["samples"], result["baseline"]

@@ -104,3 +104,15 @@ class FiniteFloat(click.ParamType):
 
 FINITE_POSITIVE = FiniteFloat(0.0)
 SEED = click.IntRange(0)
+
+
+def nulls_for_non_finite(value):
+    """``value`` (parsed JSON) with every NaN or infinite number replaced by None, so
+    that the output is strict JSON."""
+    if isinstance(value, dict):
+        return {key: nulls_for_non_finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [nulls_for_non_finite(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from neurosim.cli.options import FINITE_POSITIVE
+from neurosim.cli.options import FINITE_POSITIVE, nulls_for_non_finite
 
 
 @click.command()
@@ -19,7 +19,12 @@ from neurosim.cli.options import FINITE_POSITIVE
     help="HDF5 file to write (atomically): free_energy (model units), power_w (W) and "
     "converged, one per input row.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print every row's scores as JSON.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print every row's scores as JSON (null where a row did not settle to a finite value).",
+)
 @click.option(
     "--tol",
     "tolerance",
@@ -63,7 +68,9 @@ def score(
                 scores["free_energy"], scores["power_w"], scores["converged"], strict=True
             )
         ]
-        click.echo(json.dumps({"netlist": str(source), "rows": rows}))
+        # a row that did not settle scores inf or NaN: null in strict JSON
+        record = nulls_for_non_finite({"netlist": str(source), "rows": rows})
+        click.echo(json.dumps(record, allow_nan=False))
     else:
         f = scores["free_energy"]
         click.echo(

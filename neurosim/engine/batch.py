@@ -69,12 +69,15 @@ class InputEquilibria:
             "passes": eq.passes,
             "converged": eq.converged,
             "status": status_codes(eq.status)[0],
-            "power_w": dissipated_power(cb, self.sources, state),
         }
-        try:
-            datasets["energy"] = energy(cb, self.sources, state)
-        except CircuitError:
-            pass  # a mismatched circuit has no energy function; the file says so by omission
+        # a row that diverged holds huge or non-finite values: its power and energy are
+        # stored as they come out (inf, NaN) beside its status, without numpy warnings
+        with np.errstate(all="ignore"):
+            datasets["power_w"] = dissipated_power(cb, self.sources, state)
+            try:
+                datasets["energy"] = energy(cb, self.sources, state)
+            except CircuitError:
+                pass  # a mismatched circuit has no energy function: omitted from the file
         attrs = {
             "netlist": netlist,
             "method": eq.method,
@@ -158,7 +161,8 @@ class FamilyEquilibria:
             "status": status_codes(eq.status)[0],
         }
         if system.has_energy:
-            datasets["energy"] = system.energy(self.sources, state)
+            with np.errstate(all="ignore"):  # as for a crossbar: a diverged row's value
+                datasets["energy"] = system.energy(self.sources, state)
         attrs = {
             "netlist": netlist,
             "family": self.family,

@@ -16,6 +16,7 @@ import multiprocessing.connection
 import os
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,8 +77,9 @@ class FlowBatches:
     """The flow batch of each epoch: ``flow_batch(data, epoch_rng(seed, epoch))``.
 
     With ``ahead=True`` a worker process prepares epoch ``e + 1`` while epoch ``e``
-    trains; the batches are the same either way. Use as a context manager (or call
-    :meth:`close`) so the worker ends.
+    trains; the batches are the same either way, and if the worker dies the batches are
+    made in this process from then on. Use as a context manager (or call :meth:`close`)
+    so the worker ends.
     """
 
     def __init__(self, data: np.ndarray, seed: int, *, ahead: bool = False) -> None:
@@ -101,6 +103,14 @@ class FlowBatches:
                 self.data, epoch_rng(self.seed, epoch), prices=self._prices
             )
             return batch
+        try:
+            return self._from_worker(epoch)
+        except BrokenProcessPool:  # the worker died (killed, out of memory): go on here
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool, self._pending = None, {}
+            return self.get(epoch)  # the same batch: it depends on the seed and epoch only
+
+    def _from_worker(self, epoch: int) -> FlowBatch:
         future = self._pending.pop(epoch, None) or self._pool.submit(_worker_batch, epoch)
         for stale in [e for e in self._pending if e != epoch + 1]:
             self._pending.pop(stale).cancel()

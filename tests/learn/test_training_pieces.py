@@ -92,6 +92,25 @@ def test_batches_prepared_ahead_in_a_worker_equal_those_made_in_process():
     assert not np.array_equal(worker[0].x0, worker[1].x0)
 
 
+def test_training_goes_on_when_the_batch_worker_dies():
+    """A killed worker (out of memory, a stray kill): the batches are made in process
+    from then on, the same ones, instead of a BrokenProcessPool traceback."""
+    import os
+    import signal
+
+    data = load_digits()[0][:300]
+    with FlowBatches(data, seed=3, ahead=True) as ahead:
+        ahead.get(0)
+        for pid in list(ahead._pool._processes):  # the worker process, killed
+            os.kill(pid, signal.SIGKILL)
+        later = [ahead.get(epoch) for epoch in (1, 2)]
+        assert ahead._pool is None
+    for epoch, batch in zip((1, 2), later, strict=True):
+        here = flow_batch(data, epoch_rng(3, epoch))[0]
+        np.testing.assert_array_equal(batch.x0, here.x0)
+        np.testing.assert_array_equal(batch.t, here.t)
+
+
 def test_the_batch_worker_ends_when_its_trainer_is_killed(tmp_path):
     import os
     import signal
