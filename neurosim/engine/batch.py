@@ -63,13 +63,13 @@ class InputEquilibria:
         eq, cb = self.equilibrium, self.crossbar
         scaling = cb.meta.scaling
         state = eq.state.astype(np.float64)
-        datasets = {
-            "inputs": self.inputs,
-            "residual": eq.residual,
-            "passes": eq.passes,
-            "converged": eq.converged,
-            "status": status_codes(eq.status)[0],
-        }
+        attrs, datasets = _common(
+            eq,
+            self.inputs,
+            netlist,
+            self.dtype,
+            amperes_per_unit=scaling.volts_per_unit * scaling.g_unit,
+        )
         # a row that diverged holds huge or non-finite values: its power and energy are
         # stored as they come out (inf, NaN) beside its status, without numpy warnings
         with np.errstate(all="ignore"):
@@ -78,16 +78,6 @@ class InputEquilibria:
                 datasets["energy"] = energy(cb, self.sources, state)
             except CircuitError:
                 pass  # a mismatched circuit has no energy function: omitted from the file
-        attrs = {
-            "netlist": netlist,
-            "method": eq.method,
-            "dtype": self.dtype,
-            "tolerance": eq.tolerance,
-            "amperes_per_unit": scaling.volts_per_unit * scaling.g_unit,
-            "converged": int(eq.converged.sum()),
-            "total": int(eq.converged.size),
-            "status_names": list(status_codes(eq.status)[1]),
-        }
         groups = {"state": self.layer_states(), "voltages": self.layer_voltages()}
         return {"attrs": attrs, "datasets": datasets, "groups": groups}
 
@@ -153,27 +143,12 @@ class FamilyEquilibria:
         voltages by node name, the source columns by name."""
         eq, system = self.equilibrium, self.system
         state = eq.state.astype(np.float64)
-        datasets = {
-            "inputs": self.inputs,
-            "residual": eq.residual,
-            "passes": eq.passes,
-            "converged": eq.converged,
-            "status": status_codes(eq.status)[0],
-        }
+        attrs, datasets = _common(
+            eq, self.inputs, netlist, self.dtype, family=self.family, sources=list(self.columns)
+        )
         if system.has_energy:
             with np.errstate(all="ignore"):  # as for a crossbar: a diverged row's value
                 datasets["energy"] = system.energy(self.sources, state)
-        attrs = {
-            "netlist": netlist,
-            "family": self.family,
-            "sources": list(self.columns),
-            "method": eq.method,
-            "dtype": self.dtype,
-            "tolerance": eq.tolerance,
-            "converged": int(eq.converged.sum()),
-            "total": int(eq.converged.size),
-            "status_names": list(status_codes(eq.status)[1]),
-        }
         labels = system.labels()
         groups = {
             "state": {label: state[:, i] for i, label in enumerate(labels)},
@@ -277,24 +252,14 @@ class GeneralEquilibria:
             for name, volts in layers.items()
             if meta.layer(name).kind != "input"
         }
-        attrs = {
-            "netlist": netlist,
-            "method": eq.method,
-            "dtype": self.dtype,
-            "tolerance": eq.tolerance,
-            "amperes_per_unit": scaling.volts_per_unit * scaling.g_unit,
-            "converged": int(eq.converged.sum()),
-            "total": int(eq.converged.size),
-            "status_names": list(status_codes(eq.status)[1]),
-            "general_solver_reason": self.reason,
-        }
-        datasets = {
-            "inputs": self.inputs,
-            "residual": eq.residual,
-            "passes": eq.passes,
-            "converged": eq.converged,
-            "status": status_codes(eq.status)[0],
-        }
+        attrs, datasets = _common(
+            eq,
+            self.inputs,
+            netlist,
+            self.dtype,
+            amperes_per_unit=scaling.volts_per_unit * scaling.g_unit,
+            general_solver_reason=self.reason,
+        )
         return {
             "attrs": attrs,
             "datasets": datasets,
@@ -344,3 +309,27 @@ class GeneralBatch:
         )
         voltages = [p.voltages for p in points]
         return GeneralEquilibria(circuit, self.inputs, equilibrium, voltages, self.reason)
+
+
+def _common(eq: Equilibrium, inputs: np.ndarray, netlist: str, dtype: str, **extra):
+    """The attributes (``extra`` added) and datasets of every relax file: each row's
+    input, residual, passes and status, and how the batch was settled."""
+    codes, names = status_codes(eq.status)
+    attrs = {
+        "netlist": netlist,
+        "method": eq.method,
+        "dtype": dtype,
+        "tolerance": eq.tolerance,
+        **extra,
+        "converged": int(eq.converged.sum()),
+        "total": int(eq.converged.size),
+        "status_names": list(names),
+    }
+    datasets = {
+        "inputs": inputs,
+        "residual": eq.residual,
+        "passes": eq.passes,
+        "converged": eq.converged,
+        "status": codes,
+    }
+    return attrs, datasets
