@@ -94,7 +94,10 @@ def relax(
 ) -> None:
     """Settle NETLIST for every row of --inputs: a neurosim crossbar network, or a
     circuit of another family the engine knows (resistors, diodes, capacitors, current
-    sources and grounded voltage sources).
+    sources and grounded voltage sources). Elements added to a network at its unit
+    nodes or in series with its devices are folded into the engine exactly; a network
+    with an edit it cannot fold (an added diode, say) is settled as written by the
+    general MNA solver, one row at a time, and a line says so.
 
     Exits 0 when every row converged, 1 when some did not (the file is still written,
     with their `converged` flags false), 2 on bad input.
