@@ -215,12 +215,14 @@ class GeneralEquilibria:
     layers in the network's layer order, the MNA
     residual — amperes at nodes, volts on branches — ÷ (vs·g_unit), Newton iterations as
     passes, each row's status); ``reason``: why the
-    crossbar engine could not lower it; ``voltages``: each row's node voltages [V]."""
+    crossbar engine could not lower it; ``voltages``: each row's node voltages [V];
+    ``layers``: every layer's unit-node voltages (n, size) [V]."""
 
     circuit: Circuit
     inputs: np.ndarray
     equilibrium: Equilibrium
     voltages: list[dict[str, float]]
+    layers: dict[str, np.ndarray]
     reason: str
     dtype: str = "float64"
 
@@ -237,19 +239,9 @@ class GeneralEquilibria:
         """What ``relax`` saves (see :meth:`InputEquilibria.record`; no energy or power)."""
         eq, meta = self.equilibrium, self.circuit.network
         scaling = meta.scaling
-        structure = self.circuit.structure or default_structure(meta)
-        layers = {
-            layer.name: np.array(
-                [
-                    [row[node] for node in structure.names(layer.name, "node", layer.size)]
-                    for row in self.voltages
-                ]
-            ).reshape(len(self.voltages), layer.size)
-            for layer in meta.layers
-        }
         states = {
             name: volts / scaling.volts_per_unit
-            for name, volts in layers.items()
+            for name, volts in self.layers.items()
             if meta.layer(name).kind != "input"
         }
         attrs, datasets = _common(
@@ -263,7 +255,7 @@ class GeneralEquilibria:
         return {
             "attrs": attrs,
             "datasets": datasets,
-            "groups": {"state": states, "voltages": layers},
+            "groups": {"state": states, "voltages": self.layers},
         }
 
 
@@ -284,19 +276,21 @@ class GeneralBatch:
         meta = self.circuit.network
         circuit, settings = fix_element_values(self.circuit, self.settings)
         system = lower_dc(circuit)
-        structure = circuit.structure or default_structure(meta)
-        free = [layer for layer in meta.layers if layer.kind != "input"]
-        nodes = [n for layer in free for n in structure.names(layer.name, "node", layer.size)]
         points = []
         for done, setting in enumerate(settings, start=1):
             system.set_sources(setting)
             points.append(solve_dc(system, throw=False))
             if progress is not None:
                 progress(done, len(settings))
+        structure = circuit.structure or default_structure(meta)
+        layers = {}  # layer -> (n, size) unit-node voltages
+        for layer in meta.layers:
+            nodes = structure.names(layer.name, "node", layer.size)
+            volts = [[p.voltages[node] for node in nodes] for p in points]
+            layers[layer.name] = np.array(volts).reshape(len(points), layer.size)
         vs, g_unit = meta.scaling.volts_per_unit, meta.scaling.g_unit
-        state = np.array([[p.voltages[n] / vs for n in nodes] for p in points]).reshape(
-            len(points), len(nodes)
-        )
+        free = [layers[layer.name] / vs for layer in meta.layers if layer.kind != "input"]
+        state = np.concatenate(free, axis=1)
         passes = np.array([p.iterations for p in points], dtype=np.int64)
         equilibrium = Equilibrium(
             state=state,
@@ -308,7 +302,7 @@ class GeneralBatch:
             method=GENERAL_SOLVER,
         )
         voltages = [p.voltages for p in points]
-        return GeneralEquilibria(circuit, self.inputs, equilibrium, voltages, self.reason)
+        return GeneralEquilibria(circuit, self.inputs, equilibrium, voltages, layers, self.reason)
 
 
 def _common(eq: Equilibrium, inputs: np.ndarray, netlist: str, dtype: str, **extra):

@@ -118,24 +118,27 @@ def read_layout(circuit: Circuit, free_layers: list[str], input_layers: list[str
     layout = _names(structure, meta, free_layers, input_layers)
     expected = _expected_nodes(circuit, meta, layout)
     layout.element_count = len(expected)
-    layout.contacts = _contacts(circuit, layout, expected)
-    in_series = set(layout.contacts.values())
+    added, misplaced = [], []
     for name, element in circuit.elements.items():
         nodes = expected.get(name)
-        if name in in_series or name in layout.contacts:
-            continue
         if nodes is None:
-            layout.shunts.append(_shunt(element, layout))
-            continue
-        if tuple(element.nodes) != nodes:
-            raise CircuitError(
-                f"element {name} connects {' '.join(element.nodes)}, "
-                f"the crossbar's structure needs {' '.join(nodes)}"
-            )
-        if element.extra:
+            added.append(element)
+        elif tuple(element.nodes) != nodes:
+            misplaced.append(name)
+        elif element.extra:
             raise CircuitError(
                 f"source {name} has a waveform or AC part; the engine drives DC sources only"
             )
+    layout.contacts = _contacts(circuit, layout, expected, misplaced) if misplaced else {}
+    for name in misplaced:
+        if name not in layout.contacts:
+            raise CircuitError(
+                f"element {name} connects {' '.join(circuit.elements[name].nodes)}, "
+                f"the crossbar's structure needs {' '.join(expected[name])}"
+            )
+    in_series = set(layout.contacts.values())
+    units = {u: i for i, u in enumerate(layout.units)}
+    layout.shunts = [_shunt(e, layout, units) for e in added if e.name not in in_series]
     for name in layout.parts["ammeter"]:
         if circuit.elements[name].value != 0.0:
             raise CircuitError(
@@ -242,39 +245,40 @@ def _names(
     return layout
 
 
-def _contacts(circuit: Circuit, layout: Layout, expected: dict) -> dict[str, str]:
-    """Devices (of arrays without wire resistance) joined to their row line or column
-    through one added resistor — a contact or via resistance — by a node of their own:
-    device name -> the resistor's name."""
+def _contacts(circuit: Circuit, layout: Layout, expected: dict, misplaced: list[str]):
+    """Which ``misplaced`` elements (connected otherwise than the structure says) are
+    devices of arrays without wire resistance joined to their row line or column through
+    one added resistor — a contact or via resistance — by a node of their own: device
+    name -> the resistor's name."""
+    wired = {name for key in layout.wires for name in layout.devices[key]}
+    devices = {name for names in layout.devices.values() for name in names} - wired
     users: dict[str, list[str]] = {}
     for name, element in circuit.elements.items():
         for node in element.nodes[:2]:
             users.setdefault(node, []).append(name)
-    wired = {name for key in layout.wires for name in layout.devices[key]}
     found = {}
-    for names in layout.devices.values():
-        for device in names:
-            element, nodes = circuit.elements[device], expected[device]
-            if device in wired or tuple(element.nodes) == nodes or len(element.nodes) != 2:
+    for device in misplaced:
+        element, nodes = circuit.elements[device], expected[device]
+        if device not in devices or len(element.nodes) != 2:
+            continue
+        for side in (0, 1):
+            middle = element.nodes[side]
+            if element.nodes[1 - side] != nodes[1 - side] or middle == nodes[side]:
                 continue
-            for side in (0, 1):
-                middle = element.nodes[side]
-                if element.nodes[1 - side] != nodes[1 - side] or middle == nodes[side]:
-                    continue
-                others = [n for n in users.get(middle, []) if n != device]
-                if len(others) != 1 or others[0] in expected or middle == GROUND:
-                    continue
-                contact = circuit.elements[others[0]]
-                if contact.kind == "r" and set(contact.nodes[:2]) == {middle, nodes[side]}:
-                    found[device] = others[0]
+            others = [n for n in users.get(middle, []) if n != device]
+            if len(others) != 1 or others[0] in expected or middle == GROUND:
+                continue
+            contact = circuit.elements[others[0]]
+            if contact.kind == "r" and set(contact.nodes[:2]) == {middle, nodes[side]}:
+                found[device] = others[0]
     return found
 
 
-def _shunt(element: Element, layout: Layout) -> Shunt:
-    """``element`` as a :class:`Shunt` at a free unit node, or the :class:`CircuitError`
-    saying it is not part of the crossbar's structure (and why it cannot be folded)."""
+def _shunt(element: Element, layout: Layout, units: dict[str, int]) -> Shunt:
+    """``element`` as a :class:`Shunt` at a free unit node (``units``: unit node -> its
+    flat index), or the :class:`CircuitError` saying it is not part of the crossbar's
+    structure (and why it cannot be folded)."""
     name = element.name
-    units = {u: i for i, u in enumerate(layout.units)}
     ends = [n for n in element.nodes[:2] if n in units]
     other = [n for n in element.nodes[:2] if n not in units]
     if element.kind not in "rc" or len(element.nodes) != 2 or len(ends) != 1:
