@@ -63,10 +63,10 @@ class FieldRunner:
         field = self.system.field(part, state[rows])
         return part, field, np.max(np.abs(field), axis=1, initial=0.0)
 
-    def _merit(self, part, state: np.ndarray, field: np.ndarray | None = None) -> np.ndarray:
+    def _merit(self, part, state: np.ndarray, field: np.ndarray) -> np.ndarray:
+        """The energy at ``state``, or ½‖F‖² (``field``: F there) without one."""
         if self.system.has_energy:
             return self.system.energy(part, state)
-        field = self.system.field(part, state) if field is None else field
         return 0.5 * np.sum(field * field, axis=1)
 
     def _gradient(self, sources, state, residual, passes, budget, step) -> None:
