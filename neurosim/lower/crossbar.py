@@ -38,6 +38,7 @@ from neurosim.circuit.meta import NetworkMeta
 from neurosim.circuit.templates import Driver, driver_parameters, injection_gain
 from neurosim.errors import CircuitError
 from neurosim.lower.layout import Layout, read_layout
+from neurosim.lower.mna import norton
 from neurosim.lower.wires import reduce_array
 
 LINEAR, RHO, TANH = 0, 1, 2  # activation codes of the engine's kernels
@@ -387,28 +388,36 @@ def _fill(crossbar: Crossbar, layout: Layout, circuit: Circuit) -> None:
 
 
 def _fold_shunts(crossbar: Crossbar, layout: Layout, circuit: Circuit) -> None:
-    """Fold the elements added at unit nodes (:class:`neurosim.lower.layout.Shunt`)
-    exactly: a bleed resistor G to ground adds G to the unit's leak, a capacitor to ground
-    adds to its capacitance (τ), and trim resistors G_k to rails V_k act as one spring of
-    ΣG_k towards ΣG_k·V_k / ΣG_k — the same current −ΣG_k (v − V_k), the same heat and
-    co-content up to a constant — at a unit that has no spring of its own (a visible
-    unit's spring target is the host's; a trim there is refused)."""
+    """Fold the networks added at unit nodes (:class:`neurosim.lower.layout.Shunt`)
+    exactly. A capacitor to ground adds to the unit's capacitance (τ). Every other network
+    is reduced to its Norton equivalent at the unit (:func:`neurosim.lower.mna.norton`:
+    its own nodes eliminated, the rails held) — it drives ``I − G·v`` into the node — and
+    a bleed's G (I = 0) adds to the unit's leak, while trims (G_k, I_k) act as one spring
+    of ΣG_k towards ΣI_k / ΣG_k: the same current, the same heat and co-content up to a
+    constant, at a unit that has no spring of its own (a visible unit's spring target is
+    the host's; the layout refuses a trim there)."""
     scaling = crossbar.meta.scaling
     vs, g_unit = scaling.volts_per_unit, scaling.g_unit
-    pull = {}  # unit -> (Σ G, Σ G·V) of its trims
+    rails = [circuit.elements[name] for name in layout.rails]
+    pull = {}  # unit -> (Σ G, Σ I) of its trims
     for shunt in layout.shunts:
-        element = circuit.elements[shunt.name]
         i = shunt.unit
-        if shunt.kind == "bleed":
-            crossbar.leak[i] += 1.0 / element.value / g_unit
-        elif shunt.kind == "capacitor":
-            crossbar.tau[i] += element.value / g_unit
-        else:  # the layout refused a trim at a unit with a spring
-            g, current = pull.get(i, (0.0, 0.0))
-            pull[i] = (
-                g + 1.0 / element.value,
-                current + crossbar.rails[shunt.rail] / element.value,
+        members = [circuit.elements[name] for name in shunt.names]
+        if shunt.kind == "capacitor":
+            crossbar.tau[i] += members[0].value / g_unit
+            continue
+        g, current = norton(members + rails, layout.units[i])
+        if not g > 0.0:
+            raise CircuitError(
+                f"element {shunt.names[0]}: the network added at {layout.units[i]} has a "
+                f"DC conductance of {g:g} S; only a network that draws current back "
+                "(G > 0) is folded"
             )
+        if shunt.kind == "bleed":
+            crossbar.leak[i] += g / g_unit
+        else:
+            g_sum, i_sum = pull.get(i, (0.0, 0.0))
+            pull[i] = (g_sum + g, i_sum + current)
     for i, (g, current) in pull.items():
         crossbar.spring[i] = g / g_unit
         crossbar.defaults["targets"][i] = current / g / vs

@@ -93,14 +93,22 @@ class Layout:
 
 @dataclass(frozen=True)
 class Shunt:
-    """An added element from free unit ``unit`` (its flat index) to ground or a rail:
-    ``kind`` "bleed" (a resistor to ground), "trim" (a resistor to rail ``rail``, 0 or
-    1), "capacitor" (a capacitor to ground)."""
+    """Elements a hardware team added that meet the crossbar only at free unit ``unit``
+    (its flat index), ground and the bias rails, joined among themselves through nodes of
+    their own: ``kind`` "capacitor" (one capacitor to ground), "bleed" (resistors and
+    controlled sources that draw current towards 0 V) or "trim" (a network that also
+    reaches a rail or holds a source, so it pulls the unit towards some voltage)."""
 
-    name: str
+    names: tuple[str, ...]
     kind: str
     unit: int
-    rail: int | None = None
+
+    @property
+    def name(self) -> str:
+        return "+".join(self.names)
+
+
+FOLDABLE = "rcvieg"  # the element kinds of an added network the lowering folds (linear)
 
 
 def read_layout(circuit: Circuit, free_layers: list[str], input_layers: list[str]) -> Layout:
@@ -137,8 +145,7 @@ def read_layout(circuit: Circuit, free_layers: list[str], input_layers: list[str
                 f"the crossbar's structure needs {' '.join(expected[name])}"
             )
     in_series = set(layout.contacts.values())
-    units = {u: i for i, u in enumerate(layout.units)}
-    layout.shunts = [_shunt(e, layout, units) for e in added if e.name not in in_series]
+    layout.shunts = _shunts(circuit, [e for e in added if e.name not in in_series], layout)
     for name in layout.parts["ammeter"]:
         if circuit.elements[name].value != 0.0:
             raise CircuitError(
@@ -274,35 +281,87 @@ def _contacts(circuit: Circuit, layout: Layout, expected: dict, misplaced: list[
     return found
 
 
-def _shunt(element: Element, layout: Layout, units: dict[str, int]) -> Shunt:
-    """``element`` as a :class:`Shunt` at a free unit node (``units``: unit node -> its
-    flat index), or the :class:`CircuitError` saying it is not part of the crossbar's
-    structure (and why it cannot be folded)."""
-    name = element.name
-    ends = [n for n in element.nodes[:2] if n in units]
-    other = [n for n in element.nodes[:2] if n not in units]
-    if element.kind not in "rc" or len(element.nodes) != 2 or len(ends) != 1:
-        raise CircuitError(
-            f"element {name} is not part of the crossbar's structure (an added element is "
-            "folded only if it is a resistor or capacitor from one unit node to ground or, "
-            "for a resistor, a bias rail)"
-        )
-    unit = units[ends[0]]
-    if other[0] == GROUND:
-        return Shunt(name, "bleed" if element.kind == "r" else "capacitor", unit)
-    rails = layout.nodes["rails"]
-    if element.kind == "r" and other[0] in rails:
-        if ends[0] in layout.springs:
+def _shunts(circuit: Circuit, added: list[Element], layout: Layout) -> list[Shunt]:
+    """The ``added`` elements as :class:`Shunt` networks — grouped by the nodes no part
+    of the crossbar uses — or the :class:`CircuitError` saying which is not part of the
+    crossbar's structure and why it cannot be folded."""
+    names = {e.name for e in added}
+    boundary = {GROUND}
+    for name, element in circuit.elements.items():
+        if name not in names:
+            boundary.update(element.nodes)
+    for element in added:
+        if element.kind not in FOLDABLE or element.extra:
             raise CircuitError(
-                f"element {name}: a trim resistor at {ends[0]}, which has a spring to a "
-                "target source, is not folded (its target is the host's)"
+                f"element {element.name} is not part of the crossbar's structure (an added "
+                "element is folded only if it is linear: a resistor, capacitor, DC source, "
+                "or E or G controlled source)"
             )
-        return Shunt(name, "trim", unit, rails.index(other[0]))
-    raise CircuitError(
-        f"element {name} is not part of the crossbar's structure (it joins unit node "
-        f"{ends[0]} to {other[0]}; an added element is folded only to ground or, for a "
-        "resistor, a bias rail)"
-    )
+    own = {e.name: [n for n in e.nodes if n not in boundary] for e in added}
+    users: dict[str, list[Element]] = {}  # a node of the added elements' own -> its users
+    for element in added:
+        for node in own[element.name]:
+            users.setdefault(node, []).append(element)
+    order = {name: k for k, name in enumerate(circuit.elements)}
+    seen: set[str] = set()
+    groups = []
+    for element in added:  # the networks: elements joined through their own nodes
+        if element.name in seen:
+            continue
+        seen.add(element.name)
+        members, stack = [], [element]
+        while stack:
+            member = stack.pop()
+            members.append(member)
+            for node in own[member.name]:
+                for other in users[node]:
+                    if other.name not in seen:
+                        seen.add(other.name)
+                        stack.append(other)
+        groups.append(sorted(members, key=lambda e: order[e.name]))
+    units = {u: i for i, u in enumerate(layout.units)}
+    rails = layout.nodes["rails"]
+    return [_shunt(members, boundary, units, rails, layout) for members in groups]
+
+
+def _shunt(
+    members: list[Element], boundary: set[str], units: dict[str, int], rails, layout: Layout
+) -> Shunt:
+    """One added network as a :class:`Shunt` at the one unit node it meets."""
+    first = members[0].name
+    touched = {n for e in members for n in e.nodes if n in boundary} - {GROUND, *rails}
+    at = sorted(n for n in touched if n in units)
+    elsewhere = sorted(touched - set(at))
+    if len(at) != 1 or elsewhere:
+        if len(at) > 1:
+            joined = f"unit nodes {' and '.join(at)}"
+        elif at:
+            joined = f"unit node {at[0]} to {elsewhere[0]}"
+        else:
+            joined = f"{' and '.join(elsewhere) or 'ground and the rails'} but no unit node"
+        others = ", ".join(e.name for e in members[1:])
+        raise CircuitError(
+            f"element {first} is not part of the crossbar's structure "
+            f"({f'with {others} ' if others else ''}it joins {joined}; an added network is "
+            "folded only where it meets one unit node, ground and the bias rails)"
+        )
+    node = at[0]
+    if len(members) == 1 and members[0].kind == "c" and GROUND in members[0].nodes:
+        return Shunt((first,), "capacitor", units[node])
+    capacitors = [e.name for e in members if e.kind == "c"]
+    if capacitors:
+        raise CircuitError(
+            f"element {capacitors[0]} is not folded: a capacitor in an added network other "
+            "than one from a unit node to ground (the engine's transient has one "
+            "capacitance per unit node)"
+        )
+    pulls = any(e.kind in "vi" or set(e.nodes) & set(rails) for e in members)
+    if pulls and node in layout.springs:
+        raise CircuitError(
+            f"element {first}: a trim at {node}, which has a spring to a target source, is "
+            "not folded (its target is the host's)"
+        )
+    return Shunt(tuple(e.name for e in members), "trim" if pulls else "bleed", units[node])
 
 
 def _expected_nodes(circuit: Circuit, meta: NetworkMeta, layout: Layout) -> dict:

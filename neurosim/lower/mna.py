@@ -11,11 +11,13 @@ Branch currents follow ngspice: positive from the + node through the element to 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+import scipy.sparse.linalg as spla
 
 from neurosim.circuit.expr import compile_scalar, derivative, references
 from neurosim.circuit.ir import GROUND, Circuit, Element
@@ -178,6 +180,36 @@ def lower_dc(circuit: Circuit) -> MnaSystem:
         builder.diodes,
         builder.source_rows,
     )
+
+
+def norton(elements: list[Element], node: str) -> tuple[float, float]:
+    """The Norton equivalent of the linear one-port ``elements`` (R, C, V, I, E, G; their
+    other ends at ground or at their own nodes) seen at ``node``: ``(G [S], I [A])`` such
+    that they drive the current ``I − G·v`` into ``node`` held at ``v`` volts. Two solves
+    of their MNA equations with ``node`` held at 0 and 1 V; :class:`CircuitError` if
+    those are singular (a floating node or a loop of voltage sources)."""
+    names = {e.name for e in elements}
+    probe = next(f"v{k}" for k in range(len(names) + 1) if f"v{k}" not in names)
+    circuit = Circuit(elements={e.name: e for e in elements})
+    circuit.add(Element(probe, (node, GROUND), 0.0))
+    system = lower_dc(circuit)
+    matrix = system.matrix.tocsc()
+    current = []
+    for volts in (0.0, 1.0):
+        system.set_sources({probe: volts})
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", spla.MatrixRankWarning)
+            try:  # linear: F(x) = A x − rhs
+                x = spla.spsolve(matrix, system.rhs)
+            except (spla.MatrixRankWarning, RuntimeError):
+                x = np.array([np.nan])
+        if not np.all(np.isfinite(x)):
+            raise CircuitError(
+                f"the elements {', '.join(sorted(names))} have no unique DC solution "
+                "(a floating node or a loop of voltage sources)"
+            )
+        current.append(float(x[system.branch_index[probe]]))  # into the probe's + node
+    return current[0] - current[1], current[0]
 
 
 class _Builder:

@@ -22,6 +22,11 @@ EDITS = {  # the issue's table: one line added (contact: one changed, one added)
     "contact": "rcontact in_0_p mid 100k",
     "all": "rextra h_0 0 50k\nrtrim h_2 bias_p 1meg\nrtrim2 h_2 bias_n 2meg\ncpar h_1 0 1p\n"
     "rcontact in_0_p mid 100k\nrvia mid2 h_1_c 20k",
+    # networks with nodes of their own, reduced to their Norton equivalents: a chain to
+    # ground, a divider between a rail and ground, a reference source behind a resistor,
+    # a VCCS as a conductance
+    "networks": "rchain1 h_0 n1 30k\nrchain2 n1 0 20k\nrd1 h_2 nd 1meg\nrd2 nd bias_p 1meg\n"
+    "rd3 nd 0 1meg\nvref nref 0 0.3\nrpull h_1 nref 500k\ngx h_1 0 h_1 0 5u",
 }
 MOVED = {"contact": ["rw0f_0_0p"], "all": ["rw0f_0_0p", "rw0f_0_1n"]}  # onto mid, mid2
 
@@ -66,7 +71,8 @@ def test_the_folds_change_the_equilibria_as_the_elements_do(tmp_path):
     plain = parse_netlist(ROOT / "netlists/xor.cir")
     x = inputs(plain, 8)
     base = prepare_inputs(plain, x).settle(tolerance=1e-12).equilibrium.state
-    for edit, moved in (("bleed", True), ("trim", True), ("parasitic", False), ("contact", True)):
+    edits = [("bleed", True), ("trim", True), ("parasitic", False), ("contact", True)]
+    for edit, moved in [*edits, ("networks", True)]:
         circuit = parse_netlist(edited(tmp_path, "xor.cir", EDITS[edit], MOVED.get(edit, ())))
         state = prepare_inputs(circuit, x).settle(tolerance=1e-12).equilibrium.state
         assert (np.max(np.abs(state - base)) > 1e-4) == moved, edit
@@ -94,6 +100,30 @@ def test_info_lists_what_was_folded(tmp_path):
     assert engine.startswith("crossbar engine; folded: rextra (bleed at h_0)"), engine
     assert "rtrim (trim at h_2)" in engine and "cpar (capacitor at h_1)" in engine
     assert "rcontact (contact of rw0f_0_0p), rvia (contact of rw0f_0_1n)" in engine
+    path = edited(tmp_path, "xor.cir", EDITS["networks"])
+    engine = json.loads(run("info", path, "--json").output)["engine"]
+    assert "rchain1+rchain2 (bleed at h_0), rd1+rd2+rd3 (trim at h_2)" in engine, engine
+    assert "vref+rpull (trim at h_1), gx (bleed at h_1)" in engine, engine
+
+
+def test_a_network_folds_to_its_norton_equivalent():
+    """The reduction against the closed forms: series resistors, a divider, a source."""
+    from neurosim.circuit.ir import Element
+    from neurosim.lower.mna import norton
+
+    def r(name, a, b, ohms):
+        return Element(name, (a, b), ohms)
+
+    assert norton([r("r1", "u", "m", 30e3), r("r2", "m", "0", 20e3)], "u") == pytest.approx(
+        (1 / 50e3, 0.0), abs=1e-18
+    )
+    rail = Element("vp", ("p", "0"), 0.6)
+    divider = [r("r1", "u", "m", 1e6), r("r2", "m", "p", 1e6), r("r3", "m", "0", 1e6), rail]
+    g, current = norton(divider, "u")  # Thevenin at m: 0.3 V behind 0.5 MΩ, then 1 MΩ
+    assert g == pytest.approx(1 / 1.5e6, rel=1e-12)
+    assert current / g == pytest.approx(0.3, rel=1e-12)
+    with pytest.raises(CircuitError, match="no unique DC solution"):
+        norton([Element("v1", ("u", "0"), 1.0)], "u")  # the probe and v1: a loop
 
 
 @pytest.mark.parametrize(
@@ -103,6 +133,10 @@ def test_info_lists_what_was_folded(tmp_path):
         ("rx h_0 in_0 1meg", "it joins unit node h_0 to in_0"),
         ("ltrim h_0 0 1u", "element ltrim is not part of the crossbar's structure"),
         ("rtv out_0 bias_p 1meg", None),  # a unit with a nudge but no spring: folded
+        ("ra h_0 n1 1meg\nrb n1 h_1 1meg", "with rb it joins unit nodes h_0 and h_1"),
+        ("ra h_0 n1 1meg\ncb n1 0 1p", "element cb is not folded: a capacitor in an added"),
+        ("iset 0 h_0 1u", "has a DC conductance of 0 S"),
+        ("rload bias_p 0 1k", "it joins ground and the rails but no unit node"),
     ],
 )
 def test_what_cannot_be_folded_is_named(tmp_path, line, message):
@@ -120,7 +154,7 @@ def test_what_the_engine_cannot_fold_relax_settles_on_the_general_solver(tmp_pat
     import h5py
 
     path = edited(tmp_path, "digits_flow.cir", "rtrim x_0 bias_p 1meg")
-    with pytest.raises(CircuitError, match="rtrim: a trim resistor at x_0, which has a spring"):
+    with pytest.raises(CircuitError, match="rtrim: a trim at x_0, which has a spring"):
         lower_crossbar(parse_netlist(path))
     result = run("relax", path, "--count", "2", "--out", tmp_path / "o.h5")
     assert result.exit_code == 0, result.output
