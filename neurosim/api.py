@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -157,6 +158,7 @@ def train(
     out: PathLike | None = None,
     resume: bool = False,
     progress: Callable[[Progress], None] | None = None,
+    notes: Callable[[str], None] | None = None,
 ) -> TrainResult:
     """Train the circuit of ``netlist`` (a path or a :class:`Circuit`) with local rules
     only (EP/GradEP): the devices it marks trainable are programmed, every other
@@ -166,7 +168,9 @@ def train(
     settings object (default: the objective's defaults). ``out``: a run directory to
     write (checkpoint.h5 every ``checkpoint_every`` epochs, trained.cir, loss.png, ...);
     None writes nothing. ``resume``: continue ``out``'s checkpoint. ``progress`` is
-    called after every epoch with a :class:`neurosim.learn.run.Progress`.
+    called after every epoch with a :class:`neurosim.learn.run.Progress`; ``notes`` with
+    one line if the circuit is settled on the general solver (added elements the engine
+    cannot fold: slow, exact).
     """
     circuit, name = _circuit(netlist)
     settings = settings if settings is not None else settings_class(objective)()
@@ -196,6 +200,7 @@ def train(
         progress=progress,
         evaluate=evaluate,
         every=every,
+        notes=notes,
     )
 
 
@@ -204,6 +209,7 @@ def sample(
     settings: Sampling | None = None,
     *,
     progress: Callable[[int], None] | None = None,
+    notes: Callable[[str], None] | None = None,
 ) -> Samples:
     """Generate with a trained circuit: ``settings.n`` samples (n, dim) in [−1, 1], each
     sample's step count, and the settings and costs that made them (``Samples``).
@@ -214,14 +220,22 @@ def sample(
     :class:`AdaptiveSampling`). ``source``: a netlist path, a run directory of
     :func:`train` (its best.cir, else its trained.cir), a :class:`Circuit`, a
     :class:`Chip` or a :class:`TrainResult` (its trained chip). α: ``settings.alpha``,
-    else the run's settings, else 2. ``progress(steps)`` is called after each step.
-    The analog sampler's released circuit comes back as ``Samples.circuit``.
+    else the run's settings, else 2. ``progress(steps)`` is called after each step;
+    ``notes`` with one line if the circuit is settled on the general solver (added
+    elements the engine cannot fold: slow, exact; the hardware costs of ``probes`` are
+    then not measured, and the energy readout, the EqM samplers and the analog sampler
+    refuse it). The analog sampler's released circuit comes back as ``Samples.circuit``.
     """
     from neurosim.samplers.readout import sampled_layer
 
     settings = settings or EulerSampling()
     chip, described, alpha, alpha_from = _sampled_chip(source, settings.alpha)
     sampled_layer(chip)  # a network without a velocity readout fails here
+    if chip.general is not None:
+        if notes is not None:
+            notes(chip.note + "; hardware costs are not measured")
+        if getattr(settings, "probes", 0):
+            settings = replace(settings, probes=0)
     # the batch's state and the solver's arrays (Anderson keeps 2 x 12 histories of it)
     require(settings.n * chip.free * 8 * SAMPLING_ARRAYS, f"sampling {settings.n:,} samples")
     samples, steps, stats = settings.generate(chip, alpha, progress)
@@ -240,6 +254,8 @@ def sample(
         "worst_residual": stats.worst_residual,
         "seconds": stats.seconds,
     }
+    if chip.general is not None:
+        record["general_solver"] = chip.general
     if isinstance(settings, EulerSampling):
         record["steps"] = settings.steps
     if np.isfinite(stats.heat_j):

@@ -103,7 +103,12 @@ def sample(source: Path, sampler: str, out: Path, png: Path | None, force: bool,
     claim_outputs(outputs, [netlist, checkpoint], force=force)
     label = f"sampling {settings.n} ({sampler}, {settings.readout} readout, {settings.steps} steps)"
     with LazyBar(settings.steps, label, show_eta=True) as bar:
-        made = api.sample(source, settings, progress=bar.update)
+        made = api.sample(
+            source,
+            settings,
+            progress=bar.update,
+            notes=lambda line: click.echo(f"neurosim: note: {line}", err=True),
+        )
     record = made.settings
     write_output(out, lambda: write_samples(out, made.samples, record, made.steps))
     if png is not None:

@@ -107,7 +107,13 @@ def train(run_dir: Path, netlist: Path, objective: str, resume: bool, **options)
     settings = build_chosen(SETTINGS, objective, "--objective", options)
     with EpochReporter(settings.epochs) as report:
         result = api.train(
-            netlist, objective, settings=settings, out=run_dir, resume=resume, progress=report
+            netlist,
+            objective,
+            settings=settings,
+            out=run_dir,
+            resume=resume,
+            progress=report,
+            notes=lambda line: click.echo(f"neurosim: note: {line}", err=True),
         )
     click.echo(_summary(result, run_dir))
 

@@ -9,13 +9,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neurosim.circuit.inputs import drive_from_inputs, drive_settings, fix_element_values
+from neurosim.circuit.inputs import drive_from_inputs, drive_settings
 from neurosim.circuit.ir import Circuit
 from neurosim.circuit.meta import NetworkMeta
 from neurosim.circuit.structure import default_structure
-from neurosim.engine.dc import TOLERANCE as DC_TOLERANCE
-from neurosim.engine.dc import solve_dc
 from neurosim.engine.energy import dissipated_power, energy
+from neurosim.engine.general import GENERAL_SOLVER, equilibrium, solve_settings
 from neurosim.engine.readout import node_voltages
 from neurosim.engine.relax import Equilibrium, relax
 from neurosim.engine.sources import Sources, sources_from_drive
@@ -23,7 +22,6 @@ from neurosim.engine.system import System
 from neurosim.engine.systems import lower_system
 from neurosim.errors import CircuitError
 from neurosim.lower.crossbar import Crossbar, lower_crossbar
-from neurosim.lower.mna import lower_dc
 from neurosim.status import status_codes
 
 
@@ -205,9 +203,6 @@ def _settle(system, sources, dtype: str, progress, options: dict) -> Equilibrium
     return relax(system, sources, dtype=np.dtype(dtype), progress=progress, throw=False, **options)
 
 
-GENERAL_SOLVER = "general MNA Newton"
-
-
 @dataclass(frozen=True)
 class GeneralEquilibria:
     """Equilibria of a network netlist settled by the general MNA solver, one row at a
@@ -274,35 +269,22 @@ class GeneralBatch:
         """Each row's operating point by :func:`neurosim.engine.dc.solve_dc` from 0 V (as
         ngspice's ``.op``); the engine's options do not apply."""
         meta = self.circuit.network
-        circuit, settings = fix_element_values(self.circuit, self.settings)
-        system = lower_dc(circuit)
-        points = []
-        for done, setting in enumerate(settings, start=1):
-            system.set_sources(setting)
-            points.append(solve_dc(system, throw=False))
-            if progress is not None:
-                progress(done, len(settings))
-        structure = circuit.structure or default_structure(meta)
+        points = solve_settings(self.circuit, self.settings, progress)
+        structure = self.circuit.structure or default_structure(meta)
         layers = {}  # layer -> (n, size) unit-node voltages
         for layer in meta.layers:
             nodes = structure.names(layer.name, "node", layer.size)
             volts = [[p.voltages[node] for node in nodes] for p in points]
             layers[layer.name] = np.array(volts).reshape(len(points), layer.size)
-        vs, g_unit = meta.scaling.volts_per_unit, meta.scaling.g_unit
-        free = [layers[layer.name] / vs for layer in meta.layers if layer.kind != "input"]
-        state = np.concatenate(free, axis=1)
-        passes = np.array([p.iterations for p in points], dtype=np.int64)
-        equilibrium = Equilibrium(
-            state=state,
-            residual=np.array([p.residual for p in points]) / (vs * g_unit),
-            passes=passes,
-            status=np.array([p.status for p in points], dtype=object),
-            tolerance=DC_TOLERANCE / (vs * g_unit),
-            total_passes=int(passes.max(initial=0)),
-            method=GENERAL_SOLVER,
-        )
+        free = [
+            node
+            for layer in meta.layers
+            if layer.kind != "input"
+            for node in structure.names(layer.name, "node", layer.size)
+        ]
+        settled = equilibrium(points, free, meta.scaling)
         voltages = [p.voltages for p in points]
-        return GeneralEquilibria(circuit, self.inputs, equilibrium, voltages, layers, self.reason)
+        return GeneralEquilibria(self.circuit, self.inputs, settled, voltages, layers, self.reason)
 
 
 def _common(eq: Equilibrium, inputs: np.ndarray, netlist: str, dtype: str, **extra):

@@ -5,7 +5,12 @@ only what a host beside a real chip could do: set sources (inputs, spring and nu
 targets, nudge strengths), let the circuit settle, read node voltages and currents,
 program devices. The circuit is the one given — an edited netlist keeps its edits, and
 every element that is not a trainable device keeps its value — and :meth:`Chip.circuit`
-is that circuit after programming (``trained.cir``), never a recompiled copy.
+is that circuit after programming (``trained.cir``), never a recompiled copy. A circuit
+with added elements the engine cannot fold (an extra diode, a behavioural source) is
+settled as written on the general MNA solver, one setting at a time
+(:mod:`neurosim.engine.general`; :attr:`Chip.general` says why): training and flow
+sampling work on it, slowly; what needs the engine's arrays (energy, power, transients,
+released and clamped views) refuses it by name.
 
 Device state is an array per device array (:func:`neurosim.lower.crossbar.read_devices`:
 ``w<k>.forward``/``w<k>.backward`` (size_a, size_b, 2) for the two arrays of coupling
@@ -26,11 +31,12 @@ from neurosim.circuit.expr import rename
 from neurosim.circuit.ir import GROUND, Circuit, Element
 from neurosim.circuit.meta import NetworkMeta
 from neurosim.circuit.pairs import encode, pair_values
+from neurosim.engine.general import GENERAL_SOLVER, equilibrium, solve_settings, source_settings
 from neurosim.engine.noise import diffusion, leak_conductance, model_temperature, sampled_rms
 from neurosim.engine.readout import activations, node_voltages, row_line_values
-from neurosim.engine.relax import net_current
+from neurosim.engine.relax import Equilibrium, net_current
 from neurosim.engine.sources import Sources
-from neurosim.errors import CircuitError
+from neurosim.errors import CircuitError, ConvergenceError
 from neurosim.host.programming import IdealProgrammer, Programmer
 from neurosim.host.view import CrossbarView, DerivedView
 from neurosim.lower.crossbar import (
@@ -54,7 +60,12 @@ class Chip(CrossbarView):
         if meta is None:
             raise CircuitError("the circuit carries no neurosim network metadata")
         self._circuit = circuit
-        self._crossbar = lower_crossbar(circuit)
+        try:
+            self._crossbar = lower_crossbar(circuit)
+            self.general = None  # why the circuit is settled on the general solver
+        except CircuitError as error:
+            self._crossbar = lower_crossbar(circuit, leave_out=True)
+            self.general = str(error)
         self.programmer = programmer or IdealProgrammer()
         self.readout = None  # the host's readout path (devices.periphery.Readout)
         self.drive = None  # the DAC on the input rows (devices.periphery.Drive)
@@ -93,12 +104,58 @@ class Chip(CrossbarView):
         """Every node's voltage [V] (node -> (batch,)) with the units at ``state``."""
         return node_voltages(self._crossbar, sources, state)
 
-    def settle(self, sources: Sources, **options):
+    def settle(self, sources: Sources, *, throw: bool = False, **options) -> Equilibrium:
         """Let the circuit settle under ``sources`` (through the input DAC if one is set:
-        :meth:`set_drive`); ``options`` as :func:`neurosim.engine.relax.relax`."""
+        :meth:`set_drive`); ``options`` as :func:`neurosim.engine.relax.relax`. On the
+        general solver every setting is solved from 0 V to its own tolerance, and the
+        engine's options do not apply."""
         if self.drive is not None:
             sources = replace(sources, inputs=self.drive.set(sources.inputs))
-        return super().settle(sources, **options)
+        if self.general is None:
+            return super().settle(sources, throw=throw, **options)
+        layout, scaling = self._crossbar.layout, self.meta.scaling
+        points = solve_settings(self.circuit(), source_settings(layout, scaling, sources))
+        settled = equilibrium(points, layout.units, scaling)
+        if throw and not settled.ok:
+            raise ConvergenceError(settled.summary())
+        return settled
+
+    @property
+    def note(self) -> str | None:
+        """One line for the user when the circuit is not settled by the engine."""
+        if self.general is None:
+            return None
+        return f"settled by the {GENERAL_SOLVER} solver, one setting at a time ({self.general})"
+
+    def stray_trainable(self) -> list[str]:
+        """Elements the netlist marks trainable that are no device of the arrays: their
+        local update is undefined (they join no row line to a column)."""
+        devices = {name for names in self._names.values() for name in names}
+        return [
+            name
+            for name in self._circuit.elements
+            if self._circuit.is_trainable(name) and name not in devices
+        ]
+
+    def _engine_only(self, what: str) -> None:
+        """:class:`CircuitError` if the circuit is settled on the general solver."""
+        if self.general is not None:
+            raise CircuitError(
+                f"{what} needs the crossbar engine's arrays, and this circuit is settled on "
+                f"the general solver ({self.general})"
+            )
+
+    def time_constants(self) -> np.ndarray:
+        self._engine_only("the circuit's time constants")
+        return super().time_constants()
+
+    def transient(self, sources: Sources, times, **options):
+        self._engine_only("a transient")
+        return super().transient(sources, times, **options)
+
+    def settling_estimate(self, sources, start, state, tolerance) -> np.ndarray:
+        self._engine_only("a settling-time estimate")
+        return super().settling_estimate(sources, start, state, tolerance)
 
     def set_drive(self, drive) -> None:
         """Set the inputs through ``drive`` (a DAC, :class:`neurosim.devices.periphery.
@@ -138,16 +195,19 @@ class Chip(CrossbarView):
         :class:`CircuitError` for a circuit without one (:mod:`neurosim.engine.energy`)."""
         from neurosim.engine.energy import energy
 
+        self._engine_only("the circuit's energy")
         return energy(self._crossbar, sources, state)
 
     def power(self, sources: Sources, state: np.ndarray) -> np.ndarray:
         """Heat [W] the resistive elements dissipate at ``state`` (batch, free), (batch,)."""
         from neurosim.engine.energy import dissipated_power
 
+        self._engine_only("the dissipated power")
         return dissipated_power(self._crossbar, sources, state)
 
     def net_current(self, sources: Sources, state: np.ndarray) -> np.ndarray:
         """Each free node's net current ÷ (vs·g_unit), (batch, free): one pass at ``state``."""
+        self._engine_only("the net currents")
         return net_current(self._crossbar, sources, state)
 
     def local_gradients(self, sources: Sources, state: np.ndarray) -> dict[str, np.ndarray]:
@@ -317,6 +377,7 @@ class Chip(CrossbarView):
     def release(self, layer: str):
         """A read-only view of the chip with free ``layer``'s springs disconnected: its
         units move with the circuit's own dynamics (:class:`ReleasedChip`)."""
+        self._engine_only("a released view")
         return ReleasedChip(self, layer)
 
     def clamp(self, layer: str):
@@ -324,6 +385,7 @@ class Chip(CrossbarView):
         (:class:`neurosim.host.clamp.ClampedChip`)."""
         from neurosim.host.clamp import ClampedChip
 
+        self._engine_only("a clamped view")
         return ClampedChip(self, self._crossbar, layer)
 
     def _gains_seen(self) -> dict[str, np.ndarray | None]:

@@ -132,14 +132,18 @@ def run_training(
     progress: Callable[[Progress], None] | None = None,
     evaluate: Evaluator | None = None,
     every: int = 0,
+    notes: Callable[[str], None] | None = None,
 ) -> TrainResult:
     """Train ``circuit`` with ``settings``; see the module docstring for ``out``.
 
     ``netlist`` names the circuit's file (stored in the checkpoint, and an output that is
     this file is refused). ``resume`` continues ``out/checkpoint.h5`` (a finished run
     then only writes its outputs). ``evaluate`` scores the chip every ``every`` epochs.
+    ``notes`` is called with one line if the chip is settled otherwise than by the engine.
     """
     run = TrainingRun(circuit, settings, netlist)
+    if notes is not None and run.chip.note is not None:
+        notes(run.chip.note)
     if out is None:
         if resume:
             raise NeurosimError("resume needs the run's output directory (out)")
@@ -181,6 +185,13 @@ class TrainingRun:
             self.chip = _chip_on_devices(circuit, settings)
         except CircuitError as exc:
             raise NeurosimError(f"{netlist}: cannot train this circuit: {exc}") from None
+        stray = self.chip.stray_trainable()
+        if stray:
+            raise NeurosimError(
+                f"{netlist}: element {stray[0]} is marked trainable, but it is no device of "
+                "the crossbar's arrays (it joins no row line to a column), so its local update "
+                "is undefined; leave it out of the *@neurosim trainable patterns"
+            )
         if not self.chip.trained:
             raise NeurosimError(f"{netlist}: no device is marked trainable (*@neurosim trainable)")
         self.settings = settings

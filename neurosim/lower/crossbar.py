@@ -189,18 +189,22 @@ def _free_layer_count(meta: NetworkMeta, group: Group) -> int:
     return sum(1 for name in group.layers if meta.layer(name).kind != "input")
 
 
-def lower_crossbar(circuit: Circuit) -> Crossbar:
-    """The engine arrays of ``circuit``; :class:`CircuitError` if it is not a crossbar."""
-    layout = crossbar_layout(circuit)
+def lower_crossbar(circuit: Circuit, *, leave_out: bool = False) -> Crossbar:
+    """The engine arrays of ``circuit``; :class:`CircuitError` if it is not a crossbar.
+    With ``leave_out``, added networks that cannot be folded are left out of the arrays
+    and listed in ``layout.left_out`` (for a host that settles the circuit as written on
+    the general solver)."""
+    layout = crossbar_layout(circuit, leave_out=leave_out)
     crossbar = _empty(circuit.network)
     crossbar.layout = layout
     _fill(crossbar, layout, circuit)
     return crossbar
 
 
-def crossbar_layout(circuit: Circuit) -> Layout:
+def crossbar_layout(circuit: Circuit, *, leave_out: bool = False) -> Layout:
     """Where every part of ``circuit``'s crossbar is (what lowering reads, without its
-    arrays); :class:`CircuitError` if it is not a crossbar."""
+    arrays); :class:`CircuitError` if it is not a crossbar (``leave_out``: as
+    :func:`lower_crossbar`)."""
     meta = circuit.network
     if meta is None:
         raise CircuitError("the circuit carries no neurosim network metadata")
@@ -210,7 +214,7 @@ def crossbar_layout(circuit: Circuit) -> Layout:
     for group in _groups(meta):
         for name in group.layers:
             (inputs if meta.layer(name).kind == "input" else free).append(name)
-    return read_layout(circuit, free, inputs)
+    return read_layout(circuit, free, inputs, leave_out=leave_out)
 
 
 def _empty(meta: NetworkMeta) -> Crossbar:

@@ -89,6 +89,9 @@ class Layout:
     # nodes, and in series with a device (device name -> its contact resistor's name)
     shunts: list[Shunt] = field(default_factory=list)
     contacts: dict[str, str] = field(default_factory=dict)
+    # added networks left out of the lowering (read_layout's leave_out): their element
+    # names, and why each cannot be folded
+    left_out: list[tuple[tuple[str, ...], str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -111,9 +114,13 @@ class Shunt:
 FOLDABLE = "rcvieg"  # the element kinds of an added network the lowering folds (linear)
 
 
-def read_layout(circuit: Circuit, free_layers: list[str], input_layers: list[str]) -> Layout:
+def read_layout(
+    circuit: Circuit, free_layers: list[str], input_layers: list[str], *, leave_out: bool = False
+) -> Layout:
     """The layout of ``circuit``, its free and input layers in the engine's flat order;
-    :class:`CircuitError` naming the first element out of place."""
+    :class:`CircuitError` naming the first element out of place. With ``leave_out``, added
+    networks that cannot be folded are listed in ``left_out`` instead (a circuit settled
+    on the general solver keeps the layout of its crossbar)."""
     meta = circuit.network
     for a, b in meta.couplings:
         if meta.layer(b).kind == "input":
@@ -125,7 +132,7 @@ def read_layout(circuit: Circuit, free_layers: list[str], input_layers: list[str
     _check_parts(structure, meta)
     layout = _names(structure, meta, free_layers, input_layers)
     expected = _expected_nodes(circuit, meta, layout)
-    layout.element_count = len(expected)
+    layout.element_count = len(circuit.elements)
     added, misplaced = [], []
     for name, element in circuit.elements.items():
         nodes = expected.get(name)
@@ -145,7 +152,13 @@ def read_layout(circuit: Circuit, free_layers: list[str], input_layers: list[str
                 f"the crossbar's structure needs {' '.join(expected[name])}"
             )
     in_series = set(layout.contacts.values())
-    layout.shunts = _shunts(circuit, [e for e in added if e.name not in in_series], layout)
+    for network in _networks(circuit, [e for e in added if e.name not in in_series]):
+        try:
+            layout.shunts.append(_shunt(network, layout))
+        except CircuitError as error:
+            if not leave_out:
+                raise
+            layout.left_out.append((tuple(e.name for e in network.elements), str(error)))
     for name in layout.parts["ammeter"]:
         if circuit.elements[name].value != 0.0:
             raise CircuitError(
@@ -281,22 +294,23 @@ def _contacts(circuit: Circuit, layout: Layout, expected: dict, misplaced: list[
     return found
 
 
-def _shunts(circuit: Circuit, added: list[Element], layout: Layout) -> list[Shunt]:
-    """The ``added`` elements as :class:`Shunt` networks — grouped by the nodes no part
-    of the crossbar uses — or the :class:`CircuitError` saying which is not part of the
-    crossbar's structure and why it cannot be folded."""
+@dataclass(frozen=True)
+class _Network:
+    """Added elements joined through nodes of their own; ``boundary``: the nodes where
+    they meet the crossbar (ground among them)."""
+
+    elements: list[Element]
+    boundary: frozenset[str]
+
+
+def _networks(circuit: Circuit, added: list[Element]) -> list[_Network]:
+    """The ``added`` elements grouped into networks by the nodes no part of the crossbar
+    uses, each in netlist order."""
     names = {e.name for e in added}
     boundary = {GROUND}
     for name, element in circuit.elements.items():
         if name not in names:
             boundary.update(element.nodes)
-    for element in added:
-        if element.kind not in FOLDABLE or element.extra:
-            raise CircuitError(
-                f"element {element.name} is not part of the crossbar's structure (an added "
-                "element is folded only if it is linear: a resistor, capacitor, DC source, "
-                "or E or G controlled source)"
-            )
     own = {e.name: [n for n in e.nodes if n not in boundary] for e in added}
     users: dict[str, list[Element]] = {}  # a node of the added elements' own -> its users
     for element in added:
@@ -304,8 +318,8 @@ def _shunts(circuit: Circuit, added: list[Element], layout: Layout) -> list[Shun
             users.setdefault(node, []).append(element)
     order = {name: k for k, name in enumerate(circuit.elements)}
     seen: set[str] = set()
-    groups = []
-    for element in added:  # the networks: elements joined through their own nodes
+    networks = []
+    for element in added:
         if element.name in seen:
             continue
         seen.add(element.name)
@@ -318,18 +332,27 @@ def _shunts(circuit: Circuit, added: list[Element], layout: Layout) -> list[Shun
                     if other.name not in seen:
                         seen.add(other.name)
                         stack.append(other)
-        groups.append(sorted(members, key=lambda e: order[e.name]))
-    units = {u: i for i, u in enumerate(layout.units)}
-    rails = layout.nodes["rails"]
-    return [_shunt(members, boundary, units, rails, layout) for members in groups]
+        members.sort(key=lambda e: order[e.name])
+        touched = {n for e in members for n in e.nodes if n in boundary}
+        networks.append(_Network(members, frozenset(touched)))
+    return networks
 
 
-def _shunt(
-    members: list[Element], boundary: set[str], units: dict[str, int], rails, layout: Layout
-) -> Shunt:
-    """One added network as a :class:`Shunt` at the one unit node it meets."""
+def _shunt(network: _Network, layout: Layout) -> Shunt:
+    """One added network as a :class:`Shunt` at the one unit node it meets, or the
+    :class:`CircuitError` saying why it is not part of the crossbar's structure."""
+    members = network.elements
     first = members[0].name
-    touched = {n for e in members for n in e.nodes if n in boundary} - {GROUND, *rails}
+    foreign = next((e for e in members if e.kind not in FOLDABLE or e.extra), None)
+    if foreign is not None:
+        raise CircuitError(
+            f"element {foreign.name} is not part of the crossbar's structure (an added "
+            "element is folded only if it is linear: a resistor, capacitor, DC source, "
+            "or E or G controlled source)"
+        )
+    rails = layout.nodes["rails"]
+    units = {u: i for i, u in enumerate(layout.units)}
+    touched = network.boundary - {GROUND, *rails}
     at = sorted(n for n in touched if n in units)
     elsewhere = sorted(touched - set(at))
     if len(at) != 1 or elsewhere:
