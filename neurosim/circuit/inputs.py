@@ -54,7 +54,10 @@ def drive_settings(meta: NetworkMeta, drive: Drive) -> list[dict[str, float]]:
     """Source and nudge values (SI) that realise ``drive``, one mapping per sample.
 
     Keys are element names: ``vin_*``/``vt_*``/``vnt_*`` in volts, ``gn_*`` in siemens.
+    A resistive network's input unit is a pair of sources, ``vin_*_p`` at +x·vs and
+    ``vin_*_n`` at −x·vs (:mod:`neurosim.network.resistive`).
     """
+    pairs = meta.family == "resistive"
     vs, g_unit = meta.scaling.volts_per_unit, meta.scaling.g_unit
     columns: dict[str, np.ndarray] = {}
     for prefix, values in (
@@ -65,7 +68,11 @@ def drive_settings(meta: NetworkMeta, drive: Drive) -> list[dict[str, float]]:
         for name, array in values.items():
             array = np.atleast_2d(np.asarray(array, dtype=float))
             for i in range(array.shape[1]):
-                columns[f"{prefix}_{name}_{i}"] = array[:, i] * vs
+                if pairs and prefix == "vin":
+                    columns[f"vin_{name}_{i}_p"] = array[:, i] * vs
+                    columns[f"vin_{name}_{i}_n"] = -array[:, i] * vs
+                else:
+                    columns[f"{prefix}_{name}_{i}"] = array[:, i] * vs
     for name in drive.nudge_targets:
         for i in range(meta.layer(name).size):
             columns[f"gn_{name}_{i}"] = np.full(1, drive.nudge_strength * g_unit)

@@ -14,8 +14,10 @@ from dataclasses import asdict, dataclass
 LAYER_KINDS = ("visible", "input", "hidden", "output")
 SCELLIER_BENGIO = "scellier_bengio"  # ds/dt = −∂E/∂s, E in the unit values s
 HOPFIELD = "hopfield"  # τ du/dt = −u + Σ W ρ(u') + b, E in the activations a = ρ(u)
-UNIT_LAWS = (SCELLIER_BENGIO, HOPFIELD)
-FAMILIES = ("crossbar",)
+CO_CONTENT = "co_content"  # a passive network's energy: its total co-content (DESIGN §3.2)
+UNIT_LAWS = (SCELLIER_BENGIO, HOPFIELD, CO_CONTENT)
+FAMILY_LAWS = {"crossbar": (SCELLIER_BENGIO, HOPFIELD), "resistive": (CO_CONTENT,)}
+FAMILIES = tuple(FAMILY_LAWS)
 MAX_LAYER_UNITS = 100_000  # units of one layer (a netlist of more is refused, not tried)
 
 
@@ -87,8 +89,12 @@ class NetworkMeta:
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
             raise ValueError(f"unknown family {self.family!r} (one of {', '.join(FAMILIES)})")
-        if self.law not in UNIT_LAWS:
-            raise ValueError(f"unknown unit law {self.law!r} (one of {', '.join(UNIT_LAWS)})")
+        laws = FAMILY_LAWS[self.family]
+        if self.law not in laws:
+            raise ValueError(
+                f"unit law {self.law!r} is not one of the {self.family} family's "
+                f"({', '.join(laws)})"
+            )
         names = [layer.name for layer in self.layers]
         if not names:
             raise ValueError("the network has no layers")
@@ -123,10 +129,22 @@ class NetworkMeta:
         """``{"b_<layer>": (size,)}`` for every layer that is not clamped."""
         return {f"b_{l.name}": (l.size,) for l in self.layers if l.kind != "input"}
 
+    def parameter_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Every parameter's shape: a crossbar's weights and biases; a resistive
+        network's device conductances (:mod:`neurosim.network.resistive`: a pair per
+        input unit and per bias, one device between free units)."""
+        if self.family != "resistive":
+            return {**self.weight_shapes(), **self.bias_shapes()}
+        shapes: dict[str, tuple[int, ...]] = {}
+        for name, (rows, cols) in self.weight_shapes().items():
+            a = self.couplings[int(name[1:])][0]
+            shapes[name] = (rows, cols, 2) if self.layer(a).kind == "input" else (rows, cols)
+        return shapes | {name: (size, 2) for name, (size,) in self.bias_shapes().items()}
+
     def parameter_count(self) -> int:
-        """Number of trainable model parameters (weights and biases)."""
-        weights = sum(r * c for r, c in self.weight_shapes().values())
-        return weights + sum(s[0] for s in self.bias_shapes().values())
+        """Number of trainable model parameters (a crossbar's weights and biases, a
+        resistive network's devices)."""
+        return sum(math.prod(shape) for shape in self.parameter_shapes().values())
 
     def to_dict(self) -> dict:
         """JSON-ready form (written into netlists and HDF5 files)."""

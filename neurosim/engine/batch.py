@@ -111,6 +111,12 @@ def prepare_inputs(
         return prepare_family(circuit, inputs)
     rows = np.asarray(inputs)
     drive = drive_from_inputs(circuit.network, rows)
+    if circuit.network.family != "crossbar":  # a resistive network: the diode family
+        family, system = lower_system(circuit)
+        settings = drive_settings(circuit.network, drive)
+        columns = tuple(s for layer in drive.inputs for s in _units(circuit.network, layer))
+        sources = system.sources_from_settings(settings)
+        return FamilyBatch(family, system, columns, rows.astype(np.float64), sources)
     try:
         crossbar = lower_crossbar(circuit)
     except CircuitError as error:  # an edit the engine cannot fold: solved as written
@@ -177,6 +183,10 @@ class FamilyBatch:
         return FamilyEquilibria(
             self.family, self.system, self.columns, self.inputs, self.sources, equilibrium, dtype
         )
+
+
+def _units(meta: NetworkMeta, layer: str) -> list[str]:
+    return [f"{layer}_{i}" for i in range(meta.layer(layer).size)]
 
 
 def prepare_family(circuit: Circuit, inputs: np.ndarray | None) -> FamilyBatch:

@@ -2,8 +2,11 @@
 
 A netlist belongs to the family when it holds only resistors, diodes (ngspice level 1,
 :mod:`neurosim.circuit.junction`; no breakdown), capacitors (open at DC), independent
-current sources, and independent voltage sources with one terminal at ground (each
-fixes its node), and every other node has a DC path to a fixed node or ground. The
+current sources, independent voltage sources with one terminal at ground (each fixes
+its node), and nudges — a VCCS driving ``g·(v_t − v_x)`` into a node ``x`` from a node
+``t`` a source fixes, a resistor to a target source as far as every other node can
+tell — and every other node has a DC path to a fixed node or ground. A deep resistive
+network's netlist (:mod:`neurosim.network.resistive`) is one. The
 state is the free nodes' voltages [V]; the field is each free node's net current
 divided by ``g_ref`` (the median resistor conductance), so a tolerance is in volts of
 mismatch across one typical resistor. Resistors and junctions are monotone, so the
@@ -28,7 +31,7 @@ from neurosim.circuit.junction import THERMAL_VOLTAGE, junction_co_content, junc
 from neurosim.engine.field_runner import FieldRunner
 from neurosim.errors import CircuitError
 
-KINDS = "rdcvi"
+KINDS = "rdcvig"
 
 
 @dataclass(frozen=True)
@@ -157,8 +160,8 @@ class DiodeNetwork:
 def lower_diode_network(circuit: Circuit) -> DiodeNetwork:
     """The :class:`DiodeNetwork` of ``circuit``, or :class:`CircuitError` saying why it is
     not one (the first element outside the family, or a node without a DC path)."""
-    if circuit.network is not None:
-        raise CircuitError("a neurosim network netlist is a crossbar, not a diode network")
+    if circuit.network is not None and circuit.network.family != "resistive":
+        raise CircuitError("a neurosim crossbar netlist is not a diode network")
     circuit.validate()
     elements = list(circuit.elements.values())
     for e in elements:
@@ -176,6 +179,7 @@ def lower_diode_network(circuit: Circuit) -> DiodeNetwork:
     fixed_nodes = [node for _, node in fixed]
     if len(set(fixed_nodes)) < len(fixed_nodes) or GROUND in fixed_nodes:
         raise CircuitError("two voltage sources fix the same node (a loop of sources)")
+    nudges = {e.name: _nudge_ends(e, set(fixed_nodes), circuit) for e in elements if e.kind == "g"}
     internal = [
         f"{e.name}#internal"
         for e in elements
@@ -195,6 +199,9 @@ def lower_diode_network(circuit: Circuit) -> DiodeNetwork:
         a, b = (index.get(n) for n in e.nodes[:2])
         if e.kind == "r":
             _stamp(laplacian, a, b, 1.0 / e.value)
+        elif e.kind == "g":
+            node, target = nudges[e.name]
+            _stamp(laplacian, index[node], index[target], e.value)
         elif e.kind == "d":
             model = circuit.models[e.model]
             anode = a
@@ -227,6 +234,20 @@ def lower_diode_network(circuit: Circuit) -> DiodeNetwork:
         injection=injection,
         fixing=fixing,
         g_ref=float(np.median(conductances[conductances > 0])) if np.any(conductances > 0) else 1.0,
+    )
+
+
+def _nudge_ends(element, fixed: set[str], circuit: Circuit) -> tuple[str, str]:
+    """(node, target) of a nudge VCCS — ``G 0 x t x g`` or ``G x 0 x t g``, driving
+    g·(v_t − v_x) into x, with t fixed by a voltage source — else :class:`CircuitError`."""
+    out_p, out_n, control_p, control_n = element.nodes
+    if out_p == GROUND and control_n == out_n and control_p in fixed:
+        return out_n, control_p
+    if out_n == GROUND and control_p == out_p and control_n in fixed:
+        return out_p, control_n
+    raise CircuitError(
+        f"{circuit.where(element.name)}{element.name}: a VCCS in a resistor–diode network "
+        "must be a nudge (G 0 x t x g: a pull of node x toward a source-fixed node t)"
     )
 
 

@@ -38,7 +38,7 @@ def describe(circuit: Circuit) -> str:
     """One line: which solver settles ``circuit`` — the crossbar engine (with the wired
     arrays it reduces and the added elements it folds), a family's, or the general MNA
     solver and why."""
-    if circuit.network is not None:
+    if circuit.network is not None and circuit.network.family == "crossbar":
         try:
             layout = crossbar_layout(circuit)  # not the arrays: a wired one takes seconds
         except CircuitError as error:

@@ -173,8 +173,10 @@ class TrainingRun:
 
     def __init__(self, circuit: Circuit, settings: TrainingSettings, netlist: str) -> None:
         meta = circuit.network
-        if meta is None or meta.family != "crossbar":
-            raise NeurosimError(f"{netlist}: training needs a neurosim crossbar network netlist")
+        if meta is None:
+            raise NeurosimError(f"{netlist}: training needs a neurosim network netlist")
+        if meta.family == "resistive" and not isinstance(settings, ClassifySettings):
+            raise NeurosimError(f"{netlist}: a resistive network trains with --objective classify")
         if isinstance(settings, GradEPSettings):
             _check_flow_network(meta, netlist)
         elif isinstance(settings, ClassifySettings):
@@ -403,6 +405,12 @@ def _chip_on_devices(circuit: Circuit, settings: TrainingSettings) -> Chip:
 
 
 def _programmed_chip(circuit: Circuit, settings: TrainingSettings) -> Chip:
+    if circuit.network.family == "resistive":
+        if settings.device != "ideal":
+            raise CircuitError("device models are not yet available for resistive networks")
+        from neurosim.host.resistive import ResistiveChip
+
+        return ResistiveChip(circuit)
     if settings.device == "ideal":
         return Chip(circuit)
     from neurosim.devices import PULSED

@@ -84,11 +84,18 @@ def compile_network(
 
 
 def compile_spec(spec: NetworkSpec, params: Arrays | None = None) -> Circuit:
-    """The circuit of ``spec``: given ``params``, or the spec's seeded initialisation."""
-    if params is None:
-        params = init_params(spec.meta, np.random.default_rng(spec.seed), spec.weight_gain)
+    """The circuit of ``spec``: given ``params``, or the spec's seeded initialisation (a
+    resistive network's: :mod:`neurosim.network.resistive`)."""
     sizes = "-".join(str(layer.size) for layer in spec.meta.layers)
     title = f"neurosim {spec.name}: {spec.meta.family} {sizes}, {spec.meta.law} law"
+    rng = np.random.default_rng(spec.seed)
+    if spec.meta.family == "resistive":
+        from neurosim.network.resistive import compile_resistive, init_resistive
+
+        params = init_resistive(spec.meta, rng) if params is None else params
+        return compile_resistive(spec.meta, params, title=title)
+    if params is None:
+        params = init_params(spec.meta, rng, spec.weight_gain)
     return compile_network(spec.meta, params, title=title, wire_resistance=spec.wire_resistance)
 
 

@@ -10,10 +10,9 @@ from pathlib import Path
 
 from neurosim.circuit.activations import ACTIVATIONS
 from neurosim.circuit.meta import (
+    FAMILY_LAWS,
     HOPFIELD,
     LAYER_KINDS,
-    SCELLIER_BENGIO,
-    UNIT_LAWS,
     Layer,
     NetworkMeta,
     Scaling,
@@ -57,9 +56,13 @@ def spec_from_dict(data: dict, *, default_name: str = "network") -> NetworkSpec:
     names = [layer.name for layer in layers]
     if len(set(names)) != len(names):
         raise SpecError(f"layer names must be unique, got {names}")
-    law = network.get("law", SCELLIER_BENGIO)
-    if law not in UNIT_LAWS:
-        raise SpecError(f"network.law must be one of {UNIT_LAWS}, got {law!r}")
+    family = str(network.get("family", "crossbar"))
+    if family not in FAMILY_LAWS:
+        raise SpecError(f"network.family must be one of {tuple(FAMILY_LAWS)}, got {family!r}")
+    laws = FAMILY_LAWS[family]
+    law = network.get("law", laws[0])
+    if law not in laws:
+        raise SpecError(f"network.law of the {family} family must be one of {laws}, got {law!r}")
     couplings = tuple(_coupling(pair, names) for pair in network.get("couplings", []))
     if not couplings:
         raise SpecError("network.couplings must join at least two layers")
@@ -85,9 +88,6 @@ def spec_from_dict(data: dict, *, default_name: str = "network") -> NetworkSpec:
         raise SpecError(f"network.spring_lambda must be >= 0, got {spring}")
     if spring > 0 and not any(layer.kind == "visible" for layer in layers):
         raise SpecError("network.spring_lambda > 0 needs a visible layer")
-    family = str(network.get("family", "crossbar"))
-    if family != "crossbar":
-        raise SpecError(f"network.family {family!r} is not supported (only 'crossbar')")
     meta = NetworkMeta(
         family=family,
         law=law,

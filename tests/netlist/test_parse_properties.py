@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from neurosim.circuit.activations import ACTIVATIONS
 from neurosim.circuit.expr import parse_expr, references
 from neurosim.circuit.ir import DIODE_PARAMS, DIODE_RANGES, Circuit, Element, Model, Role
-from neurosim.circuit.meta import LAYER_KINDS, UNIT_LAWS, Layer, NetworkMeta, Scaling
+from neurosim.circuit.meta import FAMILY_LAWS, LAYER_KINDS, Layer, NetworkMeta, Scaling
 from neurosim.circuit.units import format_number, parse_number
 from neurosim.errors import NetlistError
 from neurosim.netlist.parse import parse_netlist_text
@@ -101,7 +101,7 @@ def networks(draw) -> NetworkMeta:
     couplings = draw(st.lists(st.sampled_from(pairs), max_size=2, unique=True)) if pairs else []
     return NetworkMeta(
         family="crossbar",
-        law=draw(st.sampled_from(UNIT_LAWS)),
+        law=draw(st.sampled_from(FAMILY_LAWS["crossbar"])),
         layers=layers,
         couplings=tuple(couplings),
         scaling=draw(
