@@ -92,8 +92,8 @@ class NetworkMeta:
         laws = FAMILY_LAWS[self.family]
         if self.law not in laws:
             raise ValueError(
-                f"unit law {self.law!r} is not one of the {self.family} family's "
-                f"({', '.join(laws)})"
+                f"unknown unit law {self.law!r} for the {self.family} family "
+                f"(one of {', '.join(laws)})"
             )
         names = [layer.name for layer in self.layers]
         if not names:

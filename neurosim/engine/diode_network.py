@@ -109,6 +109,14 @@ class DiodeNetwork:
             - ((slope * (direction @ d.T)) @ d) / self.g_ref
         )
 
+    def jacobian(self, sources: SourceValues, state: np.ndarray) -> np.ndarray:
+        """J = ∂F/∂v (batch, free, free): −(L_ff + Dᵀ·diag(g_d)·D) ÷ g_ref, D the
+        junctions' incidence on the free nodes and g_d their slopes at ``state``."""
+        slope = self._junction_slopes(sources, state)
+        d = self.incidence[:, : self.free_count]
+        own = self.laplacian[: self.free_count, : self.free_count]
+        return -(own + (d.T * slope[:, None, :]) @ d) / self.g_ref
+
     def diagonal(self, sources: SourceValues, state: np.ndarray) -> np.ndarray:
         slope = self._junction_slopes(sources, state)
         d = self.incidence[:, : self.free_count]

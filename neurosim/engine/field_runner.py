@@ -139,11 +139,17 @@ class FieldRunner:
         residual[active] = worst
 
     def _jacobian(self, part, s: np.ndarray) -> np.ndarray:
-        """J (batch, free, free) from one ``jvp`` per free node."""
-        columns = np.eye(s.shape[1])
-        return np.stack(
-            [self.system.jvp(part, s, np.broadcast_to(e, s.shape)) for e in columns], axis=2
-        )
+        """J (batch, free, free): the system's own dense Jacobian where it offers one,
+        else one ``jvp`` of every sample along every free node's unit vector (batch·free
+        rows in one call: the system's work vectorised)."""
+        dense = getattr(self.system, "jacobian", None)
+        if dense is not None:
+            return dense(part, s)
+        batch, free = s.shape
+        rows = np.repeat(np.arange(batch), free)
+        directions = np.tile(np.eye(free), (batch, 1))
+        columns = self.system.jvp(part.rows(rows), s[rows], directions)  # row b·free + k: J e_k
+        return columns.reshape(batch, free, free).transpose(0, 2, 1)
 
     def _safeguard(self, part, s, f, trial, merit):
         """Accept ``trial`` where the merit does not rise, else halve the plain step
@@ -185,6 +191,10 @@ def _mixed(d_s: np.ndarray, d_f: np.ndarray, f: np.ndarray, used: np.ndarray) ->
 
 def _newton_steps(jacobian: np.ndarray, field: np.ndarray) -> np.ndarray:
     """δ with J δ = −F per sample; NaN where J is singular (the line search rejects it)."""
+    try:  # one batched solve; sample by sample only when one of them is singular
+        return np.linalg.solve(jacobian, -field[..., None])[..., 0]
+    except np.linalg.LinAlgError:
+        pass
     out = np.full_like(field, np.nan)
     for k in range(len(field)):
         try:
