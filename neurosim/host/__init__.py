@@ -1,10 +1,21 @@
 """The hardware host: the simulated chip and what a host beside it can do (DESIGN §2)."""
 
+from neurosim.circuit.ir import Circuit
 from neurosim.engine.relax import Equilibrium
 from neurosim.engine.sources import Sources
 from neurosim.host.chip import Chip
 from neurosim.host.programming import IdealProgrammer, Programmer
+from neurosim.host.resistive import ResistiveChip
 from neurosim.host.settling import MAX_UNSETTLED, check_unsettled
+
+
+def chip_for(circuit: Circuit) -> Chip | ResistiveChip:
+    """The host's view of network ``circuit``: a :class:`ResistiveChip` for a deep
+    resistive network, else a crossbar :class:`Chip` (exact devices)."""
+    if circuit.network is not None and circuit.network.family == "resistive":
+        return ResistiveChip(circuit)
+    return Chip(circuit)
+
 
 __all__ = [
     "MAX_UNSETTLED",
@@ -12,6 +23,8 @@ __all__ = [
     "Equilibrium",
     "IdealProgrammer",
     "Programmer",
+    "ResistiveChip",
     "Sources",
     "check_unsettled",
+    "chip_for",
 ]

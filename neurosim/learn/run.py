@@ -29,7 +29,7 @@ from threadpoolctl import threadpool_limits
 
 from neurosim.circuit.ir import Circuit
 from neurosim.errors import CircuitError, NeurosimError
-from neurosim.host import Chip
+from neurosim.host import Chip, ResistiveChip
 from neurosim.io.checkpoint_h5 import Checkpoint, read_checkpoint
 from neurosim.learn.loop import CHECKPOINT
 from neurosim.learn.settings import (
@@ -408,8 +408,6 @@ def _programmed_chip(circuit: Circuit, settings: TrainingSettings) -> Chip:
     if circuit.network.family == "resistive":
         if settings.device != "ideal":
             raise CircuitError("device models are not yet available for resistive networks")
-        from neurosim.host.resistive import ResistiveChip
-
         return ResistiveChip(circuit)
     if settings.device == "ideal":
         return Chip(circuit)

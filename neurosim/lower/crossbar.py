@@ -209,7 +209,11 @@ def crossbar_layout(circuit: Circuit, *, leave_out: bool = False) -> Layout:
     if meta is None:
         raise CircuitError("the circuit carries no neurosim network metadata")
     if meta.family != "crossbar":
-        raise CircuitError(f"the engine's fast path handles crossbar networks, not {meta.family}")
+        raise CircuitError(
+            f"a {meta.family} network is not a crossbar: this needs a crossbar network (a "
+            "resistive network is trained with train --objective classify, scored with "
+            "evaluate, and settled by check and relax)"
+        )
     free, inputs = [], []
     for group in _groups(meta):
         for name in group.layers:
