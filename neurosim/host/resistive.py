@@ -23,12 +23,12 @@ import numpy as np
 
 from neurosim.circuit.ir import Circuit
 from neurosim.circuit.meta import NetworkMeta
+from neurosim.circuit.resistive import device_ends, device_names
 from neurosim.engine.diode_network import SourceValues, lower_diode_network
 from neurosim.engine.relax import Equilibrium, relax
 from neurosim.engine.sources import Sources
 from neurosim.errors import CircuitError, ConvergenceError
 from neurosim.netlist.write import element_line
-from neurosim.network.resistive import device_ends, device_names
 
 
 class ResistiveChip:

@@ -10,18 +10,14 @@ import pytest
 from click.testing import CliRunner
 
 from neurosim.circuit.meta import Layer, NetworkMeta, Scaling
+from neurosim.circuit.resistive import device_names
 from neurosim.cli.main import cli
 from neurosim.engine.general import solve_settings
 from neurosim.host.resistive import ResistiveChip
 from neurosim.learn.estimators import ep_estimate
 from neurosim.netlist.parse import parse_netlist, parse_netlist_text
 from neurosim.netlist.write import netlist_text, write_netlist
-from neurosim.network.resistive import (
-    compile_resistive,
-    device_names,
-    init_resistive,
-    read_resistive,
-)
+from neurosim.network.resistive import compile_resistive, init_resistive, read_resistive
 from neurosim.verify.crosscheck import cross_check, settings_for_inputs
 
 ROOT = Path(__file__).resolve().parents[2]
