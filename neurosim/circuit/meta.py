@@ -132,13 +132,15 @@ class NetworkMeta:
     def parameter_shapes(self) -> dict[str, tuple[int, ...]]:
         """Every parameter's shape: a crossbar's weights and biases; a resistive
         network's device conductances (:mod:`neurosim.network.resistive`: a pair per
-        input unit and per bias, one device between free units)."""
+        entry of a coupling with an input or output layer and per bias, one device
+        between hidden units)."""
         if self.family != "resistive":
             return {**self.weight_shapes(), **self.bias_shapes()}
         shapes: dict[str, tuple[int, ...]] = {}
         for name, (rows, cols) in self.weight_shapes().items():
-            a = self.couplings[int(name[1:])][0]
-            shapes[name] = (rows, cols, 2) if self.layer(a).kind == "input" else (rows, cols)
+            a, b = self.couplings[int(name[1:])]
+            paired = {self.layer(a).kind, self.layer(b).kind} & {"input", "output"}
+            shapes[name] = (rows, cols, 2) if paired else (rows, cols)
         return shapes | {name: (size, 2) for name, (size,) in self.bias_shapes().items()}
 
     def parameter_count(self) -> int:

@@ -3,10 +3,12 @@
 A netlist belongs to the family when it holds only resistors, diodes (ngspice level 1,
 :mod:`neurosim.circuit.junction`; no breakdown), capacitors (open at DC), independent
 current sources, independent voltage sources with one terminal at ground (each fixes
-its node), and nudges — a VCCS driving ``g·(v_t − v_x)`` into a node ``x`` from a node
-``t`` a source fixes, a resistor to a target source as far as every other node can
-tell — and every other node has a DC path to a fixed node or ground. A deep resistive
-network's netlist (:mod:`neurosim.network.resistive`) is one. The
+its node), and the VCCSs of nudges — one across its own control pair (a conductance),
+one driving ``g·(v_t − v_x)`` into a node ``x`` from a node ``t`` a source fixes (a
+resistor to a target source, as far as every other node can tell), or one controlled
+by a source-fixed node and ground (a current set by that source) — and every other
+node has a DC path to a fixed node or ground. A deep resistive network's netlist
+(:mod:`neurosim.network.resistive`) is one. The
 state is the free nodes' voltages [V]; the field is each free node's net current
 divided by ``g_ref`` (the median resistor conductance), so a tolerance is in volts of
 mismatch across one typical resistor. Resistors and junctions are monotone, so the
@@ -187,7 +189,7 @@ def lower_diode_network(circuit: Circuit) -> DiodeNetwork:
     fixed_nodes = [node for _, node in fixed]
     if len(set(fixed_nodes)) < len(fixed_nodes) or GROUND in fixed_nodes:
         raise CircuitError("two voltage sources fix the same node (a loop of sources)")
-    nudges = {e.name: _nudge_ends(e, set(fixed_nodes), circuit) for e in elements if e.kind == "g"}
+    vccs = {e.name: _vccs(e, dict(fixed), circuit) for e in elements if e.kind == "g"}
     internal = [
         f"{e.name}#internal"
         for e in elements
@@ -207,9 +209,13 @@ def lower_diode_network(circuit: Circuit) -> DiodeNetwork:
         a, b = (index.get(n) for n in e.nodes[:2])
         if e.kind == "r":
             _stamp(laplacian, a, b, 1.0 / e.value)
-        elif e.kind == "g":
-            node, target = nudges[e.name]
-            _stamp(laplacian, index[node], index[target], e.value)
+        elif e.kind == "g" and vccs[e.name][0] == "conductance":
+            _, x, y = vccs[e.name]
+            _stamp(laplacian, index[x], index[y], e.value)
+        elif e.kind == "g":  # a current set by a source: into its − node, out of its +
+            _, source, sign = vccs[e.name]
+            injection[sources.index(source), a] -= sign * e.value
+            injection[sources.index(source), b] += sign * e.value
         elif e.kind == "d":
             model = circuit.models[e.model]
             anode = a
@@ -245,17 +251,26 @@ def lower_diode_network(circuit: Circuit) -> DiodeNetwork:
     )
 
 
-def _nudge_ends(element, fixed: set[str], circuit: Circuit) -> tuple[str, str]:
-    """(node, target) of a nudge VCCS — ``G 0 x t x g`` or ``G x 0 x t g``, driving
-    g·(v_t − v_x) into x, with t fixed by a voltage source — else :class:`CircuitError`."""
+def _vccs(element, fixed: dict[str, str], circuit: Circuit) -> tuple:
+    """A VCCS of the family: ``("conductance", x, y)`` — across its own control pair
+    (``G x y x y g``), or ``G 0 x t x g`` / ``G x 0 x t g`` with t source-fixed, which
+    drives g·(v_t − v_x) into x — or ``("driven", source, sign)`` for ``G a b t 0 g``
+    with t fixed by ``source`` (v_t = sign·value); else :class:`CircuitError`."""
     out_p, out_n, control_p, control_n = element.nodes
-    if out_p == GROUND and control_n == out_n and control_p in fixed:
-        return out_n, control_p
-    if out_n == GROUND and control_p == out_p and control_n in fixed:
-        return out_p, control_n
+    by_node = {node: name for name, node in fixed.items()}
+    if (out_p, out_n) == (control_p, control_n):
+        return ("conductance", out_p, out_n)
+    if out_p == GROUND and control_n == out_n and control_p in by_node:
+        return ("conductance", out_n, control_p)
+    if out_n == GROUND and control_p == out_p and control_n in by_node:
+        return ("conductance", out_p, control_n)
+    if control_n == GROUND and control_p in by_node:
+        source = circuit.elements[by_node[control_p]]
+        return ("driven", source.name, 1.0 if source.nodes[1] == GROUND else -1.0)
     raise CircuitError(
         f"{circuit.where(element.name)}{element.name}: a VCCS in a resistor–diode network "
-        "must be a nudge (G 0 x t x g: a pull of node x toward a source-fixed node t)"
+        "must be a nudge (across its own control pair, a pull toward a source-fixed node, "
+        "or a current set by a source-fixed node)"
     )
 
 

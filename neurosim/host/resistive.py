@@ -6,11 +6,13 @@ its nodal equations, :mod:`neurosim.engine.diode_network`), read node voltages, 
 program each device's conductance. The circuit's energy is its co-content, so a device
 of conductance G across ΔV contributes ½·G·ΔV² and, with θ = G/g_unit and energies in
 units of g_unit·vs², ∂E/∂θ = ½·(ΔV/vs)²: each device's local update needs only the
-voltage across it (DESIGN §3.2). The nudge of an output unit is the crossbar's (a VCCS
-of β·g_unit toward its target source), so the EP estimators of
-:mod:`neurosim.learn.estimators` apply unchanged; sources are
-:class:`neurosim.engine.sources.Sources` and states are the unit nodes' voltages ÷ vs,
-the free layers in the network's order.
+voltage across it (DESIGN §3.2). An output unit is a pair of nodes read as
+s = (v_p − v_n)/vs, and its nudge adds exactly β·½(s − t)² to the energy (a conductance
+β·g_unit across the pair and the current β·g_unit·t·vs it drives), so the EP estimators
+of :mod:`neurosim.learn.estimators` apply unchanged. Sources are
+:class:`neurosim.engine.sources.Sources`; a state holds the hidden units' voltages ÷ vs
+and the output units' differences, the free layers in the network's order, and then
+each output unit's n node ÷ vs (the pair's other coordinate, in no layer).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import numpy as np
 
 from neurosim.circuit.ir import Circuit
 from neurosim.circuit.meta import NetworkMeta
-from neurosim.circuit.resistive import device_ends, device_names
+from neurosim.circuit.resistive import device_ends, device_names, unit_nodes
 from neurosim.engine.diode_network import SourceValues, lower_diode_network
 from neurosim.engine.relax import Equilibrium, relax
 from neurosim.engine.sources import Sources
@@ -71,11 +73,13 @@ class ResistiveChip:
             for name, names in self._names.items()
         }
         self.trained = tuple(name for name, mask in self._masks.items() if mask.any())
-        self._units = self._unit_order(meta, index)
+        self._coordinates(meta, index)
         self._nudges = self._nudge_elements(meta, circuit)
+        netlist_nudge = self._netlist_nudge()
         self._fixed_laplacian = self._system.laplacian - self._device_laplacian(
-            self._as_read, self._netlist_nudge()
+            self._as_read, netlist_nudge
         )
+        self._fixed_injection = self._system.injection - self._nudge_injection(netlist_nudge)
         self.version = 0
 
     # what the chip is
@@ -85,10 +89,11 @@ class ResistiveChip:
 
     @property
     def free(self) -> int:
-        return len(self._units)
+        return self._system.free
 
     def free_slices(self) -> dict[str, slice]:
-        """Free layer -> its slice of a state vector (network order)."""
+        """Free layer -> its slice of a state vector (network order; the output pairs'
+        n nodes follow, in no layer)."""
         out, start = {}, 0
         for layer in self.meta.layers:
             if layer.kind != "input":
@@ -108,7 +113,7 @@ class ResistiveChip:
     def sources(self, batch: int = 1) -> Sources:
         """The netlist's own source settings, ``batch`` times (inputs read off the
         positive source of each pair)."""
-        vs, g_unit = self.meta.scaling.volts_per_unit, self.meta.scaling.g_unit
+        vs = self.meta.scaling.volts_per_unit
         elements = self._circuit.elements
         inputs = [
             elements[f"vin_{layer.name}_{i}_p"].value / vs
@@ -117,10 +122,9 @@ class ResistiveChip:
             for i in range(layer.size)
         ]
         targets = np.zeros(self.free)
-        nudge = np.zeros(self.free)
-        for unit, (gn, vnt) in self._nudges.items():
-            targets[unit] = elements[vnt].value / vs
-            nudge[unit] = elements[gn].value / g_unit
+        for unit, (_, _, target) in self._nudges.items():
+            targets[unit] = elements[target].value / vs
+        nudge = self._netlist_nudge()
         return Sources(
             inputs=np.tile(np.array(inputs, dtype=float), (batch, 1)),
             targets=np.zeros((batch, self.free)),
@@ -134,19 +138,15 @@ class ResistiveChip:
     ) -> Equilibrium:
         """The circuit's equilibrium under ``sources`` (unique: its co-content is
         strictly convex); ``options`` as :func:`neurosim.engine.relax.relax`."""
-        vs = self.meta.scaling.volts_per_unit
         system = replace(
             self._system,
             laplacian=self._fixed_laplacian + self._device_laplacian(self._theta, sources.nudge),
+            injection=self._fixed_injection + self._nudge_injection(sources.nudge),
         )
         values = self._source_values(sources)
-        guess = None
-        if start is not None:
-            guess = np.zeros((sources.batch, self._system.free))
-            guess[:, self._units] = np.asarray(start) * vs
+        guess = None if start is None else self._node_volts(np.asarray(start))
         settled = relax(system, values, start=guess, throw=False, **options)
-        state = settled.state[:, self._units] / vs
-        settled = replace(settled, state=state)
+        settled = replace(settled, state=self._state(settled.state))
         if throw and not settled.ok:
             raise ConvergenceError(settled.summary())
         return settled
@@ -158,9 +158,7 @@ class ResistiveChip:
     def voltages(self, sources: Sources, state: np.ndarray) -> np.ndarray:
         """Every node's voltage [V] (batch, nodes + 1; the last column ground) with the
         units at ``state`` (batch, free), in the order of the lowered system's nodes."""
-        vs = self.meta.scaling.volts_per_unit
-        free = np.zeros((state.shape[0], self._system.free))
-        free[:, self._units] = state * vs
+        free = self._node_volts(state)
         fixed = self._source_values(sources).values @ self._system.fixing
         return np.concatenate([free, fixed, np.zeros((state.shape[0], 1))], axis=1)
 
@@ -262,34 +260,85 @@ class ResistiveChip:
     def _shape(self, name: str) -> tuple[int, ...]:
         return self.meta.parameter_shapes()[name]
 
-    def _unit_order(self, meta: NetworkMeta, index: dict[str, int]) -> np.ndarray:
-        """The lowered system's free-node index of each unit, in state order."""
-        units = [
+    def _coordinates(self, meta: NetworkMeta, index: dict[str, int]) -> None:
+        """Where each state coordinate lives: ``_plain`` (columns, nodes) of the hidden
+        units; ``_pairs`` (columns of s, columns of the n node, p nodes, n nodes) of the
+        output units; CircuitError unless the units' nodes are all the free nodes."""
+        plain, pairs, column = [], [], 0
+        tail = sum(layer.size for layer in meta.layers if layer.kind not in ("input", "hidden"))
+        extra = self._system.free - tail
+        for layer in meta.layers:
+            if layer.kind == "input":
+                continue
+            for i in range(layer.size):
+                nodes = unit_nodes(meta, layer.name, i)
+                if len(nodes) == 1:
+                    plain.append((column, index[nodes[0]]))
+                else:
+                    pairs.append((column, extra, index[nodes[0]], index[nodes[1]]))
+                    extra += 1
+                column += 1
+        self._plain = np.array(plain, dtype=np.int64).reshape(-1, 2).T
+        self._pairs = np.array(pairs, dtype=np.int64).reshape(-1, 4).T
+        nodes = np.concatenate([self._plain[1], self._pairs[2], self._pairs[3]])
+        if np.any(nodes >= self._system.free) or extra != self._system.free:
+            raise CircuitError("a resistive network's only free nodes are its units'")
+
+    def _node_volts(self, state: np.ndarray) -> np.ndarray:
+        """The free nodes' voltages [V] (batch, free nodes) at ``state``."""
+        vs = self.meta.scaling.volts_per_unit
+        out = np.empty((state.shape[0], self._system.free))
+        out[:, self._plain[1]] = state[:, self._plain[0]] * vs
+        s, m, p, n = self._pairs
+        out[:, n] = state[:, m] * vs
+        out[:, p] = (state[:, s] + state[:, m]) * vs
+        return out
+
+    def _state(self, volts: np.ndarray) -> np.ndarray:
+        """The state (batch, free) of free-node voltages ``volts`` (the inverse)."""
+        vs = self.meta.scaling.volts_per_unit
+        out = np.empty_like(volts)
+        out[:, self._plain[0]] = volts[:, self._plain[1]] / vs
+        s, m, p, n = self._pairs
+        out[:, s] = (volts[:, p] - volts[:, n]) / vs
+        out[:, m] = volts[:, n] / vs
+        return out
+
+    def _nudge_elements(self, meta: NetworkMeta, circuit: Circuit) -> dict[int, tuple]:
+        """Output unit (the state column of s) -> (its pair's p and n node indices, its
+        target source's name), where the netlist has the nudge (gn, gt, vnt)."""
+        out = {}
+        s, _, p, n = self._pairs
+        names = [
             f"{layer.name}_{i}"
             for layer in meta.layers
-            if layer.kind != "input"
+            if layer.kind == "output"
             for i in range(layer.size)
         ]
-        order = np.array([index[u] for u in units])
-        if self._system.free != len(units) or np.any(order >= self._system.free):
-            raise CircuitError("a resistive network's only free nodes are its units")
-        return order
-
-    def _nudge_elements(self, meta: NetworkMeta, circuit: Circuit) -> dict[int, tuple[str, str]]:
-        """Unit (state index) -> (its nudge VCCS, its target source), where present."""
-        out = {}
-        for layer, where in self.free_slices().items():
-            for i in range(meta.layer(layer).size):
-                gn, vnt = f"gn_{layer}_{i}", f"vnt_{layer}_{i}"
-                if gn in circuit.elements and vnt in circuit.elements:
-                    out[where.start + i] = (gn, vnt)
+        for unit, column, node_p, node_n in zip(names, s, p, n, strict=True):
+            parts = (f"gn_{unit}", f"gt_{unit}", f"vnt_{unit}")
+            if all(part in circuit.elements for part in parts):
+                out[int(column)] = (int(node_p), int(node_n), parts[2])
         return out
 
     def _netlist_nudge(self) -> np.ndarray:
+        """The nudge strength (free,) the netlist's gn elements hold (units of g_unit)."""
         nudge = np.zeros(self.free)
-        for unit, (gn, _) in self._nudges.items():
-            nudge[unit] = self._circuit.elements[gn].value / self.meta.scaling.g_unit
+        for column in self._nudges:
+            name = self._nudges[column][2].replace("vnt_", "gn_", 1)
+            nudge[column] = self._circuit.elements[name].value / self.meta.scaling.g_unit
         return nudge
+
+    def _nudge_injection(self, nudge: np.ndarray) -> np.ndarray:
+        """The current [A per volt of each source] the nudges (free,) drive: β·g_unit
+        per volt of an output's target source, into its p node and out of its n node."""
+        out = np.zeros_like(self._system.injection)
+        column = {name: k for k, name in enumerate(self._system.sources)}
+        for unit, (p, n, target) in self._nudges.items():
+            g = nudge[unit] * self.meta.scaling.g_unit
+            out[column[target], p] += g
+            out[column[target], n] -= g
+        return out
 
     def _device_laplacian(self, theta: Mapping[str, np.ndarray], nudge: np.ndarray) -> np.ndarray:
         """The Laplacian [S] of the devices at ``theta`` and of the nudges (free,), over
@@ -298,10 +347,8 @@ class ResistiveChip:
         size = len(self._system.nodes) + 1
         ends = [self._ends[name] for name in self._names]
         values = [theta[name] * g_unit for name in self._names]
-        targets = self._system.nodes.index
-        for unit, (_, vnt) in self._nudges.items():
-            node = self._circuit.elements[vnt].nodes[0]
-            ends.append(np.array([[self._units[unit], targets(node)]]))
+        for unit, (p, n, _) in self._nudges.items():  # the conductance across the pair
+            ends.append(np.array([[p, n]]))
             values.append(np.array([nudge[unit] * g_unit]))
         a, b = np.concatenate(ends).T
         g = np.concatenate(values)
@@ -329,6 +376,6 @@ class ResistiveChip:
                 values[:, column[f"vin_{layer.name}_{i}_p"]] = x
                 values[:, column[f"vin_{layer.name}_{i}_n"]] = -x
                 k += 1
-        for unit, (_, vnt) in self._nudges.items():
-            values[:, column[vnt]] = sources.nudge_targets[:, unit] * vs
+        for unit, (_, _, target) in self._nudges.items():
+            values[:, column[target]] = sources.nudge_targets[:, unit] * vs
         return SourceValues(values)

@@ -3,24 +3,28 @@
 Nodes joined by resistors — the trainable devices — with the nonlinearity in diodes
 and the inputs in voltage sources; the energy is the circuit's total co-content, so the
 equilibrium is unique (:mod:`neurosim.engine.diode_network` settles it). Per unit
-``i`` of layer ``L`` (names lower case)::
+``i`` of layer ``L`` (names lower case; :mod:`neurosim.circuit.resistive` names the
+devices)::
 
     L_i_p, L_i_n   (input layers) nodes held at +x·vs and −x·vs by vin_L_i_p, vin_L_i_n
-    L_i            (other layers) the unit node: its voltage is s·vs; a capacitor
-                   cu_L_i = τ·g_unit to ground (open at DC, for transients)
-    dp_L_i, dn_L_i (hidden layers) anti-parallel diodes to ground (model ``dclip``):
-                   a soft clip of the unit at about ±0.4 V
-    rb_L_i_p, rb_L_i_n   bias devices from the rails bias_p, bias_n (±vs)
-    L_i_nt, vnt_L_i, gn_L_i   (output layers) the nudge, as the crossbar's: a VCCS of
-                   transconductance β·g_unit pulling L_i toward the target source (0: off)
+    L_i            (hidden layers) the unit node, at s·vs; a capacitor cu_L_i = τ·g_unit
+                   to ground (open at DC, for transients) and anti-parallel diodes
+                   dp_L_i, dn_L_i to ground (model ``dclip``): a soft clip near ±0.4 V
+    L_i_p, L_i_n   (output layers) a pair of nodes read as their difference,
+                   s = (v_p − v_n)/vs, each with a capacitor cu_L_i_p, cu_L_i_n; the
+                   nudge pulls that difference toward the target source vnt_L_i (node
+                   L_i_nt): gn_L_i, a VCCS across the pair (a conductance β·g_unit), and
+                   gt_L_i, a current β·g_unit·v_nt from n to p — together the energy
+                   ½·β·g_unit·(v_p − v_n − v_nt)²; 0 is off
 
-Coupling ``k = (a, b)``: from an input layer, a device from each of the unit's two
-nodes to each unit of ``b``, ``rw<k>_<i>_<j>p`` and ``…n`` (so the unit sees both signs
-of the input); between free layers one device ``rw<k>_<i>_<j>``. Parameters are the
-devices' conductances in units of ``g_unit``, θ = G/g_unit, each in
-[g_min/g_unit, 1] (``g_unit`` is the largest conductance a device takes):
-``w<k>`` (size_a, size_b, 2) from an input layer (last axis p, n), (size_a, size_b)
-otherwise, and ``b_<layer>`` (size, 2).
+A coupling's devices (``rw<k>_<i>_<j>`` and, where one side is a pair of nodes,
+``…p``/``…n``) join each node of one unit to each node of the other, so a hidden unit
+sees both signs of an input and an output both signs of a hidden unit; biases are
+device pairs from the rails bias_p, bias_n (±vs). Parameters are the devices'
+conductances in units of ``g_unit``, θ = G/g_unit, each in [g_min/g_unit, 1]
+(``g_unit`` is the largest conductance a device takes): ``w<k>`` (size_a, size_b, 2)
+where a side is paired (last axis p, n), (size_a, size_b) otherwise, ``b_<layer>``
+(size, 2).
 """
 
 from __future__ import annotations
@@ -83,16 +87,21 @@ def compile_resistive(
                 circuit.add(Element(f"vin_{unit}_p", (f"{unit}_p", "0"), 0.0))
                 circuit.add(Element(f"vin_{unit}_n", (f"{unit}_n", "0"), 0.0))
                 circuit.roles[f"{unit}_p"] = circuit.roles[f"{unit}_n"] = Role.INPUT
-                continue
-            circuit.roles[unit] = Role(layer.kind)
-            circuit.add(Element(f"cu_{unit}", (unit, "0"), scaling.tau * scaling.g_unit))
-            if layer.kind == "hidden":
+            elif layer.kind == "hidden":
+                circuit.roles[unit] = Role.HIDDEN
+                circuit.add(Element(f"cu_{unit}", (unit, "0"), scaling.tau * scaling.g_unit))
                 circuit.add(Element(f"dp_{unit}", (unit, "0"), 1.0, model=DIODE.name))
                 circuit.add(Element(f"dn_{unit}", ("0", unit), 1.0, model=DIODE.name))
-            if layer.kind == "output" and meta.nudge:
-                target = f"{unit}_nt"
-                circuit.add(Element(f"vnt_{unit}", (target, "0"), 0.0))
-                circuit.add(Element(f"gn_{unit}", ("0", unit, target, unit), 0.0))
+            else:
+                p, n = f"{unit}_p", f"{unit}_n"
+                for node in (p, n):
+                    circuit.roles[node] = Role.OUTPUT
+                    circuit.add(Element(f"cu_{node}", (node, "0"), scaling.tau * scaling.g_unit))
+                if meta.nudge:
+                    target = f"{unit}_nt"
+                    circuit.add(Element(f"vnt_{unit}", (target, "0"), 0.0))
+                    circuit.add(Element(f"gn_{unit}", (p, n, p, n), 0.0))
+                    circuit.add(Element(f"gt_{unit}", (n, p, target, "0"), 0.0))
     ends, names = device_ends(meta), device_names(meta)
     for name in shapes:
         values = np.asarray(params[name], dtype=np.float64).ravel()

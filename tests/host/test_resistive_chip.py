@@ -58,10 +58,16 @@ def test_the_chip_settles_as_the_general_solver_and_the_diodes_clip():
     sources = chip.sources(inputs.shape[0])
     sources.inputs[:] = 4 * inputs  # driven hard: the hidden units clip
     settled = chip.settle(sources, tolerance=TOL).raise_if_failed()
-    units = [f"{layer}_{i}" for layer, n in (("h", 5), ("out", 2)) for i in range(n)]
     settings = settings_for_inputs(circuit.network, 4 * inputs)
-    points = solve_settings(circuit, settings)
-    reference = np.array([[p.voltages[u] for u in units] for p in points])
+    points = solve_settings(circuit, settings)  # vs = 1 V: states are volts
+    reference = np.array(
+        [
+            [v[f"h_{i}"] for i in range(5)]
+            + [v[f"out_{k}_p"] - v[f"out_{k}_n"] for k in range(2)]
+            + [v[f"out_{k}_n"] for k in range(2)]
+            for v in (p.voltages for p in points)
+        ]
+    )
     np.testing.assert_allclose(settled.state, reference, rtol=0, atol=1e-9)
     hidden = settled.state[:, chip.free_slices()["h"]]
     assert 0.3 < np.max(np.abs(hidden)) < 0.6  # a diode's knee, though inputs reach 4 V
