@@ -9,7 +9,7 @@ does (Watfa et al. 2023; PySpice's shared ngspice), side by side in this process
 checks that both give the same outputs (each the difference of its pair's voltages).
 Progress goes to stderr; stdout gets a table and, last, one JSON line.
 
-Run: .venv/bin/python bench/drn_bench.py [--epochs 10] [--lr 0.01] [--beta 0.1]
+Run: .venv/bin/python bench/drn_bench.py [--epochs 30] [--lr 0.01] [--beta 0.1]
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--netlist", type=Path, default=ROOT / "netlists/digits_drn.cir")
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--lr", type=float, default=0.01)
     parser.add_argument("--beta", type=float, default=0.1)
     parser.add_argument("--batch-size", type=int, default=32)

@@ -15,8 +15,12 @@ LAYER_KINDS = ("visible", "input", "hidden", "output")
 SCELLIER_BENGIO = "scellier_bengio"  # ds/dt = −∂E/∂s, E in the unit values s
 HOPFIELD = "hopfield"  # τ du/dt = −u + Σ W ρ(u') + b, E in the activations a = ρ(u)
 CO_CONTENT = "co_content"  # a passive network's energy: its total co-content (DESIGN §3.2)
-UNIT_LAWS = (SCELLIER_BENGIO, HOPFIELD, CO_CONTENT)
-FAMILY_LAWS = {"crossbar": (SCELLIER_BENGIO, HOPFIELD), "resistive": (CO_CONTENT,)}
+PHASE = "phase"  # coupled oscillators' phase energy (DESIGN §3.3)
+FAMILY_LAWS = {
+    "crossbar": (SCELLIER_BENGIO, HOPFIELD),
+    "resistive": (CO_CONTENT,),
+    "oscillator": (PHASE,),
+}
 FAMILIES = tuple(FAMILY_LAWS)
 MAX_LAYER_UNITS = 100_000  # units of one layer (a netlist of more is refused, not tried)
 
@@ -130,10 +134,14 @@ class NetworkMeta:
         return {f"b_{l.name}": (l.size,) for l in self.layers if l.kind != "input"}
 
     def parameter_shapes(self) -> dict[str, tuple[int, ...]]:
-        """Every parameter's shape: a crossbar's weights and biases; a resistive
+        """Every parameter's shape: a crossbar's weights and biases; an oscillator
+        network's couplings, fields and injection-locking strengths; a resistive
         network's device conductances (:mod:`neurosim.network.resistive`: a pair per
         entry of a coupling with an input or output layer and per bias, one device
         between hidden units)."""
+        if self.family == "oscillator":  # couplings J, fields h, injection locking K
+            free = {f"k_{name[2:]}": shape for name, shape in self.bias_shapes().items()}
+            return {**self.weight_shapes(), **self.bias_shapes(), **free}
         if self.family != "resistive":
             return {**self.weight_shapes(), **self.bias_shapes()}
         shapes: dict[str, tuple[int, ...]] = {}

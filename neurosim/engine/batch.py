@@ -111,12 +111,15 @@ def prepare_inputs(
         return prepare_family(circuit, inputs)
     rows = np.asarray(inputs)
     drive = drive_from_inputs(circuit.network, rows)
-    if circuit.network.family != "crossbar":  # a resistive network: the diode family
+    if circuit.network.family != "crossbar":  # a resistive or oscillator network
         family, system = lower_system(circuit)
         settings = drive_settings(circuit.network, drive)
         columns = tuple(s for layer in drive.inputs for s in _units(circuit.network, layer))
         sources = system.sources_from_settings(settings)
-        return FamilyBatch(family, system, columns, rows.astype(np.float64), sources)
+        start = getattr(system, "start", None)  # oscillators: the capacitors' ic phases
+        if start is not None:
+            start = np.tile(start, (rows.shape[0], 1))
+        return FamilyBatch(family, system, columns, rows.astype(np.float64), sources, start)
     try:
         crossbar = lower_crossbar(circuit)
     except CircuitError as error:  # an edit the engine cannot fold: solved as written
@@ -170,6 +173,7 @@ class FamilyBatch:
     columns: tuple[str, ...]
     inputs: np.ndarray
     sources: object
+    start: np.ndarray | None = None  # where the batch starts (None: the solver's 0)
 
     def settle(
         self,
@@ -179,6 +183,8 @@ class FamilyBatch:
         **options,
     ) -> FamilyEquilibria:
         """Relax the batch; ``options`` go to :func:`neurosim.engine.relax.relax`."""
+        if self.start is not None:
+            options = {"start": self.start, **options}
         equilibrium = _settle(self.system, self.sources, dtype, progress, options)
         return FamilyEquilibria(
             self.family, self.system, self.columns, self.inputs, self.sources, equilibrium, dtype

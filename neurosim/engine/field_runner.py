@@ -36,10 +36,11 @@ REGULARISATION = 1e-12  # of the mixing's normal equations, relative to their tr
 class FieldRunner:
     """Runs one method of a solver on ``system`` (see the module docstring)."""
 
-    methods = frozenset({"anderson", "gradient", "newton"})
-
-    def __init__(self, system, tol: float, report) -> None:
+    def __init__(self, system, tol: float, report, newton: bool = True) -> None:
+        """``newton``: offer Newton steps (for a convex energy; on a system with many
+        minima they can stop at saddles)."""
         self.system, self.tol, self.report = system, tol, report
+        self.methods = frozenset({"anderson", "gradient", *(["newton"] if newton else [])})
 
     def safe_step(self) -> float:
         """The cap of the plain steps, τ (each pass also caps at 1/max D)."""

@@ -11,6 +11,8 @@ vanishes. For a batch of source settings the engine needs only:
 - ``jvp(sources, s, v)`` — J·v with J = ∂F/∂s, and ``diagonal(sources, s)`` — −J_ii,
   each node's conductance to everything held fixed (the preconditioner);
 - ``stable(sources, s)`` — a certificate that an equilibrium is linearly stable;
+- optionally ``jacobian(sources, s)`` — J itself (batch, free, free), which Newton
+  otherwise assembles from one ``jvp`` per free node;
 - ``guide()`` — a nearby system with an energy to guide the search (or None);
 - ``sources_from_settings(settings)`` and ``node_voltages(sources, s)`` — the bridge
   to the netlist's SI values, for ``check`` and ``relax``;

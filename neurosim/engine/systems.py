@@ -13,12 +13,14 @@ from collections.abc import Callable
 
 from neurosim.circuit.ir import Circuit
 from neurosim.engine.diode_network import lower_diode_network
+from neurosim.engine.oscillator import lower_oscillator
 from neurosim.engine.system import System
 from neurosim.errors import CircuitError
 from neurosim.lower.crossbar import crossbar_layout
 
 FAMILIES: dict[str, Callable[[Circuit], System]] = {
     "resistor–diode": lower_diode_network,
+    "oscillator": lower_oscillator,
 }
 
 

@@ -94,6 +94,11 @@ def compile_spec(spec: NetworkSpec, params: Arrays | None = None) -> Circuit:
 
         params = init_resistive(spec.meta, rng) if params is None else params
         return compile_resistive(spec.meta, params, title=title)
+    if spec.meta.family == "oscillator":
+        from neurosim.network.oscillator import compile_oscillator, init_oscillator
+
+        params = init_oscillator(spec.meta, rng, spec.weight_gain) if params is None else params
+        return compile_oscillator(spec.meta, params, title=title)
     if params is None:
         params = init_params(spec.meta, rng, spec.weight_gain)
     return compile_network(spec.meta, params, title=title, wire_resistance=spec.wire_resistance)

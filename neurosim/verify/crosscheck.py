@@ -38,6 +38,7 @@ DEFAULT_RELATIVE_TOLERANCE = 1e-6
 ENGINE_TOLERANCE = 1e-12  # model units: near float64 round-off in F (~1e-14)
 MAX_PASSES = 100_000  # circuits without an energy settle along their own (slow) dynamics
 SETTLE_TAUS = 2000  # how long ngspice's transient runs when its .op lands elsewhere
+OSCILLATOR_DECAYS = 40  # an oscillator network's transient runs 40 slowest decay times
 
 
 @dataclass(frozen=True)
@@ -115,12 +116,21 @@ def cross_check(
 
     require_ngspice()
     circuit, settings = fix_element_values(circuit, settings)
+    phases = circuit.network is not None and circuit.network.family == "oscillator"
     start = time.perf_counter()
-    ours, solver = neurosim_voltages(circuit, settings, progress)
+    if phases:
+        ours, solver, rate = _oscillator_voltages(circuit, settings, progress)
+    else:
+        ours, solver = neurosim_voltages(circuit, settings, progress)
     neurosim_seconds = time.perf_counter() - start
     start = time.perf_counter()
     text = netlist_text(replace(circuit, controls=()))
-    theirs = operating_points(text, settings, backend=backend, progress=progress)
+    if phases:
+        length = float(np.clip(OSCILLATOR_DECAYS / max(rate, 1e-300), 400.0, 40_000.0))
+        tau = circuit.network.scaling.tau
+        theirs = _transient_ends(text, settings, length * tau, tau, backend, progress)
+    else:
+        theirs = operating_points(text, settings, backend=backend, progress=progress)
     nodes = sorted(set(ours[0]) & set(theirs[0].voltages))
     if circuit.network is not None:
         scale = circuit.network.scaling.volts_per_unit
@@ -130,7 +140,7 @@ def cross_check(
     tolerance = relative_tolerance * scale
     retried = 0
     for j, (a, b) in enumerate(zip(ours, theirs, strict=True)):
-        if circuit.network is None or _worst(a, b.voltages, nodes) <= tolerance:
+        if circuit.network is None or phases or _worst(a, b.voltages, nodes) <= tolerance:
             continue
         # Several equilibria: ngspice's Newton from 0 V may reach one the circuit never
         # settles into. Let ngspice's own transient from rest decide (DESIGN §1).
@@ -158,6 +168,42 @@ def cross_check(
         solver,
         retried,
     )
+
+
+def _oscillator_voltages(circuit: Circuit, settings, progress) -> tuple[list[dict], str, float]:
+    """An oscillator network's phases where its own dynamics settle from the
+    capacitors' ``ic`` (plain steps along the gradient flow: the basin the circuit's
+    transient reaches; DESIGN §1), as node voltages per setting; and the slowest decay
+    rate there (per τ), which sets how long ngspice's transient must run."""
+    from neurosim.engine.oscillator import lower_oscillator
+
+    system = lower_oscillator(circuit)
+    sources = system.sources_from_settings(settings)
+    start = np.tile(system.start, (len(settings), 1))
+    equilibrium = relax(
+        system, sources, solver=Gradient(), start=start, tolerance=ENGINE_TOLERANCE,
+        max_passes=MAX_PASSES,
+    )  # fmt: skip
+    volts = system.node_voltages(sources, equilibrium.state)
+    for _ in settings:
+        progress()
+    rows = [{node: float(v[n]) for node, v in volts.items()} for n in range(len(settings))]
+    rate = float(np.min(system.slowest_rate(sources, equilibrium.state)))
+    return rows, f"oscillator engine ({equilibrium.method} from the capacitors' ic)", rate
+
+
+def _transient_ends(text: str, settings, tstop: float, tau: float, backend, progress) -> list:
+    """Where ngspice's ``.tran … uic`` from the capacitors' ``ic`` ends after ``tstop``
+    seconds (steps of at most τ/20), per setting, as operating points."""
+    from neurosim.spice.ngspice import OperatingPoint, transients
+
+    runs = transients(
+        text, settings, tstop=tstop, tstep=tau / 20, tmax=tau / 20,
+        backend=backend, progress=progress,
+    )  # fmt: skip
+    return [
+        OperatingPoint({node: float(v[-1]) for node, v in run.voltages.items()}, {}) for run in runs
+    ]
 
 
 def _worst(ours: dict[str, float], theirs: dict[str, float], nodes: list[str]) -> float:

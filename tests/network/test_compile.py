@@ -66,7 +66,7 @@ BASE = {
         ({"network": {"couplings": [["a", "z"]]}}, "known layers"),
         ({"network": {"couplings": [["a", "b"]], "law": "magic"}}, "network.law"),
         ({"network": {"couplings": [["a", "b"]], "spring_lambda": -1}}, "spring_lambda"),
-        ({"network": {"couplings": [["a", "b"]], "family": "oscillator"}}, "network.family must"),
+        ({"network": {"couplings": [["a", "b"]], "family": "hopfield_net"}}, "network.family must"),
         ({"layers": [{"name": "a", "size": 0}, {"name": "b", "size": 3}]}, "positive integer"),
         ({"layers": [{"name": "A", "size": 2}, {"name": "b", "size": 3}]}, "lower-case"),
         ({"layers": [{"name": "a", "size": 2, "kind": "odd"}, {"name": "b", "size": 3}]}, "kind"),

@@ -1,0 +1,118 @@
+"""Oscillator Ising machines: the field is the energy's gradient, the Jacobian the
+field's, and the engine settles where ngspice's transient of the exported netlist ends
+from the same start (its capacitors' ic)."""
+
+import numpy as np
+import pytest
+
+from neurosim.circuit.meta import Layer, NetworkMeta, Scaling
+from neurosim.engine.oscillator import lower_oscillator
+from neurosim.engine.relax import relax
+from neurosim.engine.solvers import Gradient
+from neurosim.errors import CircuitError
+from neurosim.netlist.parse import parse_netlist_text
+from neurosim.netlist.write import netlist_text
+from neurosim.network.oscillator import SETTLE_TAUS, compile_oscillator, init_oscillator
+from neurosim.spice.ngspice import transients
+from neurosim.verify.crosscheck import settings_for_inputs
+
+
+def network() -> NetworkMeta:
+    layers = (
+        Layer("in", 3, "input", "linear"),
+        Layer("h", 5, "hidden", "linear"),
+        Layer("out", 2, "output", "linear"),
+    )
+    scaling = Scaling(volts_per_unit=0.1, g_unit=1e-5, g_min=1e-7, tau=1e-6)
+    return NetworkMeta("oscillator", "phase", layers, (("in", "h"), ("h", "out")), scaling)
+
+
+def case(seed=0):
+    meta = network()
+    rng = np.random.default_rng(seed)
+    params = init_oscillator(meta, rng, gain=1.5)
+    params["b_h"] = rng.normal(0, 0.3, 5)
+    params["k_out"] = rng.uniform(0, 0.5, 2)
+    circuit = parse_netlist_text(netlist_text(compile_oscillator(meta, params)))
+    return circuit, params, rng
+
+
+def sources_for(system, rng, batch=4, nudge=0.3):
+    sources = system.sources_from_settings([{}] * batch)
+    sources.inputs[:] = rng.uniform(-1, 1, sources.inputs.shape)
+    sources.nudge[-2:] = nudge
+    sources.nudge_targets[:, -2:] = rng.uniform(-1, 1, (batch, 2))
+    return sources
+
+
+def test_the_netlist_reads_back_its_parameters():
+    circuit, params, _ = case()
+    system = lower_oscillator(circuit)
+    np.testing.assert_allclose(system.couplings[5:, :5], params["w1"].T, rtol=1e-14)
+    np.testing.assert_allclose(system.couplings, system.couplings.T)
+    np.testing.assert_allclose(system.input_couplings[:, :5], params["w0"], rtol=1e-14)
+    np.testing.assert_allclose(system.locking[5:], params["k_out"], rtol=1e-14)
+
+
+def test_the_field_descends_the_energy_and_the_jacobian_is_its_derivative():
+    circuit, _, rng = case()
+    system = lower_oscillator(circuit)
+    sources = sources_for(system, rng)
+    state = rng.uniform(-np.pi, np.pi, (4, system.free))
+    h = 1e-6
+    grad = np.zeros_like(state)
+    jac = np.zeros((4, system.free, system.free))
+    for k in range(system.free):
+        step = np.zeros(system.free)
+        step[k] = h
+        up, down = state + step, state - step
+        grad[:, k] = (system.energy(sources, up) - system.energy(sources, down)) / (2 * h)
+        jac[:, :, k] = (system.field(sources, up) - system.field(sources, down)) / (2 * h)
+    np.testing.assert_allclose(system.field(sources, state), -grad, atol=1e-8)
+    np.testing.assert_allclose(system.jacobian(sources, state), jac, atol=1e-7)
+    v = rng.normal(size=state.shape)
+    expected = np.einsum("bij,bj->bi", system.jacobian(sources, state), v)
+    np.testing.assert_allclose(system.jvp(sources, state, v), expected, atol=1e-12)
+
+
+def test_the_engine_settles_where_ngspice_transient_ends():
+    circuit, _, rng = case(seed=2)
+    system = lower_oscillator(circuit)
+    inputs = rng.uniform(-1, 1, (2, 3))
+    settings = settings_for_inputs(circuit.network, inputs)
+    sources = system.sources_from_settings(settings)
+    start = np.tile(system.start, (2, 1))
+    settled = relax(system, sources, solver=Gradient(), start=start, tolerance=1e-12)
+    assert settled.ok, settled.summary()
+    assert system.stable(sources, settled.state).all()
+    tau = circuit.network.scaling.tau
+    text = netlist_text(circuit)
+    runs = transients(text, settings, tstop=SETTLE_TAUS * tau, tstep=tau / 20, tmax=tau / 20)
+    vs = circuit.network.scaling.volts_per_unit
+    for row, run in enumerate(runs):
+        theirs = np.array([run.voltages[u][-1] for u in system.units]) / vs
+        assert np.max(np.abs(theirs - settled.state[row])) < 1e-6, (theirs, settled.state[row])
+
+
+def test_a_source_that_is_not_the_template_is_refused_by_name():
+    circuit, _, _ = case()
+    text = netlist_text(circuit).replace("sin(2 * (v(out_0) / 0.1))", "cos(2 * (v(out_0) / 0.1))")
+    with pytest.raises(CircuitError, match="bk_out_0: not the oscillator network's locking source"):
+        lower_oscillator(parse_netlist_text(text))
+
+
+def test_check_compares_with_ngspice_transient(tmp_path):
+    from click.testing import CliRunner
+
+    from neurosim.cli.main import cli
+    from neurosim.netlist.write import write_netlist
+
+    circuit, _, _ = case(seed=4)
+    path = write_netlist(circuit, tmp_path / "oim.cir")
+    result = CliRunner().invoke(cli, ["check", str(path), "--count", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    import json
+
+    report = json.loads(result.output)
+    assert report["solver"].startswith("oscillator engine") and report["ok"], report
+    assert report["max_abs_diff_v"] <= 1e-6 * report["signal_scale_v"], report
