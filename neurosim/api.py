@@ -24,7 +24,7 @@ import numpy as np
 
 from neurosim.circuit.ir import Circuit
 from neurosim.errors import NeurosimError
-from neurosim.host import Chip, ResistiveChip, chip_for
+from neurosim.host import Chip, OscillatorChip, ResistiveChip, chip_for
 from neurosim.io.samples_h5 import Samples
 from neurosim.learn.run import BEST, TRAINED, Progress, TrainResult, run_training
 from neurosim.learn.settings import GradEPSettings, TrainingSettings, settings_class
@@ -361,7 +361,7 @@ def evaluate(
     """
     from neurosim.learn.run import evaluate_classifier
 
-    if isinstance(chip, Chip | ResistiveChip):
+    if isinstance(chip, Chip | ResistiveChip | OscillatorChip):
         target = chip
     else:
         circuit, name = _circuit(chip)
@@ -511,7 +511,7 @@ def _sampled_chip(source, alpha: float | None) -> tuple[Chip, dict[str, str], fl
     return chip, described, REFERENCE_ALPHA, "default"
 
 
-def _chip(circuit: Circuit, name: str) -> Chip | ResistiveChip:
+def _chip(circuit: Circuit, name: str) -> Chip | ResistiveChip | OscillatorChip:
     if circuit.network is None:
         raise NeurosimError(f"{name}: needs a neurosim network netlist")
     return chip_for(circuit)

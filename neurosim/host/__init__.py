@@ -4,16 +4,21 @@ from neurosim.circuit.ir import Circuit
 from neurosim.engine.relax import Equilibrium
 from neurosim.engine.sources import Sources
 from neurosim.host.chip import Chip
+from neurosim.host.oscillator import OscillatorChip
 from neurosim.host.programming import IdealProgrammer, Programmer
 from neurosim.host.resistive import ResistiveChip
 from neurosim.host.settling import MAX_UNSETTLED, check_unsettled
 
 
-def chip_for(circuit: Circuit) -> Chip | ResistiveChip:
+def chip_for(circuit: Circuit) -> Chip | ResistiveChip | OscillatorChip:
     """The host's view of network ``circuit``: a :class:`ResistiveChip` for a deep
-    resistive network, else a crossbar :class:`Chip` (exact devices)."""
-    if circuit.network is not None and circuit.network.family == "resistive":
+    resistive network, an :class:`OscillatorChip` for an oscillator Ising machine, else
+    a crossbar :class:`Chip` (exact devices)."""
+    family = circuit.network.family if circuit.network is not None else "crossbar"
+    if family == "resistive":
         return ResistiveChip(circuit)
+    if family == "oscillator":
+        return OscillatorChip(circuit)
     return Chip(circuit)
 
 
@@ -22,6 +27,7 @@ __all__ = [
     "Chip",
     "Equilibrium",
     "IdealProgrammer",
+    "OscillatorChip",
     "Programmer",
     "ResistiveChip",
     "Sources",

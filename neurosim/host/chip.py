@@ -174,6 +174,11 @@ class Chip(CrossbarView):
         values = state[:, self.free_slices()[layer]]
         return values if self.readout is None else self.readout.read(values, self._read_rng)
 
+    def outputs(self, state: np.ndarray, layer: str) -> np.ndarray:
+        """``layer``'s values at ``state`` exactly (batch, size): what a cost is
+        defined on (:meth:`read` is what the host's readout path gives)."""
+        return state[:, self.free_slices()[layer]]
+
     def spring_current(self, sources: Sources, state: np.ndarray, layer: str) -> np.ndarray:
         """Current the springs drive into ``layer``'s nodes, (batch, size), in units of
         vs·g_unit: λ(t − s)."""

@@ -155,6 +155,8 @@ class ResistiveChip:
         """The units of ``layer`` at ``state`` (batch, free): (batch, size), model units."""
         return state[:, self.free_slices()[layer]]
 
+    outputs = read  # no readout path: what the host reads is exact
+
     def voltages(self, sources: Sources, state: np.ndarray) -> np.ndarray:
         """Every node's voltage [V] (batch, nodes + 1; the last column ground) with the
         units at ``state`` (batch, free), in the order of the lowered system's nodes."""

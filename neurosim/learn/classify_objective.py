@@ -168,7 +168,7 @@ class ClassifyObjective:
         settled = np.flatnonzero(free.converged)
         check_unsettled(rows.size - settled.size, rows.size, "free", free)
         kept = rows[settled]
-        out = free.state[settled][:, chip.free_slices()[self.output]]
+        out = chip.outputs(free.state[settled], self.output)
         estimate = ep_estimate(
             chip,
             self._sources(chip, kept),

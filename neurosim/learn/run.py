@@ -29,7 +29,7 @@ from threadpoolctl import threadpool_limits
 
 from neurosim.circuit.ir import Circuit
 from neurosim.errors import CircuitError, NeurosimError
-from neurosim.host import Chip, ResistiveChip
+from neurosim.host import Chip, chip_for
 from neurosim.io.checkpoint_h5 import Checkpoint, read_checkpoint
 from neurosim.learn.loop import CHECKPOINT
 from neurosim.learn.settings import (
@@ -175,8 +175,10 @@ class TrainingRun:
         meta = circuit.network
         if meta is None:
             raise NeurosimError(f"{netlist}: training needs a neurosim network netlist")
-        if meta.family == "resistive" and not isinstance(settings, ClassifySettings):
-            raise NeurosimError(f"{netlist}: a resistive network trains with --objective classify")
+        if meta.family != "crossbar" and not isinstance(settings, ClassifySettings):
+            raise NeurosimError(
+                f"{netlist}: a {meta.family} network trains with --objective classify"
+            )
         if isinstance(settings, GradEPSettings):
             _check_flow_network(meta, netlist)
         elif isinstance(settings, ClassifySettings):
@@ -405,10 +407,11 @@ def _chip_on_devices(circuit: Circuit, settings: TrainingSettings) -> Chip:
 
 
 def _programmed_chip(circuit: Circuit, settings: TrainingSettings) -> Chip:
-    if circuit.network.family == "resistive":
+    family = circuit.network.family
+    if family != "crossbar":
         if settings.device != "ideal":
-            raise CircuitError("device models are not yet available for resistive networks")
-        return ResistiveChip(circuit)
+            raise CircuitError(f"device models are not yet available for {family} networks")
+        return chip_for(circuit)
     if settings.device == "ideal":
         return Chip(circuit)
     from neurosim.devices import PULSED

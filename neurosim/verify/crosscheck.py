@@ -194,11 +194,12 @@ def _oscillator_voltages(circuit: Circuit, settings, progress) -> tuple[list[dic
 
 def _transient_ends(text: str, settings, tstop: float, tau: float, backend, progress) -> list:
     """Where ngspice's ``.tran … uic`` from the capacitors' ``ic`` ends after ``tstop``
-    seconds (steps of at most τ/20), per setting, as operating points."""
+    seconds (steps of at most τ/4; ngspice's truncation-error control keeps the
+    trajectory, the end state is exact), per setting, as operating points."""
     from neurosim.spice.ngspice import OperatingPoint, transients
 
     runs = transients(
-        text, settings, tstop=tstop, tstep=tau / 20, tmax=tau / 20,
+        text, settings, tstop=tstop, tstep=tau / 4, tmax=tau / 4,
         backend=backend, progress=progress,
     )  # fmt: skip
     return [

@@ -116,3 +116,75 @@ def test_check_compares_with_ngspice_transient(tmp_path):
     report = json.loads(result.output)
     assert report["solver"].startswith("oscillator engine") and report["ok"], report
     assert report["max_abs_diff_v"] <= 1e-6 * report["signal_scale_v"], report
+
+
+def test_ep_on_the_oscillators_is_the_exact_gradient():
+    """The EP estimate from phase correlations against central differences of the
+    output cost ½‖cos φ_out − t‖² of circuits compiled afresh (the same start)."""
+    from neurosim.host.oscillator import OscillatorChip
+    from neurosim.learn.estimators import ep_estimate
+
+    meta = network()
+    rng = np.random.default_rng(7)
+    params = init_oscillator(meta, rng, gain=1.5)
+    params["b_h"] = rng.normal(0, 0.3, 5)
+    params["k_out"] = rng.uniform(0, 0.5, 2)
+    inputs, targets = rng.uniform(-1, 1, (4, 3)), rng.uniform(-0.8, 0.8, (4, 2))
+    tol = dict(tolerance=1e-12, max_passes=100_000)
+
+    def loss(p):
+        chip = OscillatorChip(compile_oscillator(meta, p))
+        sources = chip.sources(4)
+        sources.inputs[:] = inputs
+        state = chip.settle(sources, **tol).raise_if_failed().state
+        return float(np.mean(0.5 * np.sum((chip.read(state, "out") - targets) ** 2, axis=1)))
+
+    exact = {}
+    for name, value in params.items():
+        grad = np.zeros(value.shape)
+        for index in np.ndindex(value.shape):
+            up = {k: v.copy() for k, v in params.items()}
+            down = {k: v.copy() for k, v in params.items()}
+            up[name][index] += 1e-6
+            down[name][index] -= 1e-6
+            grad[index] = (loss(up) - loss(down)) / 2e-6
+        exact[name] = grad
+    chip = OscillatorChip(compile_oscillator(meta, params))
+    sources = chip.sources(4)
+    sources.inputs[:] = inputs
+    free = chip.settle(sources, **tol).raise_if_failed()
+    assert lower_oscillator(chip.circuit()).stable(sources, free.state).all()
+    estimate = ep_estimate(chip, sources, free.state, "out", targets, 1e-3, **tol)
+    a = np.concatenate([estimate.gradients[k].ravel() for k in sorted(exact)])
+    b = np.concatenate([exact[k].ravel() for k in sorted(exact)])
+    cosine = a @ b / np.linalg.norm(a) / np.linalg.norm(b)
+    assert cosine >= 0.999 and np.linalg.norm(a - b) <= 1e-2 * np.linalg.norm(b), cosine
+    chip.program({k: 0.1 * g for k, g in estimate.gradients.items()})
+    again = OscillatorChip(parse_netlist_text(netlist_text(chip.circuit())))
+    for k, v in chip.parameters().items():
+        np.testing.assert_allclose(again.parameters()[k], v, rtol=1e-12, atol=1e-15)
+
+
+def test_train_classifies_with_oscillators_and_writes_the_programmed_sources(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from neurosim.cli.main import cli
+    from neurosim.netlist.parse import parse_netlist
+    from neurosim.netlist.write import write_netlist
+
+    circuit, _, rng = case(seed=1)
+    path = write_netlist(circuit, tmp_path / "oim.cir")
+    x = rng.uniform(-1, 1, (40, 3))
+    np.savez(tmp_path / "data.npz", x=x, labels=(x[:, 0] + x[:, 1] > 0).astype(int))
+    out = tmp_path / "run"
+    args = ["train", "--netlist", path, "--objective", "classify", "--epochs", "2"]
+    args += ["--data", tmp_path / "data.npz", "--lr", "0.02", "--beta", "0.1", "--out", out]
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    before, after = parse_netlist(path), parse_netlist(out / "trained.cir")
+    changed = [n for n, e in before.elements.items() if e != after.elements[n]]
+    assert changed and all(n.startswith(("bj", "bh", "bk")) for n in changed), changed
+    lower_oscillator(after)  # the programmed sources are still the templates
+    assert json.loads((out / "metrics.json").read_text())
