@@ -21,7 +21,6 @@ re-derives the engine's arrays from them in a few array operations
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import replace
 
@@ -37,6 +36,7 @@ from neurosim.engine.readout import activations, node_voltages, row_line_values
 from neurosim.engine.relax import Equilibrium, net_current
 from neurosim.engine.sources import Sources
 from neurosim.errors import CircuitError, ConvergenceError
+from neurosim.host.identity import fingerprint, stray_trainable
 from neurosim.host.programming import IdealProgrammer, Programmer
 from neurosim.host.view import CrossbarView, DerivedView
 from neurosim.lower.crossbar import (
@@ -44,7 +44,6 @@ from neurosim.lower.crossbar import (
     lower_crossbar,
     read_devices,
 )
-from neurosim.netlist.write import element_line
 
 
 class Chip(CrossbarView):
@@ -128,14 +127,9 @@ class Chip(CrossbarView):
         return f"settled by the {GENERAL_SOLVER} solver, one setting at a time ({self.general})"
 
     def stray_trainable(self) -> list[str]:
-        """Elements the netlist marks trainable that are no device of the arrays: their
-        local update is undefined (they join no row line to a column)."""
-        devices = {name for names in self._names.values() for name in names}
-        return [
-            name
-            for name in self._circuit.elements
-            if self._circuit.is_trainable(name) and name not in devices
-        ]
+        """Elements marked trainable that are no device of the arrays: their local update
+        is undefined (they join no row line to a column)."""
+        return stray_trainable(self._circuit, {n for names in self._names.values() for n in names})
 
     def _engine_only(self, what: str) -> None:
         """:class:`CircuitError` if the circuit is settled on the general solver."""
@@ -369,15 +363,8 @@ class Chip(CrossbarView):
         return replace(self._circuit, title=title or self._circuit.title, elements=elements)
 
     def fingerprint(self) -> str:
-        """SHA-256 of everything programming does not change: every element that is not
-        a device (its netlist line), the device names and the trainable marks."""
-        devices = {name for names in self._names.values() for name in names}
-        digest = hashlib.sha256()
-        for name, element in self._circuit.elements.items():
-            digest.update((name if name in devices else element_line(element)).encode())
-            digest.update(b"\n")
-        digest.update(" ".join(self._circuit.trainable).encode())
-        return digest.hexdigest()
+        """:func:`neurosim.host.identity.fingerprint` over the devices."""
+        return fingerprint(self._circuit, {n for names in self._names.values() for n in names})
 
     def release(self, layer: str):
         """A read-only view of the chip with free ``layer``'s springs disconnected: its

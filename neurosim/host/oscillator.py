@@ -12,7 +12,6 @@ the phases, the free layers in the network's order.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import replace
 
@@ -25,7 +24,7 @@ from neurosim.engine.oscillator import lower_oscillator
 from neurosim.engine.relax import Equilibrium, relax
 from neurosim.engine.sources import Sources
 from neurosim.errors import CircuitError, ConvergenceError
-from neurosim.netlist.write import element_line
+from neurosim.host.identity import fingerprint, layer_slices, stray_trainable
 
 
 class OscillatorChip:
@@ -71,20 +70,12 @@ class OscillatorChip:
         return self._system.free
 
     def free_slices(self) -> dict[str, slice]:
-        out, start = {}, 0
-        for layer in self.meta.layers:
-            if layer.kind != "input":
-                out[layer.name] = slice(start, start + layer.size)
-                start += layer.size
-        return out
+        """Free layer -> its slice of a state vector (network order)."""
+        return layer_slices(self.meta, inputs=False)
 
     def input_slices(self) -> dict[str, slice]:
-        out, start = {}, 0
-        for layer in self.meta.layers:
-            if layer.kind == "input":
-                out[layer.name] = slice(start, start + layer.size)
-                start += layer.size
-        return out
+        """Input layer -> its slice of the input sources."""
+        return layer_slices(self.meta, inputs=True)
 
     def sources(self, batch: int = 1) -> Sources:
         """Zero inputs and targets with the netlist's nudge, ``batch`` times."""
@@ -136,13 +127,10 @@ class OscillatorChip:
             raise CircuitError("an input DAC is not modelled for oscillator networks yet")
 
     def stray_trainable(self) -> list[str]:
-        """Elements marked trainable that are no parameter's source."""
-        sources = {e[0] for entries in self._sources.values() for e in entries}
-        return [
-            name
-            for name in self._circuit.elements
-            if self._circuit.is_trainable(name) and name not in sources
-        ]
+        """Elements marked trainable that this host does not program."""
+        return stray_trainable(
+            self._circuit, {e[0] for entries in self._sources.values() for e in entries}
+        )
 
     def local_gradients(self, sources: Sources, state: np.ndarray) -> dict[str, np.ndarray]:
         """Batch-mean ∂E/∂θ of every trained parameter at ``state`` (module docstring)."""
@@ -192,15 +180,10 @@ class OscillatorChip:
         return replace(self._circuit, title=title or self._circuit.title, elements=elements)
 
     def fingerprint(self) -> str:
-        """SHA-256 of every element that is not a parameter's source (its line), their
-        names and the trainable marks."""
-        sources = {e[0] for entries in self._sources.values() for e in entries}
-        digest = hashlib.sha256()
-        for name, element in self._circuit.elements.items():
-            digest.update((name if name in sources else element_line(element)).encode())
-            digest.update(b"\n")
-        digest.update(" ".join(self._circuit.trainable).encode())
-        return digest.hexdigest()
+        """:func:`neurosim.host.identity.fingerprint` over the programmed elements."""
+        return fingerprint(
+            self._circuit, {e[0] for entries in self._sources.values() for e in entries}
+        )
 
     def _read(self, system) -> dict[str, np.ndarray]:
         """Every parameter's values in the lowered system, flat."""

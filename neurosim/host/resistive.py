@@ -17,7 +17,6 @@ each output unit's n node ÷ vs (the pair's other coordinate, in no layer).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import replace
 
@@ -30,7 +29,7 @@ from neurosim.engine.diode_network import SourceValues, lower_diode_network
 from neurosim.engine.relax import Equilibrium, relax
 from neurosim.engine.sources import Sources
 from neurosim.errors import CircuitError, ConvergenceError
-from neurosim.netlist.write import element_line
+from neurosim.host.identity import fingerprint, layer_slices, stray_trainable
 
 
 class ResistiveChip:
@@ -92,23 +91,12 @@ class ResistiveChip:
         return self._system.free
 
     def free_slices(self) -> dict[str, slice]:
-        """Free layer -> its slice of a state vector (network order; the output pairs'
-        n nodes follow, in no layer)."""
-        out, start = {}, 0
-        for layer in self.meta.layers:
-            if layer.kind != "input":
-                out[layer.name] = slice(start, start + layer.size)
-                start += layer.size
-        return out
+        """Free layer -> its slice of a state vector (network order)."""
+        return layer_slices(self.meta, inputs=False)
 
     def input_slices(self) -> dict[str, slice]:
         """Input layer -> its slice of the input sources."""
-        out, start = {}, 0
-        for layer in self.meta.layers:
-            if layer.kind == "input":
-                out[layer.name] = slice(start, start + layer.size)
-                start += layer.size
-        return out
+        return layer_slices(self.meta, inputs=True)
 
     def sources(self, batch: int = 1) -> Sources:
         """The netlist's own source settings, ``batch`` times (inputs read off the
@@ -228,13 +216,10 @@ class ResistiveChip:
             raise CircuitError("an input DAC is not modelled for resistive networks yet")
 
     def stray_trainable(self) -> list[str]:
-        """Elements marked trainable that are no device of the network."""
-        devices = {name for names in self._names.values() for name in names}
-        return [
-            name
-            for name in self._circuit.elements
-            if self._circuit.is_trainable(name) and name not in devices
-        ]
+        """Elements marked trainable that this host does not program."""
+        return stray_trainable(
+            self._circuit, {name for names in self._names.values() for name in names}
+        )
 
     def circuit(self, title: str | None = None) -> Circuit:
         """The circuit with its devices as programmed; everything else as given."""
@@ -248,15 +233,10 @@ class ResistiveChip:
         return replace(self._circuit, title=title or self._circuit.title, elements=elements)
 
     def fingerprint(self) -> str:
-        """SHA-256 of every element that is not a device (its line), the device names and
-        the trainable marks."""
-        devices = {name for names in self._names.values() for name in names}
-        digest = hashlib.sha256()
-        for name, element in self._circuit.elements.items():
-            digest.update((name if name in devices else element_line(element)).encode())
-            digest.update(b"\n")
-        digest.update(" ".join(self._circuit.trainable).encode())
-        return digest.hexdigest()
+        """:func:`neurosim.host.identity.fingerprint` over the programmed elements."""
+        return fingerprint(
+            self._circuit, {name for names in self._names.values() for name in names}
+        )
 
     # helpers
     def _shape(self, name: str) -> tuple[int, ...]:
