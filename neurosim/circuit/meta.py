@@ -109,7 +109,8 @@ class NetworkMeta:
             for name in (a, b):
                 if name not in names:
                     raise ValueError(f"coupling {a}-{b}: no layer {name!r} (layers: {names})")
-            if a == b or frozenset((a, b)) in seen:
+            within = a == b and self.family == "oscillator" and self.layer(a).kind != "input"
+            if (a == b and not within) or frozenset((a, b)) in seen:
                 raise ValueError(f"coupling {a}-{b} couples a layer to itself or repeats")
             seen.add(frozenset((a, b)))
         if not (math.isfinite(self.spring_lambda) and self.spring_lambda >= 0):
@@ -154,7 +155,12 @@ class NetworkMeta:
     def parameter_count(self) -> int:
         """Number of trainable model parameters (a crossbar's weights and biases, a
         resistive network's devices)."""
-        return sum(math.prod(shape) for shape in self.parameter_shapes().values())
+        shapes = self.parameter_shapes()
+        count = sum(math.prod(shape) for shape in shapes.values())
+        for k, (a, b) in enumerate(self.couplings):  # a layer coupled to itself: i < j
+            if a == b:
+                count -= math.prod(shapes[f"w{k}"]) - math.comb(self.layer(a).size, 2)
+        return count
 
     def to_dict(self) -> dict:
         """JSON-ready form (written into netlists and HDF5 files)."""

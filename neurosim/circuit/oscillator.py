@@ -20,6 +20,8 @@ parameter) and one of the cores below; :func:`expression` writes them and
 
 from __future__ import annotations
 
+import numpy as np
+
 from neurosim.circuit.expr import Expr
 from neurosim.circuit.meta import NetworkMeta
 
@@ -79,7 +81,7 @@ def source_names(
         clamped = meta.layer(a).kind == "input"
         entries = []
         for i in range(meta.layer(a).size):
-            for j in range(meta.layer(b).size):
+            for j in range(i + 1 if a == b else 0, meta.layer(b).size):
                 name, x, y = f"bj{k}_{i}_{j}", f"{a}_{i}", f"{b}_{j}"
                 if clamped:
                     entries.append((name, "input", (y, "0"), y, x))
@@ -93,3 +95,13 @@ def source_names(
         out[f"b_{layer.name}"] = [(f"bh_{u}", "field", (u, "0"), u, None) for u in units]
         out[f"k_{layer.name}"] = [(f"bk_{u}", "locking", (u, "0"), u, None) for u in units]
     return out
+
+
+def source_values(meta: NetworkMeta, name: str, values) -> np.ndarray:
+    """Parameter ``name``'s ``values`` (its shape) in the order of its sources."""
+    values = np.asarray(values, dtype=np.float64)
+    if name.startswith("w"):
+        a, b = meta.couplings[int(name[1:])]
+        if a == b:
+            return values[np.triu_indices(meta.layer(a).size, 1)]
+    return values.ravel()

@@ -36,6 +36,8 @@ class OscillatorChip:
     drive = None
 
     def __init__(self, circuit: Circuit) -> None:
+        if any(a == b for a, b in circuit.network.couplings):
+            raise CircuitError("training a layer coupled to itself is not supported yet")
         self._circuit = circuit
         self._system = lower_oscillator(circuit)
         meta = circuit.network

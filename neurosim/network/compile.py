@@ -95,9 +95,12 @@ def compile_spec(spec: NetworkSpec, params: Arrays | None = None) -> Circuit:
         params = init_resistive(spec.meta, rng) if params is None else params
         return compile_resistive(spec.meta, params, title=title)
     if spec.meta.family == "oscillator":
-        from neurosim.network.oscillator import compile_oscillator, init_oscillator
+        from neurosim.network.oscillator import compile_oscillator, graph_params, init_oscillator
 
-        params = init_oscillator(spec.meta, rng, spec.weight_gain) if params is None else params
+        if params is None and spec.graph is not None:
+            params = graph_params(spec.meta, spec.graph)
+        elif params is None:
+            params = init_oscillator(spec.meta, rng, spec.weight_gain)
         return compile_oscillator(spec.meta, params, title=title)
     if params is None:
         params = init_params(spec.meta, rng, spec.weight_gain)

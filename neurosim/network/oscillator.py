@@ -21,7 +21,7 @@ import numpy as np
 
 from neurosim.circuit.ir import Circuit, Element, Role
 from neurosim.circuit.meta import NetworkMeta
-from neurosim.circuit.oscillator import expression, source_names
+from neurosim.circuit.oscillator import expression, source_names, source_values
 
 TRAINABLE = ("bj*", "bh*", "bk*")
 SETTLE_TAUS = 200  # the exported transient's length, in unit time constants
@@ -36,6 +36,23 @@ def init_oscillator(meta: NetworkMeta, rng: np.random.Generator, gain: float = 0
             params[name] = rng.normal(0.0, gain / np.sqrt(shape[0]), shape)
         else:
             params[name] = np.zeros(shape)
+    return params
+
+
+def graph_params(meta: NetworkMeta, graph) -> dict[str, np.ndarray]:
+    """A max-cut instance's parameters: J = −A of the seeded Erdős–Rényi graph of
+    :class:`neurosim.network.spec.Graph` (upper triangle drawn, mirrored), no fields,
+    locking ``graph.locking`` on every oscillator."""
+    ((name, shape),) = ((n, s) for n, s in meta.parameter_shapes().items() if n[0] == "w")
+    size = shape[0]
+    upper = np.triu(
+        np.random.default_rng(graph.seed).random((size, size)) < graph.edge_probability, 1
+    )
+    adjacency = (upper | upper.T).astype(np.float64)
+    params = {n: np.zeros(s) for n, s in meta.parameter_shapes().items()}
+    params[name] = -adjacency
+    layer = next(l.name for l in meta.layers if l.kind != "input")
+    params[f"k_{layer}"][:] = graph.locking
     return params
 
 
@@ -83,7 +100,7 @@ def compile_oscillator(
                 tree = expression(meta, "nudge", 0.0, unit, target)
                 circuit.add(Element(f"bn_{unit}", ("0", unit), expr=tree, output="i"))
     for name, entries in source_names(meta).items():
-        values = np.asarray(params[name], dtype=np.float64).ravel()
+        values = source_values(meta, name, params[name])
         for (element, kind, nodes, node, other), theta in zip(entries, values, strict=True):
             tree = expression(meta, kind, theta, node, other)
             circuit.add(Element(element, nodes, expr=tree, output="i"))

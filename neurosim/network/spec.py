@@ -30,6 +30,18 @@ class NetworkSpec:
     seed: int = 0
     weight_gain: float = 0.5
     wire_resistance: float = 0.0
+    graph: Graph | None = None  # an oscillator max-cut instance's graph
+
+
+@dataclass(frozen=True)
+class Graph:
+    """A max-cut instance (``[graph]``): an Erdős–Rényi graph of the one free layer's
+    size, each edge present with ``edge_probability`` (seeded by ``seed``), solved with
+    injection locking of strength ``locking``; its couplings are J = −A."""
+
+    edge_probability: float
+    seed: int
+    locking: float
 
 
 def load_spec(path: str | os.PathLike) -> NetworkSpec:
@@ -106,12 +118,28 @@ def spec_from_dict(data: dict, *, default_name: str = "network") -> NetworkSpec:
     wire = _number("circuit.wire_resistance", circuit.get("wire_resistance", 0.0))
     if wire < 0:
         raise SpecError(f"circuit.wire_resistance must be >= 0 ohms, got {wire}")
+    graph = None
+    if "graph" in data:
+        table = data["graph"]
+        if not isinstance(table, dict):
+            raise SpecError("[graph] must be a table")
+        for key in table:
+            _known(key, {"edge_probability": None, "seed": None, "locking": None}, "graph")
+        free = [layer for layer in layers if layer.kind != "input"]
+        if family != "oscillator" or len(free) != 1 or couplings != ((free[0].name,) * 2,):
+            raise SpecError("[graph] needs an oscillator network of one layer coupled to itself")
+        probability = _number("graph.edge_probability", table.get("edge_probability", 0.5))
+        if not 0.0 < probability <= 1.0:
+            raise SpecError(f"graph.edge_probability must be in (0, 1], got {probability}")
+        locking = _number("graph.locking", table.get("locking", 1.0))
+        graph = Graph(probability, _seed(table.get("seed", 0)), locking)
     return NetworkSpec(
         name=str(network.get("name", default_name)),
         meta=meta,
         seed=_seed(init.get("seed", 0)),
         weight_gain=_positive("init.weight_gain", init.get("weight_gain", 0.5)),
         wire_resistance=wire,
+        graph=graph,
     )
 
 
@@ -184,6 +212,4 @@ def _layer(entry: dict, index: int) -> Layer:
 def _coupling(pair: object, names: list[str]) -> tuple[str, str]:
     if not (isinstance(pair, list) and len(pair) == 2 and all(p in names for p in pair)):
         raise SpecError(f"each coupling must be [layer, layer] of known layers, got {pair!r}")
-    if pair[0] == pair[1]:
-        raise SpecError(f"a coupling joins two different layers, got {pair!r}")
-    return (pair[0], pair[1])
+    return (pair[0], pair[1])  # a layer coupled to itself: NetworkMeta decides
