@@ -114,6 +114,8 @@ def prepare_inputs(
     if circuit.network.family != "crossbar":  # a resistive or oscillator network
         family, system = lower_system(circuit)
         settings = drive_settings(circuit.network, drive)
+        if len(settings) != rows.shape[0]:  # a network without inputs: one setting
+            settings = settings[:1] * rows.shape[0]
         columns = tuple(s for layer in drive.inputs for s in _units(circuit.network, layer))
         sources = system.sources_from_settings(settings)
         start = getattr(system, "start", None)  # oscillators: the capacitors' ic phases
