@@ -76,6 +76,12 @@ def spec_from_dict(data: dict, *, default_name: str = "network") -> NetworkSpec:
     if law not in laws:
         raise SpecError(f"network.law of the {family} family must be one of {laws}, got {law!r}")
     couplings = tuple(_coupling(pair, names) for pair in network.get("couplings", []))
+    for a, b in couplings:
+        if a == b and family != "oscillator":
+            raise SpecError(
+                f"coupling {a}-{b} couples a layer to itself (only an oscillator network's "
+                "layer may be: a max-cut graph)"
+            )
     if not couplings:
         raise SpecError("network.couplings must join at least two layers")
     if law == HOPFIELD:

@@ -85,6 +85,24 @@ BASE = {
         ({"network": {"couplings": [["a", "b"]], "nudge": "no"}}, "true or false"),
         ({"init": {"seed": "x"}}, "init.seed"),
         ({"init": {"seed": -1}}, "init.seed"),
+        ({"network": {"couplings": [["a", "b"], ["b", "b"]]}}, "couples a layer to itself"),
+        ({"graph": {"seed": 1}}, r"\[graph\] needs an oscillator network"),
+        (
+            {
+                "network": {"family": "oscillator", "couplings": [["b", "b"]]},
+                "layers": [{"name": "b", "size": 3}],
+                "graph": {"edge_probability": 0},
+            },
+            "graph.edge_probability must be in",
+        ),
+        (
+            {
+                "network": {"family": "oscillator", "couplings": [["b", "b"]]},
+                "layers": [{"name": "b", "size": 3}],
+                "graph": {"nodes": 4},
+            },
+            "unknown key graph.nodes",
+        ),
     ],
 )
 def test_spec_errors_say_what_is_wrong(patch, message):
