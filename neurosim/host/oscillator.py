@@ -12,28 +12,22 @@ the phases, the free layers in the network's order.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import replace
 
 import numpy as np
 
 from neurosim.circuit.ir import Circuit
-from neurosim.circuit.meta import NetworkMeta
 from neurosim.circuit.oscillator import expression, source_names
 from neurosim.engine.oscillator import lower_oscillator
 from neurosim.engine.relax import Equilibrium, relax
 from neurosim.engine.sources import Sources
 from neurosim.errors import CircuitError, ConvergenceError
-from neurosim.host.identity import fingerprint, layer_slices, stray_trainable
+from neurosim.host.family import FamilyHost
 
 
-class OscillatorChip:
-    """An oscillator network circuit as a host sees it (module docstring)."""
-
-    general = None
-    note = None
-    readout = None
-    drive = None
+class OscillatorChip(FamilyHost):
+    """An oscillator network circuit as a host sees it (module docstring); its
+    parameters are unbounded and a checkpoint stores their values."""
 
     def __init__(self, circuit: Circuit) -> None:
         if any(a == b for a, b in circuit.network.couplings):
@@ -61,23 +55,8 @@ class OscillatorChip:
             for name, entries in self._sources.items()
         }
         self.trained = tuple(name for name, mask in self._masks.items() if mask.any())
+        self._programmed = {e[0] for entries in self._sources.values() for e in entries}
         self.version = 0
-
-    @property
-    def meta(self) -> NetworkMeta:
-        return self._circuit.network
-
-    @property
-    def free(self) -> int:
-        return self._system.free
-
-    def free_slices(self) -> dict[str, slice]:
-        """Free layer -> its slice of a state vector (network order)."""
-        return layer_slices(self.meta, inputs=False)
-
-    def input_slices(self) -> dict[str, slice]:
-        """Input layer -> its slice of the input sources."""
-        return layer_slices(self.meta, inputs=True)
 
     def sources(self, batch: int = 1) -> Sources:
         """Zero inputs and targets with the netlist's nudge, ``batch`` times."""
@@ -90,7 +69,7 @@ class OscillatorChip:
         the capacitors' start phases); ``options`` as :func:`neurosim.engine.relax.relax`."""
         if start is None:
             start = np.tile(self._system.start, (sources.batch, 1))
-        settled = relax(self._programmed(), sources, start=start, throw=False, **options)
+        settled = relax(self._programmed_system(), sources, start=start, throw=False, **options)
         if throw and not settled.ok:
             raise ConvergenceError(settled.summary())
         return settled
@@ -100,39 +79,6 @@ class OscillatorChip:
         return np.cos(state[:, self.free_slices()[layer]])
 
     outputs = read  # no readout path: what the host reads is exact
-
-    def device_state(self) -> dict[str, np.ndarray]:
-        """What a checkpoint stores: every parameter's value (``value/<name>``, flat)."""
-        return {f"value/{name}": theta.copy() for name, theta in self._theta.items()}
-
-    def load_device_state(self, state: Mapping[str, np.ndarray]) -> None:
-        """Put the values of ``state`` (from :meth:`device_state`) back."""
-        if set(state) != {f"value/{name}" for name in self._theta}:
-            raise CircuitError("the saved device state is for another circuit")
-        for key, value in state.items():
-            name = key.split("/", 1)[1]
-            if np.shape(value) != self._theta[name].shape:
-                raise CircuitError(f"the saved values of {name} have another shape")
-            self._theta[name] = np.array(value, dtype=np.float64)
-        self.version += 1
-
-    def set_values(self, values: Mapping[str, np.ndarray]) -> None:
-        """Program each parameter of ``values`` (its shape) exactly."""
-        self.program({name: np.asarray(v) - self.parameters()[name] for name, v in values.items()})
-
-    def set_readout(self, readout, seed: int = 0) -> None:
-        if readout is not None:
-            raise CircuitError("an ADC readout is not modelled for oscillator networks yet")
-
-    def set_drive(self, drive) -> None:
-        if drive is not None:
-            raise CircuitError("an input DAC is not modelled for oscillator networks yet")
-
-    def stray_trainable(self) -> list[str]:
-        """Elements marked trainable that this host does not program."""
-        return stray_trainable(
-            self._circuit, {e[0] for entries in self._sources.values() for e in entries}
-        )
 
     def local_gradients(self, sources: Sources, state: np.ndarray) -> dict[str, np.ndarray]:
         """Batch-mean ∂E/∂θ of every trained parameter at ``state`` (module docstring)."""
@@ -152,24 +98,6 @@ class OscillatorChip:
             out[name] = grad.mean(axis=0).reshape(shapes[name])
         return out
 
-    def program(self, deltas: Mapping[str, np.ndarray]) -> None:
-        """Move each parameter by ``deltas[name]`` (model units, its shape); only sources
-        marked trainable change."""
-        shapes = self.meta.parameter_shapes()
-        for name, delta in deltas.items():
-            if name not in self.trained:
-                raise KeyError(f"{name} is not a trained parameter of this chip")
-            delta = np.asarray(delta, dtype=np.float64)
-            if delta.shape != shapes[name]:
-                raise ValueError(f"{name}: update of shape {delta.shape}, expected {shapes[name]}")
-            moved = self._theta[name] + delta.ravel()
-            self._theta[name] = np.where(self._masks[name], moved, self._theta[name])
-        self.version += 1
-
-    def parameters(self) -> dict[str, np.ndarray]:
-        shapes = self.meta.parameter_shapes()
-        return {name: theta.reshape(shapes[name]).copy() for name, theta in self._theta.items()}
-
     def circuit(self, title: str | None = None) -> Circuit:
         """The circuit with its sources as programmed; everything else as given."""
         elements = dict(self._circuit.elements)
@@ -180,12 +108,6 @@ class OscillatorChip:
                 tree = expression(self.meta, kind, now[k], node, other)
                 elements[element] = replace(elements[element], expr=tree)
         return replace(self._circuit, title=title or self._circuit.title, elements=elements)
-
-    def fingerprint(self) -> str:
-        """:func:`neurosim.host.identity.fingerprint` over the programmed elements."""
-        return fingerprint(
-            self._circuit, {e[0] for entries in self._sources.values() for e in entries}
-        )
 
     def _read(self, system) -> dict[str, np.ndarray]:
         """Every parameter's values in the lowered system, flat."""
@@ -202,7 +124,7 @@ class OscillatorChip:
                 out[name] = system.locking[columns].copy()
         return out
 
-    def _programmed(self):
+    def _programmed_system(self):
         """The lowered system with the parameters as programmed."""
         couplings = self._system.couplings.copy()
         input_couplings = self._system.input_couplings.copy()

@@ -29,16 +29,14 @@ from neurosim.engine.diode_network import SourceValues, lower_diode_network
 from neurosim.engine.relax import Equilibrium, relax
 from neurosim.engine.sources import Sources
 from neurosim.errors import CircuitError, ConvergenceError
-from neurosim.host.identity import fingerprint, layer_slices, stray_trainable
+from neurosim.host.family import FamilyHost
 
 
-class ResistiveChip:
-    """A resistive network circuit as a host sees it (module docstring)."""
+class ResistiveChip(FamilyHost):
+    """A resistive network circuit as a host sees it (module docstring); every device
+    is held in [g_min, g_unit] and a checkpoint stores conductances [S]."""
 
-    general = None  # settled by the engine, always
-    note = None
-    readout = None
-    drive = None
+    STORED = "conductance"
 
     def __init__(self, circuit: Circuit) -> None:
         meta = circuit.network
@@ -72,6 +70,7 @@ class ResistiveChip:
             for name, names in self._names.items()
         }
         self.trained = tuple(name for name, mask in self._masks.items() if mask.any())
+        self._programmed = {name for names in self._names.values() for name in names}
         self._coordinates(meta, index)
         self._nudges = self._nudge_elements(meta, circuit)
         netlist_nudge = self._netlist_nudge()
@@ -80,23 +79,6 @@ class ResistiveChip:
         )
         self._fixed_injection = self._system.injection - self._nudge_injection(netlist_nudge)
         self.version = 0
-
-    # what the chip is
-    @property
-    def meta(self) -> NetworkMeta:
-        return self._circuit.network
-
-    @property
-    def free(self) -> int:
-        return self._system.free
-
-    def free_slices(self) -> dict[str, slice]:
-        """Free layer -> its slice of a state vector (network order)."""
-        return layer_slices(self.meta, inputs=False)
-
-    def input_slices(self) -> dict[str, slice]:
-        """Input layer -> its slice of the input sources."""
-        return layer_slices(self.meta, inputs=True)
 
     def sources(self, batch: int = 1) -> Sources:
         """The netlist's own source settings, ``batch`` times (inputs read off the
@@ -110,7 +92,7 @@ class ResistiveChip:
             for i in range(layer.size)
         ]
         targets = np.zeros(self.free)
-        for unit, (_, _, target) in self._nudges.items():
+        for unit, (_, _, _, target) in self._nudges.items():
             targets[unit] = elements[target].value / vs
         nudge = self._netlist_nudge()
         return Sources(
@@ -157,70 +139,15 @@ class ResistiveChip:
         ``state`` (batch, free), each in its parameter's shape."""
         vs = self.meta.scaling.volts_per_unit
         v = self.voltages(sources, state)
+        shapes = self.meta.parameter_shapes()
         out = {}
         for name in self.trained:
             ends = self._ends[name]
             across = (v[:, ends[:, 0]] - v[:, ends[:, 1]]) / vs
-            out[name] = (0.5 * np.mean(across**2, axis=0)).reshape(self._shape(name))
+            out[name] = (0.5 * np.mean(across**2, axis=0)).reshape(shapes[name])
         return out
 
     # program
-    def program(self, deltas: Mapping[str, np.ndarray]) -> None:
-        """Move each parameter by ``deltas[name]`` (θ = G/g_unit, the parameter's shape),
-        each device held in [g_min, g_unit]; only devices marked trainable change."""
-        for name, delta in deltas.items():
-            if name not in self.trained:
-                raise KeyError(f"{name} is not a trained parameter of this chip")
-            delta = np.asarray(delta, dtype=np.float64)
-            if delta.shape != self._shape(name):
-                raise ValueError(
-                    f"{name}: update of shape {delta.shape}, expected {self._shape(name)}"
-                )
-            moved = np.clip(self._theta[name] + delta.ravel(), self._low, 1.0)
-            self._theta[name] = np.where(self._masks[name], moved, self._theta[name])
-        self.version += 1
-
-    def parameters(self) -> dict[str, np.ndarray]:
-        """Every parameter θ = G/g_unit, in its shape."""
-        return {
-            name: theta.reshape(self._shape(name)).copy() for name, theta in self._theta.items()
-        }
-
-    def device_state(self) -> dict[str, np.ndarray]:
-        """What a checkpoint stores: every device's conductance [S]."""
-        g_unit = self.meta.scaling.g_unit
-        return {f"conductance/{name}": theta * g_unit for name, theta in self._theta.items()}
-
-    def load_device_state(self, state: Mapping[str, np.ndarray]) -> None:
-        """Put the devices of ``state`` (from :meth:`device_state`) back."""
-        if set(state) != {f"conductance/{name}" for name in self._theta}:
-            raise CircuitError("the saved device state is for another circuit")
-        g_unit = self.meta.scaling.g_unit
-        for key, value in state.items():
-            name = key.split("/", 1)[1]
-            if np.shape(value) != self._theta[name].shape:
-                raise CircuitError(f"the saved conductances of {name} have another shape")
-            self._theta[name] = np.array(value, dtype=np.float64) / g_unit
-        self.version += 1
-
-    def set_values(self, values: Mapping[str, np.ndarray]) -> None:
-        """Program each parameter of ``values`` (θ, its shape) exactly."""
-        self.program({name: np.asarray(v) - self.parameters()[name] for name, v in values.items()})
-
-    def set_readout(self, readout, seed: int = 0) -> None:
-        if readout is not None:
-            raise CircuitError("an ADC readout is not modelled for resistive networks yet")
-
-    def set_drive(self, drive) -> None:
-        if drive is not None:
-            raise CircuitError("an input DAC is not modelled for resistive networks yet")
-
-    def stray_trainable(self) -> list[str]:
-        """Elements marked trainable that this host does not program."""
-        return stray_trainable(
-            self._circuit, {name for names in self._names.values() for name in names}
-        )
-
     def circuit(self, title: str | None = None) -> Circuit:
         """The circuit with its devices as programmed; everything else as given."""
         g_unit = self.meta.scaling.g_unit
@@ -232,15 +159,12 @@ class ResistiveChip:
                 elements[element.name] = replace(element, value=float(1.0 / (now[index] * g_unit)))
         return replace(self._circuit, title=title or self._circuit.title, elements=elements)
 
-    def fingerprint(self) -> str:
-        """:func:`neurosim.host.identity.fingerprint` over the programmed elements."""
-        return fingerprint(
-            self._circuit, {name for names in self._names.values() for name in names}
-        )
-
     # helpers
-    def _shape(self, name: str) -> tuple[int, ...]:
-        return self.meta.parameter_shapes()[name]
+    def _bounds(self) -> tuple[float, float]:
+        return self._low, 1.0
+
+    def _stored_scale(self) -> float:
+        return self.meta.scaling.g_unit
 
     def _coordinates(self, meta: NetworkMeta, index: dict[str, int]) -> None:
         """Where each state coordinate lives: ``_plain`` (columns, nodes) of the hidden
@@ -288,7 +212,8 @@ class ResistiveChip:
 
     def _nudge_elements(self, meta: NetworkMeta, circuit: Circuit) -> dict[int, tuple]:
         """Output unit (the state column of s) -> (its pair's p and n node indices, its
-        target source's name), where the netlist has the nudge (gn, gt, vnt)."""
+        nudge VCCS's and its target source's names), where the netlist has the nudge
+        (gn, gt, vnt)."""
         out = {}
         s, _, p, n = self._pairs
         names = [
@@ -300,15 +225,14 @@ class ResistiveChip:
         for unit, column, node_p, node_n in zip(names, s, p, n, strict=True):
             parts = (f"gn_{unit}", f"gt_{unit}", f"vnt_{unit}")
             if all(part in circuit.elements for part in parts):
-                out[int(column)] = (int(node_p), int(node_n), parts[2])
+                out[int(column)] = (int(node_p), int(node_n), parts[0], parts[2])
         return out
 
     def _netlist_nudge(self) -> np.ndarray:
         """The nudge strength (free,) the netlist's gn elements hold (units of g_unit)."""
         nudge = np.zeros(self.free)
-        for column in self._nudges:
-            name = self._nudges[column][2].replace("vnt_", "gn_", 1)
-            nudge[column] = self._circuit.elements[name].value / self.meta.scaling.g_unit
+        for column, (_, _, gn, _) in self._nudges.items():
+            nudge[column] = self._circuit.elements[gn].value / self.meta.scaling.g_unit
         return nudge
 
     def _nudge_injection(self, nudge: np.ndarray) -> np.ndarray:
@@ -316,7 +240,7 @@ class ResistiveChip:
         per volt of an output's target source, into its p node and out of its n node."""
         out = np.zeros_like(self._system.injection)
         column = {name: k for k, name in enumerate(self._system.sources)}
-        for unit, (p, n, target) in self._nudges.items():
+        for unit, (p, n, _, target) in self._nudges.items():
             g = nudge[unit] * self.meta.scaling.g_unit
             out[column[target], p] += g
             out[column[target], n] -= g
@@ -329,7 +253,7 @@ class ResistiveChip:
         size = len(self._system.nodes) + 1
         ends = [self._ends[name] for name in self._names]
         values = [theta[name] * g_unit for name in self._names]
-        for unit, (p, n, _) in self._nudges.items():  # the conductance across the pair
+        for unit, (p, n, _, _) in self._nudges.items():  # the conductance across the pair
             ends.append(np.array([[p, n]]))
             values.append(np.array([nudge[unit] * g_unit]))
         a, b = np.concatenate(ends).T
@@ -358,6 +282,6 @@ class ResistiveChip:
                 values[:, column[f"vin_{layer.name}_{i}_p"]] = x
                 values[:, column[f"vin_{layer.name}_{i}_n"]] = -x
                 k += 1
-        for unit, (_, _, target) in self._nudges.items():
+        for unit, (_, _, _, target) in self._nudges.items():
             values[:, column[target]] = sources.nudge_targets[:, unit] * vs
         return SourceValues(values)
