@@ -14,7 +14,9 @@ methods are those of :mod:`neurosim.engine.relax`):
   a step that raises it beyond round-off (or is not finite) is halved up to
   ``HALVINGS`` times along the plain Jacobi step, and the sample's history restarts;
 - ``"newton"``: Newton steps ``J δ = −F`` with the exact Jacobian (built from the
-  system's ``jvp``, one call per free node: for circuits with few nodes), halved until
+  system's own ``jacobian`` where it has one, else from its ``jvp`` along every free
+  node in one batched call: for circuits with few nodes; not offered by a runner built
+  with ``newton=False``, as the oscillators' is, whose saddles can stop it), halved until
   the merit does not rise. With an energy, −J is its Hessian, so on a convex energy
   (the resistor–diode family) δ always descends and the steps converge quadratically;
   the Jacobi map above oscillates there where a junction's conductance grows faster
