@@ -1,24 +1,28 @@
 """A chip programmed onto devices: the circuit with each device as a device model made it.
 
-Every device of the crossbar's arrays (the conductance pairs of the weights and biases)
-is programmed to the conductance the netlist gives it, through a device model
-(:mod:`neurosim.devices`), and optionally aged to a time after programming. What comes
-out is written into the circuit — each device's element value — so ngspice sees the
-same chip, and a ``*@neurosim programmed`` record says which model, settings, seed and
-time made it. The host's targets stay the netlist's values (what the host asked for).
+Every device of the crossbar's arrays (the conductance pairs of the weights and biases),
+or of a deep resistive network (each resistor), is programmed to the conductance the
+netlist gives it, through a device model (:mod:`neurosim.devices`), and optionally aged
+to a time after programming. What comes out is written into the circuit — each device's
+element value — so ngspice sees the same chip, and a ``*@neurosim programmed`` record
+says which model, settings, seed and time made it. The host's targets stay the netlist's
+values (what the host asked for).
 
 Global drift compensation (aihwkit's default, ``GlobalDriftCompensation``): right after
-programming the host reads every weight array with one-hot rows, and again at the
-time asked for; α = reference/now of the mean |column reading| scales the readout. Here
-the readings are Σ|G⁺ − G⁻| over each array's pairs (what one-hot reads give, without
-read noise: the readout path has none yet), and the scaling is written into the circuit
-as a gain α on every unit's injection amplifier (the column current it feeds into the
-unit), so ngspice sees it too. A gain ≠ 1 makes the circuit one without an energy
-function for the engine (it settles it along its own dynamics).
+programming the host reads every weight array with one-hot rows, and again at the time
+asked for; α = reference/now of the mean |column reading| scales the readout. Here the
+readings are Σ|G⁺ − G⁻| over each array's pairs (what one-hot reads give, without read
+noise: the readout path has none yet), and the scaling is written into the circuit as a
+gain α on every unit's injection amplifier (the column current it feeds into the unit),
+so ngspice sees it too. A gain ≠ 1 makes the circuit one without an energy function for
+the engine (it settles it along its own dynamics).
 
-Draws come from one generator seeded by ``seed``, array by array in name order: the
-same seed gives the same chip. A device at 0 S (an open cell) is written as
-``OPEN_CONDUCTANCE``: a resistor cannot be infinite in a netlist.
+Draws come from one generator seeded by ``seed``, array by array in name order: the same
+seed gives the same chip. An oscillator network has no device to program (its couplings,
+fields and locking strengths are behavioural sources), and a resistive one no amplifier
+(its inputs are sources, its units bare nodes): both are refused by name, as is drift
+compensation, which scales the crossbar's injection amplifiers. A device at 0 S (an open
+cell) is written as ``OPEN_CONDUCTANCE``: a resistor cannot be infinite in a netlist.
 
 The amplifiers' errors (:mod:`neurosim.devices.amplifiers`), when given, are written
 into the drivers' and injections' elements too, and named in the record.
@@ -42,8 +46,10 @@ from neurosim.circuit.templates import (
 from neurosim.devices.amplifiers import AmplifierErrors, Amplifiers
 from neurosim.devices.presets import model_record
 from neurosim.errors import CircuitError
+from neurosim.host import chip_for
 from neurosim.host.chip import Chip
 from neurosim.host.programming import OPEN_CONDUCTANCE
+from neurosim.host.resistive import ResistiveChip
 from neurosim.netlist.write import netlist_text
 from neurosim.validation import SettingsError
 
@@ -77,7 +83,9 @@ class Placement:
     compensation: float | None
 
 
-def program_devices(chip: Chip, model, *, seconds: float | None = None, seed: int = 0) -> Placement:
+def program_devices(
+    chip: Chip | ResistiveChip, model, *, seconds: float | None = None, seed: int = 0
+) -> Placement:
     """Program every device of ``chip`` (in place) onto ``model``, toward the conductance
     it holds now, aged ``seconds`` after programming (None: right after); the host's
     targets are left as they are. Draws: one generator seeded by ``seed``, array by array
@@ -88,6 +96,7 @@ def program_devices(chip: Chip, model, *, seconds: float | None = None, seed: in
             f"{model.name!r} is a pulsed-update device: it is for training "
             "(`train --device`); a trained netlist is programmed onto ideal, pcm or generic",
         )
+    paired = isinstance(chip, Chip)  # a crossbar's weight arrays: pairs (G⁺, G⁻)
     state = chip.device_state()
     rng = np.random.default_rng(seed)
     count = out_of_range = 0
@@ -102,7 +111,7 @@ def program_devices(chip: Chip, model, *, seconds: float | None = None, seed: in
         out_of_range += int(np.count_nonzero(programmed.target != target))
         reached = target > 0
         deviation += float(np.sum(np.abs(g[reached] - target[reached]) / target[reached]))
-        if key.startswith("conductance/w"):  # the weight arrays' one-hot readings
+        if paired and key.startswith("conductance/w"):  # the weight arrays' one-hot readings
             reference += float(np.sum(np.abs(programmed.g[..., 0] - programmed.g[..., 1])))
             now += float(np.sum(np.abs(g[..., 0] - g[..., 1])))
     chip.load_device_state(state)
@@ -125,7 +134,23 @@ def deploy(
     global drift compensation (module docstring); with ``amplifiers``, each amplifier
     made with its own errors (:mod:`neurosim.devices.amplifiers`; drawn from ``seed``
     apart from the devices' draws, so the devices are the same with or without)."""
-    chip = Chip(circuit)
+    chip = chip_for(circuit)
+    if not isinstance(chip, Chip | ResistiveChip):
+        raise CircuitError(
+            "an oscillator network has no devices to program: its couplings, fields "
+            "and locking strengths are behavioural current sources, not conductances"
+        )
+    if isinstance(chip, ResistiveChip):
+        if compensate:
+            raise CircuitError(
+                "drift compensation scales a crossbar's injection amplifiers; a resistive "
+                "network has none"
+            )
+        if amplifiers is not None and not amplifiers.ideal():
+            raise CircuitError(
+                "a resistive network has no amplifiers (its inputs are voltage sources, its "
+                "units bare nodes): --amplifier errors do not apply"
+            )
     placed = program_devices(chip, model, seconds=seconds, seed=seed)
     alpha = placed.compensation if compensate else None
     record = {
@@ -136,6 +161,11 @@ def deploy(
         "source_sha256": hashlib.sha256(netlist_text(circuit).encode()).hexdigest(),
     }
     programmed = chip.circuit()
+    if isinstance(chip, ResistiveChip):
+        programmed = replace(programmed, programmed=(*circuit.programmed, record))
+        return Deployment(
+            programmed, record, placed.devices, placed.out_of_range, placed.mean_deviation
+        )
     elements = dict(programmed.elements)
     injection = np.full(len(chip.injection_elements()), 1.0 if alpha is None else alpha)
     if amplifiers is not None and not amplifiers.ideal():

@@ -75,7 +75,7 @@ def _measure(config: SweepConfig, task: Task) -> dict[str, float]:
     if config.mode == "train":
         chip = _trained(config, circuit, placed, task.seed)
     else:
-        from neurosim.host import Chip
+        from neurosim.host import chip_for
         from neurosim.host.deploy import deploy
 
         programming = placed["programming"]
@@ -87,7 +87,7 @@ def _measure(config: SweepConfig, task: Task) -> dict[str, float]:
             compensate=_truth(programming.get("compensate", False)),
             amplifiers=amplifiers(placed["amplifiers"]),
         )
-        chip = Chip(made.circuit)
+        chip = chip_for(made.circuit)
         readout, drive = converters(placed["converters"])
         if readout is not None:
             chip.set_readout(readout, task.seed)
