@@ -80,6 +80,9 @@ class NetworkMeta:
     ``couplings``: pairs of layer names joined by a weight matrix of shape
     ``(size_a, size_b)``. ``spring`` / ``nudge``: whether visible springs and nudge
     elements are present. ``spring_lambda``: spring stiffness in model units.
+    ``reciprocal`` (crossbars): False if the two arrays of each coupling between free
+    layers are programmed independently (parameters ``w<k>`` forward, ``w<k>_back``
+    backward): the circuit then has no energy function.
     """
 
     family: str
@@ -89,6 +92,7 @@ class NetworkMeta:
     scaling: Scaling
     spring_lambda: float = 0.0
     nudge: bool = True
+    reciprocal: bool = True
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
@@ -115,6 +119,17 @@ class NetworkMeta:
             seen.add(frozenset((a, b)))
         if not (math.isfinite(self.spring_lambda) and self.spring_lambda >= 0):
             raise ValueError(f"spring_lambda must be finite and >= 0, not {self.spring_lambda!r}")
+        if not isinstance(self.reciprocal, bool):
+            raise ValueError(f"reciprocal must be true or false, not {self.reciprocal!r}")
+        if not self.reciprocal and self.family != "crossbar":
+            raise ValueError(
+                f"a {self.family} network is reciprocal (reciprocal = false: crossbars)"
+            )
+        if not self.reciprocal and not self.backward_shapes():
+            raise ValueError(
+                "reciprocal = false needs a coupling between two free layers (a clamped "
+                "input's coupling has one array only)"
+            )
 
     def layer(self, name: str) -> Layer:
         """The layer called ``name``."""
@@ -128,6 +143,19 @@ class NetworkMeta:
         return {
             f"w{k}": (self.layer(a).size, self.layer(b).size)
             for k, (a, b) in enumerate(self.couplings)
+        }
+
+    def backward_shapes(self) -> dict[str, tuple[int, int]]:
+        """``{"w<k>_back": (rows, cols)}``: the backward array of each coupling between
+        free layers of a non-reciprocal crossbar (none if reciprocal)."""
+        if self.reciprocal:
+            return {}
+        return {
+            f"{name}_back": shape
+            for (name, shape), (a, _) in zip(
+                self.weight_shapes().items(), self.couplings, strict=True
+            )
+            if self.layer(a).kind != "input"
         }
 
     def bias_shapes(self) -> dict[str, tuple[int]]:
@@ -144,7 +172,7 @@ class NetworkMeta:
             free = {f"k_{name[2:]}": shape for name, shape in self.bias_shapes().items()}
             return {**self.weight_shapes(), **self.bias_shapes(), **free}
         if self.family != "resistive":
-            return {**self.weight_shapes(), **self.bias_shapes()}
+            return {**self.weight_shapes(), **self.bias_shapes(), **self.backward_shapes()}
         shapes: dict[str, tuple[int, ...]] = {}
         for name, (rows, cols) in self.weight_shapes().items():
             a, b = self.couplings[int(name[1:])]
@@ -166,6 +194,8 @@ class NetworkMeta:
         """JSON-ready form (written into netlists and HDF5 files)."""
         data = asdict(self)
         data["couplings"] = [list(c) for c in self.couplings]
+        if self.reciprocal:  # as every earlier version wrote it
+            del data["reciprocal"]
         return data
 
     @classmethod
@@ -179,6 +209,7 @@ class NetworkMeta:
             scaling=Scaling(**data["scaling"]),
             spring_lambda=float(data.get("spring_lambda", 0.0)),
             nudge=bool(data.get("nudge", True)),
+            reciprocal=data.get("reciprocal", True),
         )
 
 
@@ -186,7 +217,7 @@ def check_params(meta: NetworkMeta, params: Mapping) -> None:
     """Raise ``ValueError`` unless ``params`` has exactly the network's finite arrays."""
     import numpy as np  # on use: the CLI imports this module at start-up
 
-    expected = {**meta.weight_shapes(), **meta.bias_shapes()}
+    expected = {**meta.weight_shapes(), **meta.bias_shapes(), **meta.backward_shapes()}
     if set(params) != set(expected):
         raise ValueError(f"parameters {sorted(params)} do not match {sorted(expected)}")
     for name, shape in expected.items():

@@ -37,10 +37,18 @@ def info(file: Path, as_json: bool) -> None:
             click.echo(f"{key}: {value}")
 
 
+NO_ENERGY = (
+    "none: non-reciprocal (each coupling's forward and backward arrays are programmed "
+    "independently, w<k> and w<k>_back), so its settled field is not the gradient of any energy"
+)
+
+
 def _network_summary(meta) -> dict:
+    energy = {} if meta.reciprocal else {"energy": NO_ENERGY}
     return {
         "family": meta.family,
         "law": meta.law,
+        **energy,
         "layers": ", ".join(f"{l.name}[{l.size}] {l.kind} {l.activation}" for l in meta.layers),
         "couplings": ", ".join(
             f"w{k}: {a}->{b} {meta.weight_shapes()[f'w{k}']}"

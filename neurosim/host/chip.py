@@ -396,10 +396,15 @@ class Chip(CrossbarView):
 
 
 def _parameter_arrays(meta: NetworkMeta, arrays: set[str]) -> dict[str, tuple[str, ...]]:
-    """Parameter name -> the device arrays that realise it (forward array first)."""
+    """Parameter name -> the device arrays that realise it (forward array first; a
+    non-reciprocal network's backward arrays are parameters of their own)."""
     out = {}
     for k in range(len(meta.couplings)):
-        out[f"w{k}"] = tuple(a for a in (f"w{k}.forward", f"w{k}.backward") if a in arrays)
+        both = tuple(a for a in (f"w{k}.forward", f"w{k}.backward") if a in arrays)
+        if meta.reciprocal or len(both) == 1:
+            out[f"w{k}"] = both
+        else:
+            out[f"w{k}"], out[f"w{k}_back"] = both[:1], both[1:]
     for layer in meta.layers:
         if layer.kind != "input":
             out[f"b_{layer.name}"] = (f"b_{layer.name}",)

@@ -179,6 +179,11 @@ class TrainingRun:
             raise NeurosimError(
                 f"{netlist}: a {meta.family} network trains with --objective classify"
             )
+        if not meta.reciprocal:
+            raise NeurosimError(
+                f"{netlist}: a non-reciprocal network has no energy, so EP's and GradEP's "
+                "local rules are not its gradient; it cannot be trained by them"
+            )
         if isinstance(settings, GradEPSettings):
             _check_flow_network(meta, netlist)
         elif isinstance(settings, ClassifySettings):

@@ -17,8 +17,10 @@ Per unit ``i`` of layer ``L`` (all names lower case)::
 Weights: coupling ``k = (a, b)``, entry ``W[i, j]``, is a conductance pair
 ``G± = g_min + max(±W, 0)·g_unit`` in two arrays, ``rw<k>f_<i>_<j>{p,n}`` (rows of a
 onto the column of b) and ``rw<k>b_<i>_<j>{p,n}`` (rows of b onto the column of a;
-absent when a is clamped). Biases: ``rb_L_i_{p,n}`` from the rails ``bias_p``/``bias_n``
-(±volts_per_unit) onto the column. So ``W = (G+ − G−)/g_unit`` and ``b`` likewise.
+absent when a is clamped); a non-reciprocal network's backward array holds its own
+parameter ``w<k>_back`` (same shape, same entry order). Biases: ``rb_L_i_{p,n}`` from
+the rails ``bias_p``/``bias_n`` (±volts_per_unit) onto the column. So
+``W = (G+ − G−)/g_unit`` and ``b`` likewise.
 
 With wire resistance ``R`` (IR drop), each device of an array sits between its own row
 wire node ``w<k><f|b>_r<row><sign>_<col>`` and column wire node ``w<k><f|b>_c…``; the
@@ -75,7 +77,9 @@ def compile_network(
     for layer in meta.layers:
         _add_units(circuit, meta, layer, structure.units[layer.name])
     for array in structure.arrays:
-        _add_array(circuit, meta, params[f"w{array.coupling}"], array, wire_resistance)
+        w = params.get(f"w{array.coupling}_back") if array.direction == "backward" else None
+        w = params[f"w{array.coupling}"] if w is None else w
+        _add_array(circuit, meta, w, array, wire_resistance)
     for layer in meta.layers:
         if layer.kind != "input":
             _add_biases(circuit, meta.scaling, layer, params[f"b_{layer.name}"], structure)

@@ -20,12 +20,16 @@ from neurosim.circuit.meta import SCELLIER_BENGIO, NetworkMeta
 
 
 def init_params(meta: NetworkMeta, rng: np.random.Generator, gain: float = 0.5) -> dict:
-    """Xavier-normal weights (std = gain·sqrt(2/(fan_in+fan_out))) and zero biases."""
+    """Xavier-normal weights (std = gain·sqrt(2/(fan_in+fan_out))) and zero biases; a
+    non-reciprocal network's backward arrays drawn the same way after everything else
+    (so the other draws are a reciprocal network's)."""
     params = {}
     for name, (rows, cols) in meta.weight_shapes().items():
         params[name] = rng.normal(0.0, gain * np.sqrt(2.0 / (rows + cols)), size=(rows, cols))
     for name, shape in meta.bias_shapes().items():
         params[name] = np.zeros(shape)
+    for name, (rows, cols) in meta.backward_shapes().items():
+        params[name] = rng.normal(0.0, gain * np.sqrt(2.0 / (rows + cols)), size=(rows, cols))
     return params
 
 

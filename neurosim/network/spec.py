@@ -114,6 +114,7 @@ def spec_from_dict(data: dict, *, default_name: str = "network") -> NetworkSpec:
         scaling=scaling,
         spring_lambda=spring,
         nudge=_boolean("network.nudge", network.get("nudge", True)),
+        reciprocal=_boolean("network.reciprocal", network.get("reciprocal", True)),
     )
     init = data.get("init", {})
     circuit = data.get("circuit", {})
