@@ -40,6 +40,8 @@ _EXPORTS = {
     "AdaptiveSampling": "neurosim.samplers.settings",
     "AnalogSampling": "neurosim.samplers.settings",
     "EqMSettings": "neurosim.learn.settings",
+    "FluxSettings": "neurosim.learn.settings",
+    "LangevinSampling": "neurosim.samplers.settings",
     "Readout": "neurosim.devices.periphery",
     "Samples": "neurosim.io.samples_h5",
     "QualityReport": "neurosim.scores.quality",

@@ -217,7 +217,7 @@ def check_params(meta: NetworkMeta, params: Mapping) -> None:
     """Raise ``ValueError`` unless ``params`` has exactly the network's finite arrays."""
     import numpy as np  # on use: the CLI imports this module at start-up
 
-    expected = {**meta.weight_shapes(), **meta.bias_shapes(), **meta.backward_shapes()}
+    expected = meta.parameter_shapes()
     if set(params) != set(expected):
         raise ValueError(f"parameters {sorted(params)} do not match {sorted(expected)}")
     for name, shape in expected.items():

@@ -111,6 +111,7 @@ def _data_metrics(samples_file: Path, loaded, data: str, as_json: bool) -> None:
     click.echo(
         f"{'energy distance':24}  {ours['energy_distance']:>9.4f}  {real['energy_distance']:>13.4f}"
     )
+    click.echo(f"{'W2 (exact assignment)':24}  {ours['w2']:>9.4f}  {real['w2']:>13.4f}")
     if "coverage" in ours:
         classes = f"coverage (of {ours['classes']})"
         click.echo(f"{classes:24}  {ours['coverage']:>9d}  {real['coverage']:>13d}")

@@ -35,8 +35,11 @@ def _option(name: str, kind, *decls: str):
     "gradient descent where each sample stops when |f| < --g-min (its step count is "
     "recorded; with --png a histogram of them too); analog: release the visible nodes and "
     "run the circuit's own transient for --duration seconds (noisy at --temperature); the "
-    "released circuit is written beside --out as OUT.released.cir (valid ngspice).",
+    "released circuit is written beside --out as OUT.released.cir (valid ngspice); "
+    "langevin: Langevin dynamics of the field, x += dt*v + sqrt(2 dt)*noise for --steps "
+    "steps (Flux Matching; not clipped).",
 )
+@click.option("--langevin", is_flag=True, help="The same as --sampler langevin.")
 @_option("n", int, "--n")
 @_option("t1", float)
 @_option("dt", float)
@@ -74,7 +77,9 @@ def _option(name: str, kind, *decls: str):
     default=None,
     help=EulerSampling.__dataclass_fields__["warm_start"].metadata["help"],
 )
-def sample(source: Path, sampler: str, out: Path, png: Path | None, force: bool, **options) -> None:
+def sample(
+    source: Path, sampler: str, langevin: bool, out: Path, png: Path | None, force: bool, **options
+) -> None:
     """Generate --n images from SOURCE, a RUN_DIR of `neurosim train` (its best.cir,
     the parameters whose samples scored best during training, else its trained.cir) or
     a trained netlist: noise x0 ~ N(0, I), then steps of the circuit's field, each read
@@ -87,6 +92,12 @@ def sample(source: Path, sampler: str, out: Path, png: Path | None, force: bool,
     from neurosim.io.outputs import claim_outputs, write_output
     from neurosim.io.samples_h5 import write_samples
 
+    if langevin:
+        from neurosim.errors import NeurosimError
+
+        if sampler not in ("euler", "langevin"):
+            raise NeurosimError(f"--langevin and --sampler {sampler} ask for two samplers")
+        sampler = "langevin"
     settings = build_chosen(SAMPLERS, sampler, "--sampler", options)
     netlist, checkpoint = api.run_netlist(source)
     histogram = released = None
@@ -127,6 +138,8 @@ def sample(source: Path, sampler: str, out: Path, png: Path | None, force: bool,
     )
     if isinstance(settings, EulerSampling):
         how = f"{settings.steps} Euler steps of {settings.dt:g}"
+    elif sampler == "langevin":
+        how = f"{settings.steps} Langevin steps of {settings.dt:g}"
     elif sampler == "analog":
         noise = ""
         if settings.inductance > 0:

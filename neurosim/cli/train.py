@@ -10,10 +10,11 @@ import click
 from neurosim.cli.options import build_chosen, settings_option
 from neurosim.cli.progress import EpochReporter
 from neurosim.devices import NAMES as DEVICES
-from neurosim.learn.settings import SETTINGS, GradEPSettings
+from neurosim.learn.settings import SETTINGS, FluxSettings, GradEPSettings
 
 EVERY = tuple(SETTINGS.values())  # the objectives' settings classes, by registration
 GRADEP = tuple(cls for cls in EVERY if issubclass(cls, GradEPSettings))
+FIELDS = (*GRADEP, FluxSettings)  # the objectives that read the springs' field
 CHOICES = {
     "optimizer": ("adam", "sgd"),
     "dtype": ("float64", "float32"),
@@ -46,7 +47,10 @@ def _option(name: str, kind=float, *decls: str, classes=EVERY):
     help="flow: GradEP flow matching (the network's visible springs learn a velocity "
     "field); classify: EP with a squared-error cost on the output layer; eqm: GradEP "
     "Equilibrium Matching (the springs learn the gradient of an energy landscape whose "
-    "minima are the data; sample it with `sample --sampler gd|nag|adaptive`).",
+    "minima are the data; sample it with `sample --sampler gd|nag|adaptive`); flux: Flux "
+    "Matching (the springs' field learns to keep the data stationary under Langevin "
+    "dynamics, gradients by the chip's adjoint, so non-reciprocal netlists train too; "
+    "sample it with `sample --langevin`).",
 )
 @_option("data", str)
 @click.option(
@@ -64,9 +68,12 @@ def _option(name: str, kind=float, *decls: str, classes=EVERY):
 @_option("beta2")
 @_option("momentum")
 @_option("clip")
-@_option("alpha", float, classes=GRADEP)
+@_option("alpha", float, classes=FIELDS)
 @_option("beta")
 @_option("batch_size", int)
+@_option("sigma")
+@_option("probes", int)
+@_option("fd_step")
 @_option("test_fraction", float)
 @_option("tol", float, "--tol")
 @_option("dtype", str, classes=GRADEP)
@@ -126,6 +133,11 @@ def _summary(result, run_dir: Path) -> str:
             f"{run_dir}: {result.epochs} epochs, test accuracy {history['test_accuracy'][-1]:.2%}"
         )
     objective = result.settings.objective
+    if objective == "flux":
+        return (
+            f"{run_dir}: {result.epochs} epochs, Stein residual {history['stein'][-1]:.4g} "
+            f"(batch mean r²; sample with `neurosim sample {run_dir} --langevin`)"
+        )
     line = f"{run_dir}: {result.epochs} epochs, {objective} MSE {history['mse'][-1]:.4f}"
     if result.best_epoch is not None:
         label = "FD" if result.settings.data == "digits" else "energy distance"

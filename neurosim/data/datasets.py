@@ -1,12 +1,17 @@
-"""Datasets training takes: the shipped digits, two 2-D toy sets, or a user's file.
+"""Datasets training takes: the shipped digits, four 2-D toy sets, or a user's file.
 
 ``load_dataset(source)``:
 
 - ``"digits"``: the 1,797 8×8 digits in [−1, 1] (:mod:`neurosim.data.digits`);
-- ``"moons"``: 2,000 points on two interleaved half circles (Gaussian noise σ 0.05 in
-  the moons' units), labels 0/1 by moon; ``"ring8"``: 2,000 points from 8 Gaussians
-  (σ 0.05) centred on a circle of radius 0.8, labels the mode. Both are scaled into
-  [−1, 1] and drawn with a fixed generator (``TOY_SEED``): the same points every time;
+- the 2-D toy sets, 2,000 points each, drawn with a fixed generator (``TOY_SEED``):
+  the same points every time. ``"moons"``: two interleaved half circles (Gaussian
+  noise σ 0.05 in the moons' units) scaled into [−1, 1], labels 0/1 by moon;
+  ``"ring8"``: 8 isotropic Gaussians of standard deviation 0.1 centred on the circle
+  of radius 0.75 at angles kπ/4, labels the mode; ``"checkerboard"``: uniform over the
+  8 dark squares of a 4×4 board on [−1, 1]² (a square dark when its row and column
+  indices have an even sum), labels the square; ``"mix3"``: a mixture of 3 isotropic
+  Gaussians (σ 0.15, equal weights) centred at radius 0.6 on angles π/2, 7π/6 and
+  11π/6, labels the component;
 - a path to a ``.npy`` (x), ``.npz`` (``x``, optional ``labels``) or HDF5 file
   (datasets ``x``, optional ``labels``).
 
@@ -24,9 +29,11 @@ import numpy as np
 
 from neurosim.errors import NeurosimError
 
-TOY_SETS = ("moons", "ring8")
-TOY_SEED, TOY_POINTS, TOY_NOISE = 20261206, 2000, 0.05
-RING_RADIUS, RING_MODES = 0.8, 8
+TOY_SETS = ("moons", "ring8", "checkerboard", "mix3")
+TOY_SEED, TOY_POINTS, MOONS_NOISE = 20261206, 2000, 0.05
+RING_RADIUS, RING_MODES, RING_STD = 0.75, 8, 0.1
+MIX_RADIUS, MIX_ANGLES, MIX_STD = 0.6, np.pi * np.array([1 / 2, 7 / 6, 11 / 6]), 0.15
+BOARD = 4  # squares per side of the checkerboard
 MAX_ABS = 10.0
 
 
@@ -49,6 +56,18 @@ def ring_centres() -> np.ndarray:
     return RING_RADIUS * np.stack([np.cos(angles), np.sin(angles)], axis=1)
 
 
+def mix_centres() -> np.ndarray:
+    """The 3 components' centres of ``mix3`` (3, 2)."""
+    return MIX_RADIUS * np.stack([np.cos(MIX_ANGLES), np.sin(MIX_ANGLES)], axis=1)
+
+
+def dark_squares() -> np.ndarray:
+    """The lower-left corners (8, 2) of the checkerboard's dark squares."""
+    side = 2.0 / BOARD
+    corners = [(i, j) for i in range(BOARD) for j in range(BOARD) if (i + j) % 2 == 0]
+    return -1.0 + side * np.array(corners, dtype=float)
+
+
 def load_dataset(source: str) -> Dataset:
     """The dataset ``source`` names (module docstring); one-line errors."""
     if source == "digits":
@@ -56,23 +75,38 @@ def load_dataset(source: str) -> Dataset:
 
         x, labels = load_digits()
         return Dataset("digits", x, labels)
-    rng = np.random.default_rng(TOY_SEED)
-    if source == "moons":
-        labels = rng.integers(0, 2, TOY_POINTS)
-        angle = rng.uniform(0, np.pi, TOY_POINTS)
+    if source in TOY_SETS:
+        return toy_points(source, TOY_POINTS, np.random.default_rng(TOY_SEED))
+    return _from_file(Path(source))
+
+
+def toy_points(name: str, n: int, rng: np.random.Generator) -> Dataset:
+    """``n`` points of toy set ``name`` (one of TOY_SETS) drawn from ``rng``: the shipped
+    set is ``n`` = TOY_POINTS from the generator seeded TOY_SEED; other draws are
+    independent samples of the same law (for a baseline of two draws)."""
+    if name == "moons":
+        labels = rng.integers(0, 2, n)
+        angle = rng.uniform(0, np.pi, n)
         x = np.where(
             labels[:, None] == 0,
             np.stack([np.cos(angle), np.sin(angle)], axis=1),
             np.stack([1 - np.cos(angle), 0.5 - np.sin(angle)], axis=1),
         )
-        x = x + TOY_NOISE * rng.standard_normal(x.shape)
+        x = x + MOONS_NOISE * rng.standard_normal(x.shape)
         x = (x - x.mean(axis=0)) / np.abs(x - x.mean(axis=0)).max()  # into [-1, 1]
-        return Dataset("moons", x, labels.astype(np.int64))
-    if source == "ring8":
-        labels = rng.integers(0, RING_MODES, TOY_POINTS)
-        x = ring_centres()[labels] + TOY_NOISE * rng.standard_normal((TOY_POINTS, 2))
-        return Dataset("ring8", x, labels.astype(np.int64))
-    return _from_file(Path(source))
+    elif name == "ring8":
+        labels = rng.integers(0, RING_MODES, n)
+        x = ring_centres()[labels] + RING_STD * rng.standard_normal((n, 2))
+    elif name == "checkerboard":
+        corners = dark_squares()
+        labels = rng.integers(0, len(corners), n)
+        x = corners[labels] + (2.0 / BOARD) * rng.uniform(size=(n, 2))
+    elif name == "mix3":
+        labels = rng.integers(0, len(MIX_ANGLES), n)
+        x = mix_centres()[labels] + MIX_STD * rng.standard_normal((n, 2))
+    else:
+        raise NeurosimError(f"unknown toy set {name!r} (one of {', '.join(TOY_SETS)})")
+    return Dataset(name, x, labels.astype(np.int64))
 
 
 def _from_file(path: Path) -> Dataset:

@@ -79,6 +79,27 @@ class CrossbarSystem:
         )
         return -diag * v + gain * coupled
 
+    def jacobian(self, sources: Sources, state: np.ndarray) -> np.ndarray:
+        """J = ∂F/∂s (batch, free, free) at ``state`` (batch, free), dense: the blocks of
+        :mod:`neurosim.engine.stability` (no coupling inside an even or odd group)."""
+        work, s = self._workspace(sources, state)
+        diag, gain, row_slope = stability.linearisation(work, s)
+        t, n_e = work.tables, work.tables.free_e
+        n_o = s.shape[1] - n_e
+        m_oe = np.asarray(t.m_oe[:n_o], dtype=np.float64)  # rows of o onto columns of e
+        m_eo = np.asarray(t.m_eo[:n_e], dtype=np.float64)
+        jac = np.zeros((s.shape[0], s.shape[1], s.shape[1]))
+        jac[:, :n_e, n_e:] = gain[:, :n_e, None] * m_oe.T[None] * row_slope[:, None, n_e:]
+        jac[:, n_e:, :n_e] = gain[:, n_e:, None] * m_eo.T[None] * row_slope[:, None, :n_e]
+        jac[:, np.arange(s.shape[1]), np.arange(s.shape[1])] -= diag
+        return jac
+
+    def unit_gains(self, sources: Sources, state: np.ndarray) -> np.ndarray:
+        """Each free unit's injection factor g = ∂F_i/∂(column current) (batch, free):
+        ρ'(s_i) under the Scellier–Bengio law, 1 under the Hopfield law."""
+        work, s = self._workspace(sources, state)
+        return stability.linearisation(work, s)[1]
+
     def diagonal(self, sources: Sources, state: np.ndarray) -> np.ndarray:
         work, s = self._workspace(sources, state)
         return stability.linearisation(work, s)[0]

@@ -240,6 +240,50 @@ class Chip(CrossbarView):
                 out[name] = -(acts[layer] * span).mean(axis=0)
         return out
 
+    def adjoint(self, sources: Sources, state: np.ndarray, cotangent: np.ndarray) -> np.ndarray:
+        """μ (batch, free) with Jᵀμ = ``cotangent`` (batch, free) at the equilibria
+        ``state``: the transposed small-signal system (:mod:`neurosim.engine.adjoint`)."""
+        from neurosim.engine.adjoint import adjoint_state
+        from neurosim.engine.crossbar_system import CrossbarSystem
+
+        self._engine_only("the adjoint")
+        return adjoint_state(CrossbarSystem(self._crossbar), sources, state, cotangent)
+
+    def adjoint_gradients(
+        self, sources: Sources, state: np.ndarray, adjoint: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """Batch-mean μᵀ∂F/∂θ of every trained parameter at ``state`` (batch, free) with
+        the adjoint ``adjoint`` (batch, free): each device's μ_i·g_i·r_j, μ and g of the
+        unit whose column it feeds, r the value of its row (:mod:`neurosim.engine.
+        adjoint`). A parameter realised by both arrays of a coupling sums its two
+        devices'; a non-reciprocal network's ``w<k>`` is its forward array only and
+        ``w<k>_back`` its backward one."""
+        from neurosim.engine.crossbar_system import CrossbarSystem
+
+        self._engine_only("the adjoint")
+        cb = self._crossbar
+        acts = activations(cb, sources, state)
+        rows = row_line_values(cb, sources, state) if cb.transforms_rows() else acts
+        pulled = np.asarray(adjoint) * CrossbarSystem(cb).unit_gains(sources, state)
+        at = {layer: pulled[:, where] for layer, where in self.free_slices().items()}
+        batch = state.shape[0]
+        out = {}
+        for k, (a, b) in enumerate(self.meta.couplings):
+            forward = rows[a].T @ at[b]
+            backward = at[a].T @ rows[b] if a in at else None
+            scale = self._pair_gains[f"w{k}"]
+            scale = 1.0 if scale is None else scale
+            if f"w{k}_back" in self._arrays:
+                parts = {f"w{k}": forward, f"w{k}_back": backward}
+            else:
+                parts = {f"w{k}": forward if backward is None else forward + backward}
+            out.update({n: v * scale / batch for n, v in parts.items() if n in self.trained})
+        span = (cb.rails[0] - cb.rails[1]) / (2.0 * self.meta.scaling.volts_per_unit)
+        for layer in self.free_slices():
+            if f"b_{layer}" in self.trained:
+                out[f"b_{layer}"] = (at[layer] * span).mean(axis=0)
+        return out
+
     # program
     def program(self, deltas: Mapping[str, np.ndarray]) -> None:
         """Move each parameter by ``deltas[name]`` (model units, the parameter's shape)

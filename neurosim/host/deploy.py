@@ -48,6 +48,7 @@ from neurosim.devices.presets import model_record
 from neurosim.errors import CircuitError
 from neurosim.host import chip_for
 from neurosim.host.chip import Chip
+from neurosim.host.oscillator import NO_DEVICES
 from neurosim.host.programming import OPEN_CONDUCTANCE
 from neurosim.host.resistive import ResistiveChip
 from neurosim.netlist.write import netlist_text
@@ -136,10 +137,7 @@ def deploy(
     apart from the devices' draws, so the devices are the same with or without)."""
     chip = chip_for(circuit)
     if not isinstance(chip, Chip | ResistiveChip):
-        raise CircuitError(
-            "an oscillator network has no devices to program: its couplings, fields "
-            "and locking strengths are behavioural current sources, not conductances"
-        )
+        raise CircuitError(NO_DEVICES)
     if isinstance(chip, ResistiveChip):
         if compensate:
             raise CircuitError(

@@ -1,8 +1,11 @@
 """What the hosts of the resistive and oscillator families share: a network circuit whose
-parameters are held by the host as flat arrays θ (one per parameter, in the order of its
+parameters are held by the host as flat arrays (one per parameter, in the order of its
 elements), programmed by moving them within bounds, saved and restored, and identified
-by the elements programming does not change. A subclass sets ``_circuit``, ``_system``
-(its lowered system: ``free``), ``_theta``, ``_masks`` (each element marked trainable),
+by the elements programming does not change. What is held (``_held``) is in the units a
+checkpoint stores (θ times ``_stored_scale``), so a resumed run continues from exactly
+the numbers an uninterrupted one had; ``_theta`` is θ. A subclass sets ``_circuit``,
+``_system`` (its lowered system: ``free``), ``_held``, ``_masks`` (each element marked
+trainable),
 ``_programmed`` (the names of every element it programs), ``trained`` and ``version``,
 and says how a parameter is stored (``STORED``: the checkpoint's key prefix and the
 factor from θ) and bounded (``_bounds``)."""
@@ -55,9 +58,16 @@ class FamilyHost:
             delta = np.asarray(delta, dtype=np.float64)
             if delta.shape != shapes[name]:
                 raise ValueError(f"{name}: update of shape {delta.shape}, expected {shapes[name]}")
-            moved = np.clip(self._theta[name] + delta.ravel(), low, high)
-            self._theta[name] = np.where(self._masks[name], moved, self._theta[name])
+            asked = self._asked(name)
+            moved = np.where(self._masks[name], np.clip(asked + delta.ravel(), low, high), asked)
+            self._held[name] = self._write(name, moved)
         self.version += 1
+
+    @property
+    def _theta(self) -> dict[str, np.ndarray]:
+        """Every parameter's θ, flat."""
+        scale = self._stored_scale()
+        return {name: held / scale for name, held in self._held.items()}
 
     def parameters(self) -> dict[str, np.ndarray]:
         """Every parameter in its shape (model units)."""
@@ -70,19 +80,17 @@ class FamilyHost:
 
     def device_state(self) -> dict[str, np.ndarray]:
         """What a checkpoint stores: every parameter, flat, as ``<STORED>/<name>``."""
-        scale = self._stored_scale()
-        return {f"{self.STORED}/{name}": theta * scale for name, theta in self._theta.items()}
+        return {f"{self.STORED}/{name}": held.copy() for name, held in self._held.items()}
 
     def load_device_state(self, state: Mapping[str, np.ndarray]) -> None:
         """Put the parameters of ``state`` (from :meth:`device_state`) back."""
-        if set(state) != {f"{self.STORED}/{name}" for name in self._theta}:
+        if set(state) != {f"{self.STORED}/{name}" for name in self._held}:
             raise CircuitError("the saved device state is for another circuit")
-        scale = self._stored_scale()
         for key, value in state.items():
             name = key.split("/", 1)[1]
-            if np.shape(value) != self._theta[name].shape:
+            if np.shape(value) != self._held[name].shape:
                 raise CircuitError(f"the saved {self.STORED}s of {name} have another shape")
-            self._theta[name] = np.array(value, dtype=np.float64) / scale
+            self._held[name] = np.array(value, dtype=np.float64)
         self.version += 1
 
     def set_readout(self, readout, seed: int = 0) -> None:
@@ -103,6 +111,15 @@ class FamilyHost:
     def fingerprint(self) -> str:
         """:func:`neurosim.host.identity.fingerprint` over the programmed elements."""
         return fingerprint(self._circuit, self._programmed)
+
+    def _asked(self, name: str) -> np.ndarray:
+        """What the host last asked of parameter ``name`` (flat θ)."""
+        return self._theta[name]
+
+    def _write(self, name: str, asked: np.ndarray) -> np.ndarray:
+        """What parameter ``name`` holds (stored units) once asked to take θ ``asked``
+        (exact devices)."""
+        return asked * self._stored_scale()
 
     def _bounds(self) -> tuple[float, float]:
         """The range every parameter is held in."""

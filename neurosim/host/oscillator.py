@@ -24,6 +24,11 @@ from neurosim.engine.sources import Sources
 from neurosim.errors import CircuitError, ConvergenceError
 from neurosim.host.family import FamilyHost
 
+NO_DEVICES = (
+    "an oscillator network has no devices to program: its couplings, fields and locking "
+    "strengths are behavioural current sources, not conductances"
+)
+
 
 class OscillatorChip(FamilyHost):
     """An oscillator network circuit as a host sees it (module docstring); its
@@ -49,7 +54,7 @@ class OscillatorChip(FamilyHost):
             ]
             self._index[name] = (np.array(rows), np.array(columns))
         self._as_read = self._read(self._system)
-        self._theta = {name: v.copy() for name, v in self._as_read.items()}
+        self._held = {name: v.copy() for name, v in self._as_read.items()}
         self._masks = {
             name: np.array([circuit.is_trainable(e[0]) for e in entries])
             for name, entries in self._sources.items()

@@ -76,7 +76,15 @@ class DeviceProgrammer:
         self, pairs: np.ndarray, targets: np.ndarray, scaling: Scaling, array: str, delta=None
     ) -> np.ndarray:
         rng = _generator(self.seed, array, targets)
-        return np.maximum(self.model.program(encode(targets, scaling), rng).g, OPEN_CONDUCTANCE)
+        return self._written(encode(targets, scaling), rng)
+
+    def program_devices(self, targets: np.ndarray, array: str) -> np.ndarray:
+        """Conductances [S] single devices (a resistive network's resistors) take when
+        written toward ``targets`` [S]; the draws as for pairs."""
+        return self._written(targets, _generator(self.seed, array, targets))
+
+    def _written(self, conductances: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return np.maximum(self.model.program(conductances, rng).g, OPEN_CONDUCTANCE)
 
 
 class PulsedProgrammer:

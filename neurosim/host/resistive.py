@@ -30,15 +30,22 @@ from neurosim.engine.relax import Equilibrium, relax
 from neurosim.engine.sources import Sources
 from neurosim.errors import CircuitError, ConvergenceError
 from neurosim.host.family import FamilyHost
+from neurosim.host.programming import DeviceProgrammer
 
 
 class ResistiveChip(FamilyHost):
     """A resistive network circuit as a host sees it (module docstring); every device
-    is held in [g_min, g_unit] and a checkpoint stores conductances [S]."""
+    is asked to take a value in [g_min, g_unit] and a checkpoint stores conductances [S].
+
+    ``programmer`` (None: exact devices) writes each device through a device model
+    (:class:`neurosim.host.programming.DeviceProgrammer`): the host then keeps what it
+    asked of each device (its target) apart from what the device took, moves the target
+    by each update and writes it afresh, and a checkpoint stores the targets too
+    (``target/<name>`` [S])."""
 
     STORED = "conductance"
 
-    def __init__(self, circuit: Circuit) -> None:
+    def __init__(self, circuit: Circuit, programmer: DeviceProgrammer | None = None) -> None:
         meta = circuit.network
         if meta is None or meta.family != "resistive":
             raise CircuitError("the circuit is not a neurosim resistive network")
@@ -64,7 +71,13 @@ class ResistiveChip(FamilyHost):
             name: np.array([1.0 / (circuit.elements[e].value * scaling.g_unit) for e in names])
             for name, names in self._names.items()
         }
-        self._theta = {name: values.copy() for name, values in self._as_read.items()}
+        self._held = {  # conductances [S]
+            name: np.array([1.0 / circuit.elements[e].value for e in names])
+            for name, names in self._names.items()
+        }
+        self._read_held = {name: held.copy() for name, held in self._held.items()}
+        self.programmer = programmer
+        self._targets = {name: held.copy() for name, held in self._held.items()}  # [S]
         self._masks = {
             name: np.array([circuit.is_trainable(e) for e in names])
             for name, names in self._names.items()
@@ -150,16 +163,50 @@ class ResistiveChip(FamilyHost):
     # program
     def circuit(self, title: str | None = None) -> Circuit:
         """The circuit with its devices as programmed; everything else as given."""
-        g_unit = self.meta.scaling.g_unit
         elements = dict(self._circuit.elements)
         for name, names in self._names.items():
-            now, then = self._theta[name], self._as_read[name]
+            now, then = self._held[name], self._read_held[name]
             for index in np.flatnonzero(now != then):
                 element = elements[names[index]]
-                elements[element.name] = replace(element, value=float(1.0 / (now[index] * g_unit)))
+                elements[element.name] = replace(element, value=float(1.0 / now[index]))
         return replace(self._circuit, title=title or self._circuit.title, elements=elements)
 
+    def device_state(self) -> dict[str, np.ndarray]:
+        """What a checkpoint stores: every device's conductance [S] (``conductance/``)
+        and, on a device model, what the host asked of it (``target/``, [S])."""
+        state = super().device_state()
+        if self.programmer is not None:
+            state.update({f"target/{n}": t.copy() for n, t in self._targets.items()})
+        return state
+
+    def load_device_state(self, state: Mapping[str, np.ndarray]) -> None:
+        """Put the devices (and targets) of ``state`` (from :meth:`device_state`) back."""
+        targets = {k: v for k, v in state.items() if k.startswith("target/")}
+        if (self.programmer is not None) != bool(targets):
+            raise CircuitError("the saved device state is for another circuit")
+        super().load_device_state({k: v for k, v in state.items() if k not in targets})
+        if not targets:
+            self._targets = {name: held.copy() for name, held in self._held.items()}
+            return
+        if set(targets) != {f"target/{name}" for name in self._targets}:
+            raise CircuitError("the saved device state is for another circuit")
+        for key, value in targets.items():
+            name = key.split("/", 1)[1]
+            if np.shape(value) != self._targets[name].shape:
+                raise CircuitError(f"the saved targets of {name} have another shape")
+            self._targets[name] = np.array(value, dtype=np.float64)
+
     # helpers
+    def _asked(self, name: str) -> np.ndarray:
+        return self._targets[name] / self.meta.scaling.g_unit
+
+    def _write(self, name: str, asked: np.ndarray) -> np.ndarray:
+        self._targets[name] = asked * self.meta.scaling.g_unit
+        if self.programmer is None:
+            return self._targets[name].copy()
+        written = self.programmer.program_devices(self._targets[name], f"{self.STORED}/{name}")
+        return np.where(self._masks[name], written, self._held[name])
+
     def _bounds(self) -> tuple[float, float]:
         return self._low, 1.0
 

@@ -29,11 +29,13 @@ from threadpoolctl import threadpool_limits
 
 from neurosim.circuit.ir import Circuit
 from neurosim.errors import CircuitError, NeurosimError
-from neurosim.host import Chip, chip_for
+from neurosim.host import Chip, ResistiveChip, chip_for
+from neurosim.host.oscillator import NO_DEVICES
 from neurosim.io.checkpoint_h5 import Checkpoint, read_checkpoint
 from neurosim.learn.loop import CHECKPOINT
 from neurosim.learn.settings import (
     ClassifySettings,
+    FluxSettings,
     GradEPSettings,
     SettingsError,
     TrainingSettings,
@@ -72,7 +74,9 @@ class Progress:
     def describe(self) -> str:
         """A few words on the last epoch: its loss, and the quality when scored."""
         m = self.metrics
-        if "mse" in m:
+        if "stein" in m:
+            text = f"Stein residual {m['stein']:.4g}, |f - s|² {m['score_mse']:.4g}"
+        elif "mse" in m:
             text = f"flow MSE {m['mse']:.4f}"
         else:
             text = f"loss {m['loss']:.4f}, test {m['test_accuracy']:.1%}"
@@ -179,13 +183,14 @@ class TrainingRun:
             raise NeurosimError(
                 f"{netlist}: a {meta.family} network trains with --objective classify"
             )
-        if not meta.reciprocal:
+        if not meta.reciprocal and not isinstance(settings, FluxSettings):
             raise NeurosimError(
                 f"{netlist}: a non-reciprocal network has no energy, so EP's and GradEP's "
-                "local rules are not its gradient; it cannot be trained by them"
+                "local rules are not its gradient; train it with --objective flux (gradients "
+                "by the adjoint)"
             )
-        if isinstance(settings, GradEPSettings):
-            _check_flow_network(meta, netlist)
+        if isinstance(settings, GradEPSettings | FluxSettings):
+            _check_flow_network(meta, netlist, nudge=isinstance(settings, GradEPSettings))
         elif isinstance(settings, ClassifySettings):
             _check_classifier(meta, netlist)
         else:
@@ -284,6 +289,11 @@ class TrainingRun:
         files = {CHECKPOINT: out / CHECKPOINT, TRAINED: out / TRAINED}
         write_netlist(self.circuit(), out / TRAINED)
         history = result.history
+        if isinstance(self.settings, FluxSettings):
+            plot_history(
+                history, ["stein"], out / LOSS_PLOT, ylabel="Stein residual mean r² (batch)"
+            )
+            return {**files, LOSS_PLOT: out / LOSS_PLOT}
         if isinstance(self.settings, GradEPSettings):
             plot_history(history, ["mse"], out / LOSS_PLOT, ylabel="per-pixel velocity MSE")
             files[LOSS_PLOT] = out / LOSS_PLOT
@@ -347,6 +357,21 @@ class TrainingRun:
         """The objective, as a context manager (the flow's OT worker must end)."""
         s = self.settings
         x, labels = _training_data(self.chip.meta, s)
+        if isinstance(s, FluxSettings):
+            from neurosim.learn.flux_objective import FluxObjective, FluxStep
+
+            step = FluxStep(
+                alpha=s.alpha,
+                sigma=s.sigma,
+                batch_size=s.batch_size,
+                probes=s.probes,
+                step=s.fd_step,
+                clip=s.clip or None,
+                tolerance=s.tol,
+                max_passes=s.max_passes,
+                layer=_visible(self.chip.meta),
+            )
+            return nullcontext(FluxObjective(x, s.seed, step))
         if isinstance(s, GradEPSettings):
             from neurosim.learn.flow_objective import FlowObjective, FlowStep
 
@@ -413,14 +438,17 @@ def _chip_on_devices(circuit: Circuit, settings: TrainingSettings) -> Chip:
 
 def _programmed_chip(circuit: Circuit, settings: TrainingSettings) -> Chip:
     family = circuit.network.family
-    if family != "crossbar":
-        if settings.device != "ideal":
-            raise CircuitError(f"device models are not yet available for {family} networks")
-        return chip_for(circuit)
     if settings.device == "ideal":
-        return Chip(circuit)
+        return chip_for(circuit)
     from neurosim.devices import PULSED
 
+    if family == "oscillator":
+        raise CircuitError(NO_DEVICES)
+    if family == "resistive" and settings.device in PULSED:
+        raise CircuitError(
+            f"{settings.device} devices are modelled as the conductance pairs of a crossbar's "
+            "weights; a resistive network's single resistors train on pcm or generic devices"
+        )
     model = settings.device_model()
     if settings.device in PULSED:
         from neurosim.host.programming import PulsedProgrammer
@@ -431,7 +459,8 @@ def _programmed_chip(circuit: Circuit, settings: TrainingSettings) -> Chip:
     from neurosim.host.deploy import program_devices
     from neurosim.host.programming import DeviceProgrammer
 
-    chip = Chip(circuit, DeviceProgrammer(model, settings.seed))
+    programmer = DeviceProgrammer(model, settings.seed)
+    chip = (ResistiveChip if family == "resistive" else Chip)(circuit, programmer)
     program_devices(chip, model, seed=settings.seed)
     return chip
 
@@ -522,7 +551,7 @@ def _training_data(meta, settings: TrainingSettings) -> tuple[np.ndarray, np.nda
     if settings.limit:
         x = x[: settings.limit]
         labels = None if labels is None else labels[: settings.limit]
-    if isinstance(settings, GradEPSettings):
+    if isinstance(settings, GradEPSettings | FluxSettings):
         width = meta.layer(_visible(meta)).size
         if width != data.dim:
             raise NeurosimError(
@@ -549,13 +578,13 @@ def _visible(meta) -> str:
     return next(layer.name for layer in meta.layers if layer.kind == "visible")
 
 
-def _check_flow_network(meta, netlist: str) -> None:
+def _check_flow_network(meta, netlist: str, nudge: bool = True) -> None:
     visible = [layer for layer in meta.layers if layer.kind == "visible"]
     if meta.spring_lambda <= 0 or not visible:
         raise NeurosimError(f"{netlist}: flow training needs a network netlist with springs")
     if len(visible) != 1:
         raise NeurosimError(f"{netlist}: flow training needs exactly one visible layer")
-    if not meta.nudge:
+    if nudge and not meta.nudge:
         raise NeurosimError(f"{netlist}: flow training needs nudge elements on the visible layer")
 
 

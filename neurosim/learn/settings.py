@@ -42,9 +42,10 @@ class TrainingSettings(Validated):
     data: str = setting(
         "digits",
         lambda v: isinstance(v, str) and v != "",
-        "digits, moons, ring8 or a .npy/.npz/.h5 file",
-        "Dataset: digits (the 1,797 8x8 digits shipped in data/), moons or ring8 (2-D toy "
-        "sets), or a .npy (x), .npz or HDF5 file (x, and labels for classify), model units.",
+        "digits, moons, ring8, checkerboard, mix3 or a .npy/.npz/.h5 file",
+        "Dataset: digits (the 1,797 8x8 digits shipped in data/), moons, ring8, "
+        "checkerboard or mix3 (2-D toy sets, 2,000 fixed points: README), or a .npy (x), "
+        ".npz or HDF5 file (x, and labels for classify), model units.",
     )
     limit: int | None = setting(
         None,
@@ -279,13 +280,54 @@ class ClassifySettings(TrainingSettings):
     )
 
 
+@dataclass(frozen=True, kw_only=True)
+class FluxSettings(TrainingSettings):
+    """Flux Matching (:mod:`neurosim.learn.flux`): the visible springs' field f(x) =
+    αλ(x* − x) learns to keep the data stationary under dx = f dt + √2 dW; gradients by
+    the chip's adjoint, so non-reciprocal networks train too."""
+
+    objective: ClassVar[str] = "flux"
+
+    epochs: int = setting(1000, at_least(1), "a whole number >= 1", "Epochs in all.")
+    alpha: float = setting(
+        2.0, positive, "a finite number > 0", "Output scale α of the field f = αλ(x* − x)."
+    )
+    sigma: float = setting(
+        0.05,
+        positive,
+        "a finite number > 0 (model units)",
+        "The data's smoothing σ: the field learns the law of data + σ·noise.",
+    )
+    batch_size: int = setting(128, at_least(1), "a whole number >= 1", "Mini-batch size.")
+    probes: int = setting(
+        4,
+        at_least(1),
+        "a whole number >= 1",
+        "Rademacher probes of each divergence and gradient when the data has more "
+        "than 8 dimensions (up to 8: every axis, exact).",
+    )
+    fd_step: float = setting(
+        2e-3,
+        positive,
+        "a finite number > 0 (model units)",
+        "Finite-difference step of the field's measured derivatives.",
+    )
+    tol: float = setting(
+        1e-10,
+        positive,
+        "a finite number > 0",
+        "Relaxation tolerance: max KCL residual per unit, model units (flux: tight, for "
+        "its finite differences).",
+    )
+
+
 SETTINGS: dict[str, type[TrainingSettings]] = {
-    cls.objective: cls for cls in (FlowSettings, ClassifySettings, EqMSettings)
+    cls.objective: cls for cls in (FlowSettings, ClassifySettings, EqMSettings, FluxSettings)
 }
 
 
 def settings_class(objective: str) -> type[TrainingSettings]:
-    """The settings class of ``objective`` ("flow", "classify", "eqm")."""
+    """The settings class of ``objective`` ("flow", "classify", "eqm", "flux")."""
     try:
         return SETTINGS[objective]
     except KeyError:

@@ -298,11 +298,39 @@ class AnalogSampling(Sampling):
         )
 
 
+@dataclass(frozen=True, kw_only=True)
+class LangevinSampling(Sampling):
+    """Langevin dynamics of the learned field (Flux Matching): x0 ~ N(0, I), ``steps``
+    Euler–Maruyama steps x += dt·f(x) + √(2dt)·ξ, each f read off the settled circuit
+    (:mod:`neurosim.samplers.langevin`); not clipped."""
+
+    sampler: ClassVar[str] = "langevin"
+
+    dt: float = setting(0.01, positive, "a finite number > 0", "Euler–Maruyama step.")
+    steps: int = setting(
+        500, lambda v: at_least(1)(v) and v <= MAX_STEPS, f"in 1..{MAX_STEPS:,}", "Steps."
+    )
+
+    def generate(self, chip, alpha: float, progress=None):
+        """Samples (n, dim), each sample's step count (n,) and the costs."""
+        import numpy as np
+
+        from neurosim.samplers.langevin import langevin_samples
+
+        rng = np.random.default_rng(self.seed)
+        samples, stats = langevin_samples(
+            chip, self.n, self.steps, self.dt, rng, alpha, readout=self.readout,
+            tolerance=self.tol, progress=progress,
+        )  # fmt: skip
+        return samples, np.full(self.n, self.steps), stats
+
+
 SAMPLERS: dict[str, type[Sampling]] = {
     "euler": EulerSampling,
     "gd": DescentSampling,
     "nag": NesterovSampling,
     "adaptive": AdaptiveSampling,
     "analog": AnalogSampling,
+    "langevin": LangevinSampling,
 }
 """The samplers by their ``--sampler`` name."""

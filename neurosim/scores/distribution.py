@@ -6,6 +6,9 @@ classifier; samples are compared with the data directly:
 - ``energy_distance``: 2·E‖X − Y‖ − E‖X − X′‖ − E‖Y − Y′‖ between samples X and data Y
   (Székely & Rizzo; 0 iff the distributions are equal), on at most ``MAX_POINTS`` of each
   (seeded subsample);
+- ``w2``: the 2-Wasserstein distance between equal numbers of samples and data points
+  (the smaller count, at most ``MAX_POINTS``, seeded subsamples), by an exact
+  assignment (:func:`wasserstein2`);
 - ``coverage``: classes of the data (its labels; for ring8 its 8 modes) holding at
   least ``COVERAGE_SHARE`` of the samples, each sample given its nearest data point's
   label; ``class_fractions`` each class's share.
@@ -31,6 +34,20 @@ def energy_distance(x: np.ndarray, y: np.ndarray) -> float:
     return float(2 * cdist(x, y).mean() - cdist(x, x).mean() - cdist(y, y).mean())
 
 
+def wasserstein2(x: np.ndarray, y: np.ndarray) -> float:
+    """W2 between the equal-size point sets ``x`` and ``y`` (n, d): the square root of
+    the least mean squared distance over one-to-one pairings (an exact assignment,
+    ``scipy.optimize.linear_sum_assignment``)."""
+    from scipy.optimize import linear_sum_assignment
+    from scipy.spatial.distance import cdist
+
+    if x.shape != y.shape:
+        raise ValueError(f"W2 needs equal-size sets, not {x.shape} and {y.shape}")
+    cost = cdist(x, y, "sqeuclidean")
+    rows, cols = linear_sum_assignment(cost)
+    return float(np.sqrt(cost[rows, cols].mean()))
+
+
 def _subsample(points: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     if points.shape[0] <= MAX_POINTS:
         return points
@@ -42,6 +59,9 @@ def _scores(samples: np.ndarray, data: Dataset, rng: np.random.Generator) -> dic
 
     ours, theirs = _subsample(samples, rng), _subsample(data.x, rng)
     scores = {"energy_distance": energy_distance(ours, theirs)}
+    size = min(len(ours), len(theirs))
+    pick = rng.permutation(len(ours))[:size], rng.permutation(len(theirs))[:size]
+    scores["w2"] = wasserstein2(ours[pick[0]], theirs[pick[1]])
     if data.labels is not None:
         classes = int(data.labels.max()) + 1
         nearest = np.concatenate(

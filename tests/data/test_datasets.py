@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from neurosim.cli.main import cli
-from neurosim.data.datasets import TOY_POINTS, load_dataset, ring_centres
+from neurosim.data.datasets import TOY_POINTS, TOY_SETS, load_dataset, mix_centres, ring_centres
 from neurosim.errors import NeurosimError
 from tests.cli_errors import assert_one_line_error
 
@@ -21,14 +21,22 @@ def run(*args):
 
 
 def test_the_toy_sets_are_fixed_scaled_and_labelled():
-    for name in ("moons", "ring8"):
+    for name in TOY_SETS:
         data = load_dataset(name)
         assert data.x.shape == (TOY_POINTS, 2) and data.labels.shape == (TOY_POINTS,)
-        assert np.abs(data.x).max() <= 1.0
+        assert np.abs(data.x).max() <= 1.0 + 0.5 * (name in ("ring8", "mix3"))  # Gaussian tails
         np.testing.assert_array_equal(load_dataset(name).x, data.x)  # the same every time
-    ring = load_dataset("ring8")
-    distance = np.linalg.norm(ring.x - ring_centres()[ring.labels], axis=1)
-    assert distance.max() < 5 * 0.05 and set(ring.labels) == set(range(8))
+    for name, centres, std in (("ring8", ring_centres(), 0.1), ("mix3", mix_centres(), 0.15)):
+        data = load_dataset(name)
+        offsets = data.x - centres[data.labels]
+        assert set(data.labels) == set(range(len(centres)))
+        assert np.allclose(offsets.std(axis=0), std, rtol=0.1)  # isotropic, σ as stated
+        assert np.abs(offsets.mean(axis=0)).max() < 0.02
+    np.testing.assert_allclose(ring_centres()[[0, 2]], [[0.75, 0], [0, 0.75]], atol=1e-15)
+    board = load_dataset("checkerboard").x
+    square = np.floor((board + 1) / 0.5).astype(int)  # 4 x 4 squares of side 0.5
+    assert np.all((square.sum(axis=1) % 2) == 0) and len({tuple(s) for s in square}) == 8
+    assert np.abs(board).max() <= 1.0
 
 
 def test_user_files_load_and_bad_ones_are_named(tmp_path):

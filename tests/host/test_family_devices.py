@@ -100,3 +100,57 @@ def test_a_sweep_point_programs_and_scores_a_resistive_classifier(tmp_path):
     outcome = run_task(config.record(), Task(0, 0, 7, {}))
     assert outcome.status == OK, outcome.reason
     assert 0 <= outcome.metrics["accuracy"] <= 1 and outcome.metrics["unsettled"] == 0
+
+
+def test_a_resistive_network_trains_on_devices_and_resumes_exactly(tmp_path):
+    import neurosim
+    from neurosim.io.checkpoint_h5 import read_checkpoint
+
+    path = resistive(tmp_path, inputs=64, outputs=10)
+    levels = np.linspace(G_MIN, G_MAX, 16)
+    device = dict(device="generic", device_settings=("g_min=1e-7", "g_max=1e-5", "bits=4"))
+    run = dict(limit=96, lr=0.05, beta=0.1, checkpoint_every=1, **device)
+    two = neurosim.ClassifySettings(epochs=2, **run)
+    straight = neurosim.train(path, "classify", settings=two, out=tmp_path / "a")
+    one = neurosim.ClassifySettings(epochs=1, **run)
+    neurosim.train(path, "classify", settings=one, out=tmp_path / "b")
+    resumed = neurosim.train(path, "classify", settings=two, out=tmp_path / "b", resume=True)
+    a, b = (read_checkpoint(tmp_path / n / "checkpoint.h5") for n in ("a", "b"))
+    assert set(a.devices) == set(b.devices) and any(k.startswith("target/") for k in a.devices)
+    for key in a.devices:
+        np.testing.assert_array_equal(a.devices[key], b.devices[key])
+    assert resumed.history["test_accuracy"] == straight.history["test_accuracy"]
+    # every device sits on one of the 16 levels; the targets moved off them
+    held = conductances(tmp_path / "a/trained.cir")
+    assert np.abs(held[:, None] - levels).min(axis=1).max() < 1e-12
+    assert not np.allclose(a.devices["target/w0"], a.devices["conductance/w0"])
+    assert not np.array_equal(
+        a.devices["target/w0"], conductances(path)[: a.devices["target/w0"].size]
+    )
+
+
+def test_pulsed_devices_and_oscillators_do_not_train_on_devices(tmp_path):
+    result = run(
+        "train",
+        "--netlist",
+        resistive(tmp_path, inputs=64, outputs=10),
+        "--objective",
+        "classify",
+        "--device",
+        "reram_sb",
+        "--out",
+        tmp_path / "r",
+    )
+    assert_one_line_error(result, "single resistors train on pcm or generic")
+    result = run(
+        "train",
+        "--netlist",
+        ROOT / "netlists/digits_oim.cir",
+        "--objective",
+        "classify",
+        "--device",
+        "pcm",
+        "--out",
+        tmp_path / "o",
+    )
+    assert_one_line_error(result, "oscillator network has no devices to program")

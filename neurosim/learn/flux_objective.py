@@ -1,0 +1,126 @@
+"""Flux Matching on the chip (:mod:`neurosim.learn.flux`): one step per epoch.
+
+The field is the circuit's: f(x) = αλ(x* − x), the spring currents read with the
+visible springs' targets set to x and the circuit settled from x (hidden units at 0),
+as flow matching reads it. A step, as a host beside the hardware does it:
+
+1. measure (each a batched settle-and-read): f at the noised data x₀ and at finite-
+   difference offsets around x₀ and around the end points of the smoothed data's
+   diffusion (the JVPs and gradients of :mod:`neurosim.learn.flux`);
+2. compute on the host: the kernel score, the Stein operator, its gradient carried back
+   to x₀ (ĝ), the loss;
+3. the parameter gradient of the surrogate −2·mean f(x₀)·ĝ: the cotangent 2αλĝ on the
+   visible units of each free equilibrium at x₀, its adjoint μ (the transposed
+   small-signal system, :mod:`neurosim.engine.adjoint`) and each device's μ_i·g_i·r_j
+   (:meth:`neurosim.host.Chip.adjoint_gradients`);
+4. clip, step the optimiser, program the devices.
+
+A sample whose equilibrium (any of its measurements) did not settle is left out of the
+step and counted; more than ``MAX_UNSETTLED`` of the batch stops training.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from neurosim.host import Chip, check_unsettled
+from neurosim.learn.flux import Probes, directions, flux_targets
+from neurosim.learn.loop import epoch_rng
+from neurosim.learn.optim import clip_by_global_norm
+
+
+@dataclass(frozen=True)
+class FluxStep:
+    """One step's settings: ``alpha`` (output scale of f), ``sigma`` (the data's
+    smoothing, model units), ``batch_size``, ``probes`` (Rademacher directions when the
+    data has more than :data:`neurosim.learn.flux.AXES_UP_TO` dimensions), the
+    finite-difference ``step`` of the JVPs and gradients, ``clip`` (None: off), the
+    relaxation ``tolerance`` and ``max_passes``, the visible ``layer``."""
+
+    alpha: float = 1.0
+    sigma: float = 0.05
+    batch_size: int = 256
+    probes: int = 4
+    step: float = 2e-3
+    clip: float | None = 1.0
+    tolerance: float = 1e-10
+    max_passes: int = 5000
+    layer: str = "x"
+
+
+@dataclass(frozen=True)
+class ChipField:
+    """The circuit's field at points (n, d): settle with the springs' targets there
+    (from x at the targets, hidden at 0), read f = αλ(x* − x); rows that did not settle
+    are NaN. ``settled`` counts the rows of every call."""
+
+    chip: Chip
+    step: FluxStep
+
+    def equilibria(self, points: np.ndarray):
+        """The sources and the equilibrium (batch) with the springs' targets at ``points``."""
+        n = points.shape[0]
+        sources = self.chip.sources(n)
+        where = self.chip.free_slices()[self.step.layer]
+        sources.targets[:, where] = points
+        start = np.zeros((n, self.chip.free))
+        start[:, where] = points
+        settled = self.chip.settle(
+            sources, start=start, tolerance=self.step.tolerance, max_passes=self.step.max_passes
+        )
+        return sources, settled
+
+    def __call__(self, points: np.ndarray) -> np.ndarray:
+        sources, settled = self.equilibria(points)
+        f = self.chip.velocity(sources, settled.state, self.step.alpha, self.step.layer)
+        f[~settled.converged] = np.nan
+        return f
+
+
+def flux_step(chip: Chip, optimizer, data: np.ndarray, epoch: int, seed: int, step: FluxStep):
+    """Program ``chip`` with one Flux Matching step on a batch of ``data`` (n, d) drawn
+    for ``epoch`` (module docstring); the step's metrics."""
+    rng = epoch_rng(seed, epoch)
+    rows = rng.choice(data.shape[0], min(step.batch_size, data.shape[0]), replace=False)
+    dim = data.shape[1]
+    probes = Probes(
+        directions(dim, step.probes, rng), directions(dim, step.probes, rng), step.step, step.step
+    )
+    field = ChipField(chip, step)
+    targets = flux_targets(field, data[rows], step.sigma**2, rng, probes, reference=data)
+    sources, settled = field.equilibria(targets.x0)
+    usable = settled.converged & np.all(np.isfinite(targets.g), axis=1)
+    usable &= np.all(np.isfinite(targets.f), axis=1) & np.isfinite(targets.r)
+    n = rows.size
+    check_unsettled(n - int(usable.sum()), n, "flux measurement", settled)
+    keep = np.flatnonzero(usable)
+    where = chip.free_slices()[step.layer]
+    cotangent = np.zeros((keep.size, chip.free))
+    cotangent[:, where] = 2.0 * step.alpha * chip.spring(step.layer) * targets.g[keep]
+    part = sources.rows(keep)
+    state = settled.state[keep]
+    grads = chip.adjoint_gradients(part, state, chip.adjoint(part, state, cotangent))
+    grads, norm = clip_by_global_norm(grads, step.clip)
+    chip.program(optimizer.step(grads))
+    f, s, g = targets.f[keep], targets.s[keep], targets.g[keep]
+    return {
+        "loss": float(-2.0 * np.mean(np.sum((f - s) * g, axis=1))),
+        "stein": float(np.mean(targets.r[keep] ** 2)),
+        "score_mse": float(np.mean(np.sum((f - s) ** 2, axis=1))),
+        "grad_norm": norm,
+        "unsettled": float(n - keep.size),
+    }
+
+
+class FluxObjective:
+    """Flux Matching on ``data`` (n, d): one step per epoch on a batch drawn by the
+    epoch's generator."""
+
+    def __init__(self, data: np.ndarray, seed: int, step: FluxStep) -> None:
+        self.data, self.seed, self.step = np.asarray(data, dtype=np.float64), seed, step
+
+    def run_epoch(self, chip: Chip, optimizer, epoch: int) -> dict[str, float]:
+        """One step on epoch ``epoch``'s batch; its metrics."""
+        return flux_step(chip, optimizer, self.data, epoch, self.seed, self.step)

@@ -1,0 +1,146 @@
+"""Flux Matching's host-side estimator against closed forms, W2 and curl against closed
+forms, Langevin sampling, and `train --objective flux` end to end (same seed, same run;
+resume bit for bit). The parameter gradient (the adjoint) is tested against central
+differences in tests/host/test_adjoint.py."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import neurosim
+from neurosim.data.datasets import toy_points
+from neurosim.io.checkpoint_h5 import read_checkpoint
+from neurosim.learn.flux import (
+    Directions,
+    Probes,
+    curl,
+    field_jacobian,
+    kernel_score,
+    stein_gradient,
+    stein_operator,
+)
+from neurosim.samplers.langevin import langevin
+from neurosim.scores.distribution import wasserstein2
+
+ROOT = Path(__file__).resolve().parents[2]
+FLUX = ROOT / "netlists/ring8_flux.cir"
+COVARIANCE = np.array([[0.5, 0.2], [0.2, 0.3]])
+PRECISION = np.linalg.inv(COVARIANCE)
+ROTATION = np.array([[0.0, 1.5], [-1.5, 0.0]])  # constant, antisymmetric
+
+
+def gaussian_score(z):
+    """The exact score of N(0, Σ) and its divergence."""
+    return -z @ PRECISION.T, np.full(z.shape[0], -np.trace(PRECISION))
+
+
+def linear_field(matrix):
+    return lambda z: z @ matrix.T
+
+
+def probes(d=2):
+    return Probes(Directions(np.eye(d), 1.0), Directions(np.eye(d), 1.0))
+
+
+def test_a_rotational_field_with_the_gaussian_stationary_has_no_stein_residual():
+    z = np.random.default_rng(0).normal(size=(50, 2))
+    # f = (I + A)∇log p keeps N(0, Σ) stationary for any constant antisymmetric A
+    right = linear_field(-(np.eye(2) + ROTATION) @ PRECISION)
+    r, f = stein_operator(right, z, gaussian_score, probes())
+    assert np.abs(r).max() < 1e-8
+    np.testing.assert_allclose(f, right(z))
+    # a field with another stationary law (twice the score): r ≠ 0, its gradient exact
+    wrong = -2.0 * PRECISION
+    r, _ = stein_operator(linear_field(wrong), z, gaussian_score, probes())
+    assert np.mean(r**2) > 1.0
+    # r = tr K + tr P − zᵀKᵀPz − zᵀP²z for f = Kz, s = −Pz: ∇r = −(KᵀP + PK)z − 2P²z
+    k, p = wrong, PRECISION
+    expected = (-(k.T @ p + p @ k) @ z.T - 2 * p @ p @ z.T).T
+    grad = stein_gradient(linear_field(wrong), z, gaussian_score, probes())
+    np.testing.assert_allclose(grad, expected, rtol=1e-6, atol=1e-8)
+
+
+def test_rademacher_probes_estimate_the_trace_without_bias():
+    z = np.random.default_rng(1).normal(size=(1, 12))
+    matrix = np.random.default_rng(2).normal(size=(12, 12))
+    vectors = np.random.default_rng(3).choice([-1.0, 1.0], size=(20000, 12))
+    many = Probes(Directions(vectors, 1 / 20000), Directions(np.eye(12), 1.0))
+    r, _ = stein_operator(
+        linear_field(matrix), z, lambda q: (np.zeros_like(q), np.zeros(len(q))), many
+    )
+    off = matrix - np.diag(np.diag(matrix))
+    spread = np.sqrt(np.sum((off + off.T) ** 2) / 2 / 20000)  # Hutchinson's σ, Rademacher
+    assert abs(r[0] - np.trace(matrix)) < 5 * spread
+
+
+def test_the_kernel_score_is_the_gradient_of_the_smoothed_log_density():
+    data = np.random.default_rng(4).normal(size=(30, 2))
+    z, sigma2, h = np.array([[0.3, -0.2], [1.0, 0.5]]), 0.2, 1e-5
+
+    def log_density(q):
+        d2 = ((q[:, None, :] - data[None]) ** 2).sum(-1)
+        return np.log(np.exp(-d2 / (2 * sigma2)).sum(1))
+
+    s, div = kernel_score(z, data, sigma2)
+    eye = np.eye(2)
+    numeric = np.stack(
+        [(log_density(z + h * e) - log_density(z - h * e)) / (2 * h) for e in eye], axis=1
+    )
+    np.testing.assert_allclose(s, numeric, rtol=1e-6)
+    divergence = sum(
+        (kernel_score(z + h * e, data, sigma2)[0] - kernel_score(z - h * e, data, sigma2)[0])[:, k]
+        / (2 * h)
+        for k, e in enumerate(eye)
+    )
+    np.testing.assert_allclose(div, divergence, rtol=1e-5)
+
+
+def test_w2_and_curl_match_their_closed_forms():
+    x = np.random.default_rng(5).normal(size=(300, 2))
+    shift = np.array([0.3, -0.4])
+    assert wasserstein2(x, x + shift) == pytest.approx(0.5, rel=1e-12)  # a translation
+    permuted = x[np.random.default_rng(6).permutation(300)]
+    assert wasserstein2(x, permuted) == pytest.approx(0.0, abs=1e-12)
+    matrix = np.array([[-1.0, 0.7], [-0.2, -2.0]])
+    jac = field_jacobian(linear_field(matrix), x[:5])
+    np.testing.assert_allclose(jac, np.broadcast_to(matrix, (5, 2, 2)), atol=1e-9)
+    np.testing.assert_allclose(curl(jac), abs(-0.2 - 0.7), rtol=1e-9)
+    assert np.all(curl(field_jacobian(linear_field(-PRECISION), x[:5])) < 1e-9)
+
+
+def test_langevin_of_the_exact_score_keeps_the_gaussian():
+    rng = np.random.default_rng(7)
+    x0 = rng.multivariate_normal(np.zeros(2), COVARIANCE, 4000)
+    field = linear_field(-(np.eye(2) + ROTATION) @ PRECISION)  # rotational, same law
+    x = langevin(x0, field, 0.002, 500, rng)
+    np.testing.assert_allclose(np.cov(x.T), COVARIANCE, atol=0.04)
+    assert wasserstein2(x[:1000], toy_like(rng)) < 0.15
+
+
+def toy_like(rng):
+    return rng.multivariate_normal(np.zeros(2), COVARIANCE, 1000)
+
+
+def test_toy_draws_are_independent_samples_of_the_same_law():
+    a, b = (toy_points("ring8", 500, np.random.default_rng(s)).x for s in (1, 2))
+    assert not np.array_equal(a, b)
+    assert wasserstein2(a, b) < 0.15
+
+
+def test_flux_training_is_seeded_resumes_bit_for_bit_and_moves_the_backward_arrays(tmp_path):
+    settings = neurosim.FluxSettings(data="ring8", epochs=2, batch_size=16, checkpoint_every=1)
+    straight = neurosim.train(FLUX, "flux", settings=settings, out=tmp_path / "a")
+    again = neurosim.train(FLUX, "flux", settings=settings)
+    assert straight.history["stein"] == again.history["stein"]
+    one = neurosim.FluxSettings(data="ring8", epochs=1, batch_size=16, checkpoint_every=1)
+    neurosim.train(FLUX, "flux", settings=one, out=tmp_path / "b")
+    neurosim.train(FLUX, "flux", settings=settings, out=tmp_path / "b", resume=True)
+    a, b = (read_checkpoint(tmp_path / n / "checkpoint.h5") for n in ("a", "b"))
+    for name in a.params:
+        np.testing.assert_array_equal(a.params[name], b.params[name])
+    assert a.history["stein"] == b.history["stein"]
+    before = neurosim.Chip(neurosim.api.load_netlist(FLUX)).parameters()
+    moved = straight.chip.parameters()
+    assert not np.allclose(moved["w1_back"], before["w1_back"])
+    assert not np.allclose(moved["w1_back"], moved["w1"])
