@@ -84,13 +84,7 @@ class FamilyHost:
 
     def load_device_state(self, state: Mapping[str, np.ndarray]) -> None:
         """Put the parameters of ``state`` (from :meth:`device_state`) back."""
-        if set(state) != {f"{self.STORED}/{name}" for name in self._held}:
-            raise CircuitError("the saved device state is for another circuit")
-        for key, value in state.items():
-            name = key.split("/", 1)[1]
-            if np.shape(value) != self._held[name].shape:
-                raise CircuitError(f"the saved {self.STORED}s of {name} have another shape")
-            self._held[name] = np.array(value, dtype=np.float64)
+        self._held = restored(self._held, state, self.STORED)
         self.version += 1
 
     def set_readout(self, readout, seed: int = 0) -> None:
@@ -128,3 +122,19 @@ class FamilyHost:
     def _stored_scale(self) -> float:
         """A stored parameter ÷ θ."""
         return 1.0
+
+
+def restored(
+    store: Mapping[str, np.ndarray], state: Mapping[str, np.ndarray], kind: str
+) -> dict[str, np.ndarray]:
+    """``state``'s arrays ``<kind>/<name>`` by name, each checked against ``store``'s
+    (the same names, the same shapes); CircuitError naming what does not fit."""
+    if set(state) != {f"{kind}/{name}" for name in store}:
+        raise CircuitError("the saved device state is for another circuit")
+    out = {}
+    for key, value in state.items():
+        name = key.split("/", 1)[1]
+        if np.shape(value) != store[name].shape:
+            raise CircuitError(f"the saved {kind}s of {name} have another shape")
+        out[name] = np.array(value, dtype=np.float64)
+    return out

@@ -29,7 +29,7 @@ from neurosim.engine.diode_network import SourceValues, lower_diode_network
 from neurosim.engine.relax import Equilibrium, relax
 from neurosim.engine.sources import Sources
 from neurosim.errors import CircuitError, ConvergenceError
-from neurosim.host.family import FamilyHost
+from neurosim.host.family import FamilyHost, restored
 from neurosim.host.programming import DeviceProgrammer
 
 
@@ -188,13 +188,7 @@ class ResistiveChip(FamilyHost):
         if not targets:
             self._targets = {name: held.copy() for name, held in self._held.items()}
             return
-        if set(targets) != {f"target/{name}" for name in self._targets}:
-            raise CircuitError("the saved device state is for another circuit")
-        for key, value in targets.items():
-            name = key.split("/", 1)[1]
-            if np.shape(value) != self._targets[name].shape:
-                raise CircuitError(f"the saved targets of {name} have another shape")
-            self._targets[name] = np.array(value, dtype=np.float64)
+        self._targets = restored(self._targets, targets, "target")
 
     # helpers
     def _asked(self, name: str) -> np.ndarray:

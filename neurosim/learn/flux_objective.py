@@ -39,14 +39,14 @@ class FluxStep:
     finite-difference ``step`` of the JVPs and gradients, ``clip`` (None: off), the
     relaxation ``tolerance`` and ``max_passes``, the visible ``layer``."""
 
-    alpha: float = 1.0
+    alpha: float = 8.0
     sigma: float = 0.05
     batch_size: int = 256
     probes: int = 4
     step: float = 2e-3
     clip: float | None = 1.0
-    tolerance: float = 1e-10
-    max_passes: int = 5000
+    tolerance: float = 1e-9
+    max_passes: int = 20000
     layer: str = "x"
 
 

@@ -290,8 +290,13 @@ class FluxSettings(TrainingSettings):
 
     epochs: int = setting(1000, at_least(1), "a whole number >= 1", "Epochs in all.")
     alpha: float = setting(
-        2.0, positive, "a finite number > 0", "Output scale α of the field f = αλ(x* − x)."
+        8.0,
+        positive,
+        "a finite number > 0",
+        "Output scale α of the field f = αλ(x* − x) (its contraction reaches about α: a "
+        "law of spread σ needs α ≳ 1/σ²).",
     )
+    lr: float = setting(3e-3, positive, "a finite number > 0", "Learning rate.")
     sigma: float = setting(
         0.05,
         positive,
@@ -313,11 +318,14 @@ class FluxSettings(TrainingSettings):
         "Finite-difference step of the field's measured derivatives.",
     )
     tol: float = setting(
-        1e-10,
+        1e-9,
         positive,
         "a finite number > 0",
         "Relaxation tolerance: max KCL residual per unit, model units (flux: tight, for "
         "its finite differences).",
+    )
+    max_passes: int = setting(
+        20000, at_least(1), "a whole number >= 1", "Pass budget per phase and sample."
     )
 
 
