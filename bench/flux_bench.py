@@ -9,8 +9,9 @@ matching) with ``neurosim.api.train`` (objective flux, the same settings), then 
   assignment), next to the W2 of two independent draws of the ring of that size;
 - W2 against the step count along the same rollout (mixing: the first step whose W2 is
   within 10% of the mean of the last quarter of the rollout);
-- the learned field's mean |curl| over the data (its Jacobian by central differences
-  of settled readings) and the Stein residual (mean r² over the data).
+- the learned field's mean |curl| and Stein residual (mean r²) over 500 data points
+  (:func:`neurosim.learn.flux_objective.field_diagnostics`, what `neurosim evaluate
+  --objective flux` prints).
 
 Progress goes to stderr; stdout gets a table and, last, one JSON line. ``--out`` keeps
 the runs (RUN_DIR/flux, RUN_DIR/score) and writes the pictures there.
@@ -30,15 +31,7 @@ import numpy as np
 
 from neurosim import api
 from neurosim.data.datasets import load_dataset, toy_points
-from neurosim.learn.flux import (
-    Directions,
-    Probes,
-    curl,
-    field_jacobian,
-    kernel_score,
-    stein_operator,
-)
-from neurosim.learn.flux_objective import ChipField, FluxStep
+from neurosim.learn.flux_objective import FluxStep, field_diagnostics
 from neurosim.learn.settings import FluxSettings
 from neurosim.samplers.flow import CircuitField
 from neurosim.samplers.readout import Readout
@@ -113,13 +106,8 @@ def measure(kind: str, args, data: np.ndarray) -> dict:
             print(f"{kind} rollout step {step}: W2 {curve[-1][1]:.4f}", file=sys.stderr, flush=True)
     tail = np.mean([w for s, w in curve if s > 0.75 * args.steps])
     mixed = next(s for s, w in curve if w <= 1.1 * tail)
-    probe = data[:: max(1, data.shape[0] // 500)]
-    step = FluxStep(alpha=args.alpha, tolerance=1e-10, max_passes=args.max_passes)
-    jac = field_jacobian(ChipField(chip, step), probe, 2e-3)
-    axes = Probes(Directions(np.eye(2), 1.0), Directions(np.eye(2), 1.0), 2e-3, 2e-3)
-    r, _ = stein_operator(
-        ChipField(chip, step), probe, lambda z: kernel_score(z, data, args.sigma**2), axes
-    )
+    step = FluxStep(alpha=args.alpha, sigma=args.sigma, max_passes=args.max_passes)
+    diagnostics = field_diagnostics(chip, data, step)
     save_pictures(x, data, kind, args.out)
     return {
         "train_seconds": seconds,
@@ -127,8 +115,8 @@ def measure(kind: str, args, data: np.ndarray) -> dict:
         "w2_curve": curve,
         "w2_long_run": float(tail),
         "mixing_steps": int(mixed),
-        "mean_abs_curl": float(np.nanmean(curl(jac))),
-        "stein_residual": float(np.nanmean(r**2)),
+        "mean_abs_curl": diagnostics["curl"],
+        "stein_residual": diagnostics["stein"],
         "unsettled_readings": int(field.unsettled),
     }
 

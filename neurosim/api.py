@@ -358,6 +358,8 @@ def evaluate(
     (:class:`neurosim.devices.periphery.Readout`: ADC, output noise on the output units
     (classify) or the spring currents (flow), its noise seeded by the settings' seed);
     ``drive``: the DAC on the input rows (:class:`neurosim.devices.periphery.Drive`).
+    flux: the learned field's ``curl``, ``stein`` residual and ``score_mse`` over 500
+    points of ``settings.data`` (:func:`neurosim.learn.flux_objective.field_diagnostics`).
     """
     from neurosim.learn.run import evaluate_classifier
 
@@ -375,6 +377,20 @@ def evaluate(
         raise NeurosimError(f"{type(settings).__name__} are not settings of {objective!r}")
     if objective == "classify":
         return evaluate_classifier(target, settings)
+    if objective == "flux":
+        from neurosim.data.datasets import load_dataset
+        from neurosim.learn.flux_objective import FluxStep, field_diagnostics
+
+        step = FluxStep(
+            alpha=settings.alpha,
+            sigma=settings.sigma,
+            probes=settings.probes,
+            step=settings.fd_step,
+            tolerance=settings.tol,
+            max_passes=settings.max_passes,
+            layer=next(layer.name for layer in target.meta.layers if layer.kind == "visible"),
+        )
+        return field_diagnostics(target, load_dataset(settings.data).x, step, seed=settings.seed)
     from neurosim.samplers.quality import FlowQuality
 
     return FlowQuality(settings.seed, settings.alpha, descent=settings.descent())(target, 0)

@@ -26,7 +26,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from neurosim.host import Chip, check_unsettled
-from neurosim.learn.flux import Probes, directions, flux_targets
+from neurosim.learn.flux import (
+    Probes,
+    curl,
+    directions,
+    field_jacobian,
+    flux_targets,
+    kernel_score,
+    stein_operator,
+)
 from neurosim.learn.loop import epoch_rng
 from neurosim.learn.optim import clip_by_global_norm
 
@@ -124,3 +132,32 @@ class FluxObjective:
     def run_epoch(self, chip: Chip, optimizer, epoch: int) -> dict[str, float]:
         """One step on epoch ``epoch``'s batch; its metrics."""
         return flux_step(chip, optimizer, self.data, epoch, self.seed, self.step)
+
+
+def field_diagnostics(
+    chip: Chip, data: np.ndarray, step: FluxStep, points: int = 500, seed: int = 0
+) -> dict[str, float]:
+    """What a user needs to trust a learned field, over ``points`` data points (every
+    k-th row): ``curl`` the mean rotation |J − Jᵀ| (:func:`neurosim.learn.flux.curl`; 0
+    for a reciprocal circuit), ``stein`` the mean r² (0 when the data smoothed at
+    ``step.sigma`` is stationary), ``score_mse`` the mean |f − s|² (0 only for the
+    score itself) and ``unsettled`` the points where a reading did not settle (left out).
+    Jacobians and divergences by central differences of settled readings."""
+    data = np.asarray(data, dtype=np.float64)
+    probe = data[:: max(1, data.shape[0] // points)][:points]
+    field = ChipField(chip, step)
+    rng = np.random.default_rng(seed)
+    dim = data.shape[1]
+    probes = Probes(directions(dim, step.probes, rng), directions(dim, step.probes, rng))
+    probes = Probes(probes.trace, probes.gradient, step.step, step.step)
+    rotation = curl(field_jacobian(field, probe, step.step))
+    r, f = stein_operator(field, probe, lambda z: kernel_score(z, data, step.sigma**2), probes)
+    s = kernel_score(probe, data, step.sigma**2)[0]
+    ok = np.isfinite(rotation) & np.isfinite(r) & np.all(np.isfinite(f), axis=1)
+    return {
+        "curl": float(np.mean(rotation[ok])),
+        "stein": float(np.mean(r[ok] ** 2)),
+        "score_mse": float(np.mean(np.sum((f[ok] - s[ok]) ** 2, axis=1))),
+        "points": float(ok.sum()),
+        "unsettled": float((~ok).sum()),
+    }
