@@ -81,7 +81,8 @@ def evaluate(
         )
     elif objective == "flux":
         click.echo(
-            f"{chip}: mean |curl| {scores['curl']:.4g}, Stein residual {scores['stein']:.4g}, "
+            f"{chip}: mean |curl| {scores['curl']:.4g} (median {scores['curl_median']:.4g}), "
+            f"Stein residual {scores['stein']:.4g}, "
             f"|f - s|² {scores['score_mse']:.4g} over {scores['points']:.0f} points of "
             f"{settings.data} ({scores['unsettled']:.0f} unsettled)"
         )

@@ -139,9 +139,12 @@ def field_diagnostics(
 ) -> dict[str, float]:
     """What a user needs to trust a learned field, over ``points`` data points (every
     k-th row): ``curl`` the mean rotation |J − Jᵀ| (:func:`neurosim.learn.flux.curl`; 0
-    for a reciprocal circuit), ``stein`` the mean r² (0 when the data smoothed at
-    ``step.sigma`` is stationary), ``score_mse`` the mean |f − s|² (0 only for the
-    score itself) and ``unsettled`` the points where a reading did not settle (left out).
+    for a reciprocal circuit) and ``curl_median`` its median (robust: where the circuit
+    has several equilibria, a reading and its neighbour can settle on different
+    branches, and the finite difference across that jump is no derivative), ``stein``
+    the mean r² (0 when the data smoothed at ``step.sigma`` is stationary),
+    ``score_mse`` the mean |f − s|² (0 only for the score itself) and ``unsettled`` the
+    points where a reading did not settle (left out).
     Jacobians and divergences by central differences of settled readings."""
     data = np.asarray(data, dtype=np.float64)
     probe = data[:: max(1, data.shape[0] // points)][:points]
@@ -156,6 +159,7 @@ def field_diagnostics(
     ok = np.isfinite(rotation) & np.isfinite(r) & np.all(np.isfinite(f), axis=1)
     return {
         "curl": float(np.mean(rotation[ok])),
+        "curl_median": float(np.median(rotation[ok])),
         "stein": float(np.mean(r[ok] ** 2)),
         "score_mse": float(np.mean(np.sum((f[ok] - s[ok]) ** 2, axis=1))),
         "points": float(ok.sum()),
