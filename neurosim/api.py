@@ -381,15 +381,12 @@ def evaluate(
         from neurosim.data.datasets import load_dataset
         from neurosim.learn.flux_objective import FluxStep, field_diagnostics
 
-        step = FluxStep(
-            alpha=settings.alpha,
-            sigma=settings.sigma,
-            probes=settings.probes,
-            step=settings.fd_step,
-            tolerance=settings.tol,
-            max_passes=settings.max_passes,
-            layer=next(layer.name for layer in target.meta.layers if layer.kind == "visible"),
-        )
+        visible = [layer.name for layer in target.meta.layers if layer.kind == "visible"]
+        if not isinstance(target, Chip) or len(visible) != 1 or target.meta.spring_lambda <= 0:
+            raise NeurosimError(
+                "flux evaluates the field of a crossbar with springs on one visible layer"
+            )
+        step = FluxStep.of(settings, visible[0])
         return field_diagnostics(target, load_dataset(settings.data).x, step, seed=settings.seed)
     from neurosim.samplers.quality import FlowQuality
 

@@ -57,6 +57,22 @@ class FluxStep:
     max_passes: int = 20000
     layer: str = "x"
 
+    @classmethod
+    def of(cls, settings, layer: str) -> FluxStep:
+        """The step of training settings ``settings`` (:class:`neurosim.learn.settings.
+        FluxSettings`) on the visible layer ``layer``."""
+        return cls(
+            alpha=settings.alpha,
+            sigma=settings.sigma,
+            batch_size=settings.batch_size,
+            probes=settings.probes,
+            step=settings.fd_step,
+            clip=settings.clip or None,
+            tolerance=settings.tol,
+            max_passes=settings.max_passes,
+            layer=layer,
+        )
+
 
 @dataclass(frozen=True)
 class ChipField:

@@ -360,17 +360,7 @@ class TrainingRun:
         if isinstance(s, FluxSettings):
             from neurosim.learn.flux_objective import FluxObjective, FluxStep
 
-            step = FluxStep(
-                alpha=s.alpha,
-                sigma=s.sigma,
-                batch_size=s.batch_size,
-                probes=s.probes,
-                step=s.fd_step,
-                clip=s.clip or None,
-                tolerance=s.tol,
-                max_passes=s.max_passes,
-                layer=_visible(self.chip.meta),
-            )
+            step = FluxStep.of(s, _visible(self.chip.meta))
             return nullcontext(FluxObjective(x, s.seed, step))
         if isinstance(s, GradEPSettings):
             from neurosim.learn.flow_objective import FlowObjective, FlowStep

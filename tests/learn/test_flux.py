@@ -177,3 +177,16 @@ def test_evaluate_reports_the_curl_of_a_non_reciprocal_field_only():
     }
     for key in ("curl", "curl_median"):
         assert scores["score"][key] < 1e-4 < 1e-2 < scores["flux"][key]
+
+
+@pytest.mark.parametrize("netlist", ["xor.cir", "digits_drn.cir"])
+def test_evaluate_flux_refuses_a_network_without_a_spring_field(netlist):
+    from click.testing import CliRunner
+
+    from neurosim.cli.main import cli
+    from tests.cli_errors import assert_one_line_error
+
+    result = CliRunner().invoke(
+        cli, ["evaluate", str(ROOT / "netlists" / netlist), "--objective", "flux"]
+    )
+    assert_one_line_error(result, "springs on one visible layer")
