@@ -67,10 +67,6 @@ class ResistiveChip(FamilyHost):
                         f"the network needs {' '.join(nodes)}"
                     )
             self._ends[name] = np.array([[index.get(n, -1) for n in p] for p in pairs])
-        self._as_read = {
-            name: np.array([1.0 / (circuit.elements[e].value * scaling.g_unit) for e in names])
-            for name, names in self._names.items()
-        }
         self._held = {  # conductances [S]
             name: np.array([1.0 / circuit.elements[e].value for e in names])
             for name, names in self._names.items()
@@ -88,7 +84,7 @@ class ResistiveChip(FamilyHost):
         self._nudges = self._nudge_elements(meta, circuit)
         netlist_nudge = self._netlist_nudge()
         self._fixed_laplacian = self._system.laplacian - self._device_laplacian(
-            self._as_read, netlist_nudge
+            self._theta, netlist_nudge
         )
         self._fixed_injection = self._system.injection - self._nudge_injection(netlist_nudge)
         self.version = 0

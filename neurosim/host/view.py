@@ -38,6 +38,20 @@ class CrossbarView:
         """The netlist's own source settings, ``batch`` times, to be changed and applied."""
         return default_sources(self._crossbar, batch)
 
+    def spring_sources(self, layer: str, points: np.ndarray) -> Sources:
+        """The netlist's source settings with ``layer``'s spring targets at ``points``
+        (batch, size): where the springs' field is read."""
+        sources = self.sources(points.shape[0])
+        sources.targets[:, self.free_slices()[layer]] = points
+        return sources
+
+    def rest_start(self, layer: str, points: np.ndarray) -> np.ndarray:
+        """The state (batch, free) a settling at ``points`` starts from without history:
+        ``layer`` at ``points``, every other unit at 0 (as training's free phases)."""
+        start = np.zeros((points.shape[0], self.free))
+        start[:, self.free_slices()[layer]] = points
+        return start
+
     def settle(self, sources: Sources, *, throw: bool = False, **options) -> Equilibrium:
         """Let the circuit settle under ``sources``; ``options`` as
         :func:`neurosim.engine.relax.relax` (``start``, ``tolerance``, ``max_passes``, ...).

@@ -70,11 +70,8 @@ def flow_step(
 ) -> StepReport:
     """Program ``chip`` with one GradEP step on ``batch``."""
     n = batch.x1.shape[0]
-    sources = chip.sources(n)
-    where = chip.free_slices()[settings.layer]
-    sources.targets[:, where] = batch.x_t
-    start = np.zeros((n, chip.free))
-    start[:, where] = batch.x_t
+    sources = chip.spring_sources(settings.layer, batch.x_t)
+    start = chip.rest_start(settings.layer, batch.x_t)
     options = dict(
         tolerance=settings.tolerance, max_passes=settings.max_passes, dtype=settings.dtype
     )

@@ -78,21 +78,20 @@ class FluxStep:
 class ChipField:
     """The circuit's field at points (n, d): settle with the springs' targets there
     (from x at the targets, hidden at 0), read f = αλ(x* − x); rows that did not settle
-    are NaN. ``settled`` counts the rows of every call."""
+    are NaN."""
 
     chip: Chip
     step: FluxStep
 
     def equilibria(self, points: np.ndarray):
         """The sources and the equilibrium (batch) with the springs' targets at ``points``."""
-        n = points.shape[0]
-        sources = self.chip.sources(n)
-        where = self.chip.free_slices()[self.step.layer]
-        sources.targets[:, where] = points
-        start = np.zeros((n, self.chip.free))
-        start[:, where] = points
+        layer = self.step.layer
+        sources = self.chip.spring_sources(layer, points)
         settled = self.chip.settle(
-            sources, start=start, tolerance=self.step.tolerance, max_passes=self.step.max_passes
+            sources,
+            start=self.chip.rest_start(layer, points),
+            tolerance=self.step.tolerance,
+            max_passes=self.step.max_passes,
         )
         return sources, settled
 

@@ -71,9 +71,7 @@ class Readout:
         """The state a relaxation at ``x`` (batch, dim) starts from without history."""
         if self.kind == "energy":
             return np.zeros((x.shape[0], self.clamped.free))
-        start = np.zeros((x.shape[0], self.chip.free))
-        start[:, self.where] = x
-        return start
+        return self.chip.rest_start(self.layer, x)
 
     def read(self, x: np.ndarray, start: np.ndarray | None = None) -> Reading:
         """v(x) for a batch of points ``x`` (batch, dim), relaxing from ``start``
@@ -145,9 +143,7 @@ class Readout:
         return state
 
     def _spring_sources(self, x: np.ndarray) -> Sources:
-        sources = self.chip.sources(x.shape[0])
-        sources.targets[:, self.where] = x
-        return sources
+        return self.chip.spring_sources(self.layer, x)
 
 
 def sampled_layer(chip: Chip) -> str:
