@@ -11,6 +11,7 @@ from neurosim.cli.main import cli
 from neurosim.data.digits import load_digits
 from neurosim.io.samples_h5 import write_samples
 from neurosim.scores.quality import evaluate
+from tests.cli_errors import assert_one_line_error
 
 
 def run(*args):
@@ -64,16 +65,11 @@ def test_bad_files_are_one_line_errors(tmp_path):
     }
     for name, message in cases.items():
         result = run("metrics", tmp_path / name, "--json")
-        assert result.exit_code == 2, (name, result.output)
-        lines = result.output.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("neurosim: error: "), result.output
-        assert str(tmp_path / name) in lines[0] and message in lines[0], lines[0]
+        assert_one_line_error(result, str(tmp_path / name), message)
         assert result.stdout == ""
 
 
 def test_a_missing_classifier_is_a_one_line_error(digits_file, tmp_path, monkeypatch):
     monkeypatch.setenv("NEUROSIM_DATA", str(tmp_path))
     result = run("metrics", digits_file)
-    assert result.exit_code == 2
-    assert result.output.startswith("neurosim: error: classifier weights not found")
-    assert len(result.output.strip().splitlines()) == 1
+    assert_one_line_error(result, "classifier weights not found")

@@ -13,6 +13,7 @@ from neurosim.io.equilibria_h5 import read_statuses
 from neurosim.lower.crossbar import lower_crossbar
 from neurosim.netlist.parse import parse_netlist
 from neurosim.status import Status
+from tests.cli_errors import assert_one_line_error
 
 ROOT = Path(__file__).resolve().parents[2]
 XOR = ROOT / "netlists/xor.cir"
@@ -79,15 +80,13 @@ def test_bad_input_is_one_line_and_destroys_nothing(tmp_path):
     for label, array in cases.items():
         np.save(tmp_path / f"{label}.npy", array)
         result = run("relax", XOR, "--inputs", tmp_path / f"{label}.npy", "--out", out, "--force")
-        assert result.exit_code == 2, (label, result.output)
-        assert result.output.startswith("neurosim: error: inputs"), result.output
-        assert len(result.output.strip().splitlines()) == 1
+        assert assert_one_line_error(result).startswith("neurosim: error: inputs"), label
     missing = run("relax", XOR, "--inputs", tmp_path / "missing.npy", "--out", out, "--force")
-    assert missing.exit_code == 2
+    assert_one_line_error(missing, "missing.npy")
     general = ROOT / "tests/netlist/fixtures/divider.cir"
     np.save(tmp_path / "ok.npy", np.zeros((1, 2)))
     result = run("relax", general, "--inputs", tmp_path / "ok.npy", "--out", out, "--force")
-    assert result.exit_code == 2 and "neurosim network netlist" in result.output
+    assert_one_line_error(result, "neurosim network netlist")
     assert out.read_bytes() == b"precious"
 
 
@@ -105,5 +104,4 @@ def test_an_unwritable_output_is_one_line_before_any_work(tmp_path):
     blocker = tmp_path / "afile"
     blocker.write_text("x")
     result = run("relax", XOR, "--count", "2", "--out", blocker / "eq.h5")
-    assert result.exit_code == 2 and "is not a directory" in result.output
-    assert len(result.output.strip().splitlines()) == 1
+    assert_one_line_error(result, "is not a directory")

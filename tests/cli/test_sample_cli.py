@@ -87,9 +87,7 @@ def test_bad_sources_and_options_are_one_line_errors(tmp_path):
     }
     for message, args in cases.items():
         result = run("sample", *args)
-        assert result.exit_code == 2, (message, result.output)
-        assert result.output.startswith("neurosim: error: "), result.output
-        assert message in result.output and len(result.output.strip().splitlines()) == 1
+        assert_one_line_error(result, message)
     assert not (tmp_path / "a.h5").exists()
 
 

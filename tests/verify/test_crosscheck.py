@@ -21,6 +21,7 @@ from neurosim.netlist.write import write_netlist
 from neurosim.network.compile import compile_network
 from neurosim.network.model import init_params
 from neurosim.verify.crosscheck import cross_check, settings_for_inputs
+from tests.cli_errors import assert_one_line_error
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests/netlist/fixtures"
@@ -159,10 +160,10 @@ def test_check_cli_exit_codes_and_input_errors(tmp_path):
     assert strict.exit_code == 1 and "MISMATCH" in strict.output
     np.save(tmp_path / "wide.npy", np.zeros((2, 5)))
     wide = runner.invoke(cli, ["check", netlist, "--inputs", str(tmp_path / "wide.npy")])
-    assert wide.exit_code == 2 and "shape (n, 2)" in wide.output
+    assert_one_line_error(wide, "shape (n, 2)")
     np.save(tmp_path / "nan.npy", np.array([[np.nan, 0.0]]))
     nan = runner.invoke(cli, ["check", netlist, "--inputs", str(tmp_path / "nan.npy")])
-    assert nan.exit_code == 2 and "NaN" in nan.output
+    assert_one_line_error(nan, "NaN")
     np.save(tmp_path / "good.npy", np.array([[0.5, -0.5], [1.0, 1.0]]))
     good = runner.invoke(cli, ["check", netlist, "--inputs", str(tmp_path / "good.npy")])
     assert good.exit_code == 0 and "2 operating point(s)" in good.output
@@ -201,4 +202,4 @@ def test_check_rejects_unusable_input_arrays(tmp_path, array, message):
     result = CliRunner().invoke(
         cli, ["check", str(ROOT / "netlists/xor.cir"), "--inputs", str(tmp_path / "in.npy")]
     )
-    assert result.exit_code == 2 and message in result.output, result.output
+    assert_one_line_error(result, message)
