@@ -38,7 +38,16 @@ from neurosim.samplers.readout import Readout
 from neurosim.scores.distribution import wasserstein2
 
 ROOT = Path(__file__).resolve().parents[1]
-CHECKS = 12  # points of the W2-against-steps curve
+FINE, COARSE = 10, 100  # W2 is measured every FINE steps up to 200, then every COARSE
+
+
+def check_steps(steps: int) -> set[int]:
+    """The steps of the W2-against-steps curve: fine early (mixing), coarse later."""
+    return (
+        set(range(FINE, min(steps, 200) + 1, FINE))
+        | set(range(COARSE, steps + 1, COARSE))
+        | {steps}
+    )
 
 
 def main() -> None:
@@ -54,6 +63,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=1200)
     parser.add_argument("--dt", type=float, default=0.005)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--circuits", default="flux,score", help="which of ring8_flux, ring8_score to train"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "runs/flux_bench")
     args = parser.parse_args()
     data = load_dataset("ring8").x
@@ -61,7 +73,7 @@ def main() -> None:
         *(toy_points("ring8", args.n, np.random.default_rng(s)).x for s in (1, 2))
     )
     rows = {}
-    for kind in ("flux", "score"):
+    for kind in args.circuits.split(","):
         rows[kind] = measure(kind, args, data)
     table(rows, baseline, args)
     print(
@@ -97,11 +109,11 @@ def measure(kind: str, args, data: np.ndarray) -> dict:
     field = CircuitField(Readout(chip, "spring", args.alpha, tolerance=1e-8))
     x = rng.standard_normal((args.n, 2))
     reference = data[rng.permutation(data.shape[0])[: args.n]]
-    every = max(1, args.steps // CHECKS)
+    checks = check_steps(args.steps)
     curve = []
     for step in range(1, args.steps + 1):
         x = x + args.dt * field(x) + np.sqrt(2 * args.dt) * rng.standard_normal(x.shape)
-        if step % every == 0 or step == args.steps:
+        if step in checks:
             curve.append((step, wasserstein2(x, reference)))
             print(f"{kind} rollout step {step}: W2 {curve[-1][1]:.4f}", file=sys.stderr, flush=True)
     tail = np.mean([w for s, w in curve if s > 0.75 * args.steps])

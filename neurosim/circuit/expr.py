@@ -18,6 +18,7 @@ parameters, resolved by :func:`parse_expr` from ``params`` (numbers) and ``funcs
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -33,6 +34,7 @@ class ExprError(ValueError):
     """An expression that cannot be parsed or uses something unsupported."""
 
 
+VARIADIC = -1  # pwl(x, x1, y1, x2, y2, ...): its arguments are passed as one tuple
 # name -> (arity, python source template with {0}, {1}, ...)
 FUNCTIONS: dict[str, tuple[int, str]] = {
     "exp": (1, "_m.exp({0})"),
@@ -55,12 +57,33 @@ FUNCTIONS: dict[str, tuple[int, str]] = {
     "min": (2, "min({0}, {1})"),
     "max": (2, "max({0}, {1})"),
     "pow": (2, "({0}) ** ({1})"),
+    "pwr": (2, "_pwr({0}, {1})"),
+    "asin": (1, "_m.asin({0})"),
+    "acos": (1, "_m.acos({0})"),
+    "asinh": (1, "_m.asinh({0})"),
+    "acosh": (1, "_m.acosh({0})"),
+    "atanh": (1, "_m.atanh({0})"),
+    "int": (1, "float(_m.trunc({0}))"),
+    "nint": (1, "float(round({0}))"),  # half to even, as ngspice's nint(2.5) = 2
+    "floor": (1, "float(_m.floor({0}))"),
+    "ceil": (1, "float(_m.ceil({0}))"),
+    "eq0": (1, "(1.0 if {0} == 0 else 0.0)"),
+    "ne0": (1, "(1.0 if {0} != 0 else 0.0)"),
+    "gt0": (1, "(1.0 if {0} > 0 else 0.0)"),
+    "lt0": (1, "(1.0 if {0} < 0 else 0.0)"),
+    "ge0": (1, "(1.0 if {0} >= 0 else 0.0)"),
+    "le0": (1, "(1.0 if {0} <= 0 else 0.0)"),
+    "u2": (1, "min(max({0}, 0.0), 1.0)"),
+    "uramp": (1, "max({0}, 0.0)"),
+    "pwl": (VARIADIC, "_pwl({0})"),
 }
+# Functions the derivatives use that a netlist cannot name: the slope of pwl().
+_INTERNAL: dict[str, tuple[int, str]] = {"pwl_slope": (VARIADIC, "_pwl_slope({0})")}
 _COMPARE = ("<", ">", "<=", ">=", "==", "!=")
 _PRECEDENCE = {"?": 0, "<": 1, ">": 1, "<=": 1, ">=": 1, "==": 1, "!=": 1}
 _PRECEDENCE.update({"+": 2, "-": 2, "*": 3, "/": 3, "neg": 4, "^": 5})
 _TOKEN = re.compile(
-    r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?[a-z]*)"
+    r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?[a-z\u00b5\u03bc]*)"
     r"|(?P<name>[a-z_][a-z0-9_.#]*)"
     r"|(?P<op>\*\*|<=|>=|==|!=|&&|\|\||[-+*/^(){},?:<>!]))",
     re.IGNORECASE,
@@ -237,11 +260,33 @@ class _Parser:
             if len(formals) != len(args):
                 raise ExprError(f"{name}() takes {len(formals)} arguments in {self.text!r}")
             return substitute(body, dict(zip(formals, args, strict=True)))
+        if name == "pwl":
+            return _pwl_call(args, self.text)
         if name in FUNCTIONS:
             if FUNCTIONS[name][0] != len(args):
                 raise ExprError(f"{name}() takes {FUNCTIONS[name][0]} arguments in {self.text!r}")
             return ("call", name, tuple(args))
         raise ExprError(f"unknown function {name!r} in {self.text!r}")
+
+
+def _pwl_call(args: list[Expr], text: str) -> Expr:
+    """``pwl(x, x1, y1, ..., xn, yn)``: ngspice's piecewise-linear function of x, linear
+    beyond the end points along the first and last segments; the points are constants
+    with ascending abscissae."""
+    if len(args) < 5 or len(args) % 2 == 0:
+        raise ExprError(f"pwl() takes x and at least two (x, y) points in {text!r}")
+    if any(any(references(point)) or _has_names(point) for point in args[1:]):
+        raise ExprError(f"pwl() points must be constants in {text!r}")
+    args = [args[0], *(("num", float(evaluate(point, {}))) for point in args[1:])]
+    xs = [point[1] for point in args[1::2]]
+    if any(b <= a for a, b in itertools.pairwise(xs)):
+        raise ExprError(f"pwl() abscissae must be ascending in {text!r}")
+    return ("call", "pwl", tuple(args))
+
+
+def _has_names(tree: Expr) -> bool:
+    """Whether ``tree`` holds a ``.func`` formal (a name bound only when called)."""
+    return tree[0] == "name" or any(_has_names(child) for child in _children(tree))
 
 
 class _NameParser(_Parser):
@@ -359,6 +404,9 @@ def to_text(tree: Expr, parent: int = -1) -> str:
         return f"v({tree[1]})"
     if kind == "i":
         return f"i({tree[1]})"
+    if kind == "call" and tree[1] == "int":  # a .param function ngspice's B sources lack
+        a = tree[2][0]
+        return to_text(_mul(("call", "sgn", (a,)), ("call", "floor", (("call", "abs", (a,)),))))
     if kind == "call":
         return f"{tree[1]}({', '.join(to_text(a) for a in tree[2])})"
     if kind == "neg":
@@ -437,11 +485,19 @@ def _pow_derivative(a: Expr, b: Expr, da: Expr, db: Expr) -> Expr:
 def _call_derivative(name: str, args: tuple, wrt: Expr) -> Expr:
     a = args[0]
     da = derivative(a, wrt)
-    if name in ("min", "max", "pow"):
+    if name == "pwl":  # the points are constants
+        return _mul(("call", "pwl_slope", args), derivative(a, wrt))
+    if name in ("min", "max", "pow", "pwr"):
         b = args[1]
         db = derivative(b, wrt)
         if name == "pow":
             return _pow_derivative(a, b, da, db)
+        if name == "pwr":  # sgn(a)·|a|^b: b·|a|^(b−1)·da + pwr(a, b)·ln|a|·db
+            size = ("call", "abs", (a,))
+            along_a = _mul(_mul(b, ("bin", "^", size, _sub(b, ("num", 1.0)))), da)
+            if _is(db, 0.0):
+                return along_a
+            return _add(along_a, _mul(_mul(("call", "pwr", args), ("call", "ln", (size,))), db))
         pick_a = ("bin", "<=" if name == "min" else ">=", a, b)
         return ("if", pick_a, da, db)
     outer = {
@@ -459,10 +515,17 @@ def _call_derivative(name: str, args: tuple, wrt: Expr) -> Expr:
         "atan": lambda: _div(("num", 1.0), _add(("num", 1.0), _mul(a, a))),
         "arctan": lambda: _div(("num", 1.0), _add(("num", 1.0), _mul(a, a))),
         "sqr": lambda: _mul(("num", 2.0), a),
+        "asin": lambda: _div(("num", 1.0), ("call", "sqrt", (_sub(("num", 1.0), _mul(a, a)),))),
+        "acos": lambda: _div(("num", -1.0), ("call", "sqrt", (_sub(("num", 1.0), _mul(a, a)),))),
+        "asinh": lambda: _div(("num", 1.0), ("call", "sqrt", (_add(_mul(a, a), ("num", 1.0)),))),
+        "acosh": lambda: _div(("num", 1.0), ("call", "sqrt", (_sub(_mul(a, a), ("num", 1.0)),))),
+        "atanh": lambda: _div(("num", 1.0), _sub(("num", 1.0), _mul(a, a))),
+        "u2": lambda: _mul(("call", "gt0", (a,)), ("call", "lt0", (_sub(a, ("num", 1.0)),))),
+        "uramp": lambda: ("call", "u", (a,)),
         "abs": lambda: ("call", "sgn", (a,)),
         "sgn": lambda: ("num", 0.0),
         "u": lambda: ("num", 0.0),
-    }[name]()
+    }.get(name, lambda: ("num", 0.0))()  # the rest are piecewise constant
     return _mul(outer, da)
 
 
@@ -509,7 +572,30 @@ def _div(a: Expr, b: Expr) -> Expr:
 
 
 def _sgn(x: float) -> float:
-    return (x > 0) - (x < 0)
+    return float(x > 0) - float(x < 0)
+
+
+def _pwr(x: float, y: float) -> float:
+    """ngspice's pwr(x, y) = sgn(x)·|x|^y."""
+    return _sgn(x) * abs(x) ** y
+
+
+def _segment(args: tuple) -> tuple[float, float]:
+    """pwl's segment at x = args[0]: (its value, its slope), linear beyond the ends."""
+    x, xs, ys = args[0], args[1::2], args[2::2]
+    k = 0
+    while k < len(xs) - 2 and x > xs[k + 1]:
+        k += 1
+    slope = (ys[k + 1] - ys[k]) / (xs[k + 1] - xs[k])
+    return ys[k] + (x - xs[k]) * slope, slope
+
+
+def _pwl(*args: float) -> float:
+    return _segment(args)[0]
+
+
+def _pwl_slope(*args: float) -> float:
+    return _segment(args)[1]
 
 
 def _step(x: float) -> float:
@@ -532,7 +618,9 @@ def _python(tree: Expr, leaf: Callable[[Expr], str], parent: int = -1) -> str:
     if kind in ("v", "i"):
         return leaf(tree)
     if kind == "call":
-        return FUNCTIONS[tree[1]][1].format(*(_python(a, leaf) for a in tree[2]))
+        arity, template = FUNCTIONS.get(tree[1]) or _INTERNAL[tree[1]]
+        parts = [_python(a, leaf) for a in tree[2]]
+        return template.format(", ".join(parts)) if arity == VARIADIC else template.format(*parts)
     if kind == "if":
         c, a, b = (_python(x, leaf) for x in tree[1:])
         return f"({a} if {c} != 0 else {b})"
@@ -561,8 +649,12 @@ def compile_scalar(tree: Expr, leaf: Callable[[Expr], str]) -> Callable:
     """
     source = f"lambda x: {_python(tree, leaf)}"
     return eval(
-        source, {"_m": math, "_sgn": _sgn, "_step": _step, "abs": abs, "min": min, "max": max}
-    )
+        source,
+        {
+            "_m": math, "_sgn": _sgn, "_step": _step, "_pwr": _pwr, "_pwl": _pwl,
+            "_pwl_slope": _pwl_slope, "abs": abs, "min": min, "max": max, "round": round,
+        },
+    )  # fmt: skip
 
 
 def evaluate(tree: Expr, values: Mapping[tuple, float]) -> float:

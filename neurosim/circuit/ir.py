@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -16,7 +17,10 @@ from enum import StrEnum
 from neurosim.circuit.expr import Expr, references
 from neurosim.circuit.meta import NetworkMeta
 from neurosim.circuit.structure import Structure
+from neurosim.circuit.units import KELVIN, TNOM_CELSIUS, parse_number
 from neurosim.errors import CircuitError
+
+_TEMPERATURE_OPTION = re.compile(r"\b(temp|tnom)\s*=\s*([^\s=]+)")
 
 GROUND = "0"
 
@@ -61,6 +65,18 @@ DIODE_PARAMS: dict[str, float] = {
     "eg": 1.11,
     "xti": 3.0,
     "fc": 0.5,
+    # no DC part: noise and sidewall capacitance (kept for ngspice), the model level
+    "kf": 0.0,
+    "af": 1.0,
+    "cjsw": 0.0,
+    "mjsw": 0.33,
+    "vjsw": 1.0,
+    "php": 1.0,
+    "level": 1.0,
+    # temperature: the model's own TNOM [°C] (NaN: the circuit's) and rs's coefficients
+    "tnom": math.nan,
+    "trs1": 0.0,
+    "trs2": 0.0,
 }
 # what each diode parameter may be (a model outside these is refused where it is read)
 DIODE_RANGES: dict[str, tuple[str, object]] = {
@@ -75,6 +91,8 @@ DIODE_RANGES: dict[str, tuple[str, object]] = {
     "tt": (">= 0", lambda v: v >= 0),
     "eg": ("> 0", lambda v: v > 0),
     "fc": ("in [0, 1)", lambda v: 0 <= v < 1),
+    "level": ("1 (the level-1 model neurosim solves)", lambda v: v == 1),
+    "tnom": ("above -273.15 °C", lambda v: v > -273.15),
 }
 
 
@@ -152,6 +170,27 @@ class Circuit:
     programmed: tuple[dict, ...] = ()  # how its devices were programmed (host/deploy.py)
     # element name -> "FILE:LINE" it was read from (parsed circuits; not part of equality)
     origins: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def temperature(self) -> tuple[float, float]:
+        """(circuit temperature, nominal temperature) [°C] from its ``.temp`` and
+        ``.options temp= tnom=`` cards (the last of each), 27 °C where none is given."""
+        found = {"temp": TNOM_CELSIUS, "tnom": TNOM_CELSIUS}
+        for card in self.controls:
+            words = card.lower().split()
+            if words and words[0] == ".temp":
+                pairs = [("temp", words[1] if len(words) > 1 else "")]
+            elif words and words[0] in (".options", ".option"):
+                pairs = _TEMPERATURE_OPTION.findall(card.lower())
+            else:
+                continue
+            for key, text in pairs:
+                try:
+                    found[key] = parse_number(text)
+                except ValueError:
+                    raise CircuitError(f"{card!r}: {key} must be a number (°C)") from None
+                if not math.isfinite(found[key]) or found[key] <= -KELVIN:
+                    raise CircuitError(f"{card!r}: {key} must be above -273.15 °C")
+        return found["temp"], found["tnom"]
 
     def where(self, name: str) -> str:
         """``"FILE:LINE: "`` of element ``name`` if the circuit was read from a file."""

@@ -10,20 +10,55 @@ plus ``GMIN·vd`` in parallel, as ngspice's ``dioload`` adds it (both branches m
 −3·vte with the same value). The exponent is capped at ``MAX_EXPONENT`` so that a wild
 Newton trial stays finite; i is increasing, so its co-content
 ``∫₀^vd i(u) du`` is convex — the diode's share of a resistive circuit's energy.
-Breakdown (BV) is not modelled here. The constants are ngspice's: T = TNOM = 300.15 K and
-CODATA 2014 k and q.
+Breakdown (BV) is not modelled here. The constants are ngspice's (CODATA 2014 k and q);
+:func:`junction_at` gives isat and vte at the circuit's temperature (27 °C = TNOM unless
+``.temp`` or ``.options temp=`` says otherwise).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from neurosim.circuit.units import KELVIN, TNOM_CELSIUS
+
 BOLTZMANN = 1.38064852e-23
 CHARGE = 1.6021766208e-19
-TEMPERATURE = 300.15
+TEMPERATURE = KELVIN + TNOM_CELSIUS
 THERMAL_VOLTAGE = BOLTZMANN * TEMPERATURE / CHARGE
 GMIN = 1e-12
 MAX_EXPONENT = 700.0
+
+
+def junction_at(
+    saturation: float, n: float, eg: float, xti: float, celsius: float, tnom: float
+) -> tuple[float, float]:
+    """(isat [A], vte [V]) of a junction of saturation current ``saturation`` [A] at the
+    nominal temperature ``tnom`` [°C], emission coefficient ``n``, energy gap ``eg``
+    [eV] and saturation-current exponent ``xti``, at ``celsius`` [°C] — SPICE's level-1
+    temperature law (as ngspice's ``diotemp``)::
+
+        vte = n·k·T/q,   isat(T) = IS·exp((T/Tnom − 1)·eg/vte + (xti/n)·ln(T/Tnom))
+    """
+    t, t0 = KELVIN + celsius, KELVIN + tnom
+    vte = n * BOLTZMANN * t / CHARGE
+    return saturation * np.exp((t / t0 - 1.0) * eg / vte + xti / n * np.log(t / t0)), vte
+
+
+def diode_at(model, area: float, celsius: float, tnom: float) -> tuple[float, float, float]:
+    """(isat [A], vte [V], rs [Ω]) of a diode of ``model`` (:class:`neurosim.circuit.ir.
+    Model`) and ``area`` at ``celsius`` [°C]: :func:`junction_at`, from the model's own
+    TNOM when it sets one (else ``tnom``), and rs·(1 + trs1·ΔT + trs2·ΔT²)."""
+    own = model.get("tnom")
+    t0 = own if np.isfinite(own) else tnom
+    isat, vte = junction_at(
+        model.get("is") * area, model.get("n"), model.get("eg"), model.get("xti"), celsius, t0
+    )
+    delta = celsius - t0
+    return (
+        isat,
+        vte,
+        model.get("rs") * (1.0 + model.get("trs1") * delta + model.get("trs2") * delta**2),
+    )
 
 
 def junction_current(vd, isat, vte) -> tuple[np.ndarray, np.ndarray]:

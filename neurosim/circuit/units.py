@@ -15,11 +15,18 @@ _SUFFIXES: tuple[tuple[str, Decimal], ...] = (
     ("k", Decimal("1e3")),
     ("m", Decimal("1e-3")),
     ("u", Decimal("1e-6")),
+    ("\u00b5", Decimal("1e-6")),  # the micro sign, as ngspice 39 reads it
+    ("\u03bc", Decimal("1e-6")),  # Greek mu (what the micro sign lower-cases to)
     ("n", Decimal("1e-9")),
     ("p", Decimal("1e-12")),
     ("f", Decimal("1e-15")),
 )
-_NUMBER = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)([a-z]*)$", re.IGNORECASE)
+_NUMBER = re.compile(
+    r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)([a-z\u00b5\u03bc]*)$", re.IGNORECASE
+)
+
+KELVIN = 273.15  # 0 °C in K
+TNOM_CELSIUS = 27.0  # ngspice's default circuit and nominal temperature [°C]
 
 
 def parse_number(text: str) -> float:

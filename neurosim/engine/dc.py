@@ -39,6 +39,9 @@ class OperatingPoint:
     status: Status
 
 
+PLAIN_STEPS = 3  # undamped Newton steps in a row allowed when the line search fails
+
+
 @dataclass(frozen=True)
 class _Newton:
     """Newton's method on ``F(x) + shunt·d⊙x`` with sources scaled (one homotopy point)."""
@@ -59,9 +62,12 @@ class _Newton:
     def solve(self, x: np.ndarray, scale: float) -> tuple[np.ndarray, Status, int]:
         """Newton from ``x`` with sources scaled by ``scale``."""
         residual = self.residual(x, scale)
+        plain = 0  # full steps taken in a row where no damped step lowered ‖F‖
         for iteration in range(1, self.max_iterations + 1):
             if not np.all(np.isfinite(residual)):
                 return x, Status.NON_FINITE, iteration
+            if np.max(np.abs(residual), initial=0.0) <= self.tol:
+                return x, Status.CONVERGED, iteration  # no step needed (nor a Jacobian)
             try:
                 jacobian = self.jacobian(x)
             except (ArithmeticError, ValueError):
@@ -78,7 +84,15 @@ class _Newton:
                 return x, Status.SINGULAR, iteration
             accepted = self.line_search(x, step, residual, scale)
             if accepted is None:
-                return x, Status.STALLED, iteration
+                # a jump the linearisation cannot see (nint, floor, u, a comparison): take
+                # the full step as SPICE's plain Newton does, a few times in a row at most
+                plain += 1
+                trial = x + step
+                accepted = (trial, self.residual(trial, scale))
+                if plain > PLAIN_STEPS or not np.all(np.isfinite(accepted[1])):
+                    return x, Status.STALLED, iteration
+            else:
+                plain = 0
             x, residual = accepted
             small_step = np.max(np.abs(step), initial=0.0) <= self.step_tol * (
                 1.0 + np.max(np.abs(x), initial=0.0)

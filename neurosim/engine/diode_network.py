@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from neurosim.circuit.ir import GROUND, Circuit
-from neurosim.circuit.junction import THERMAL_VOLTAGE, junction_co_content, junction_current
+from neurosim.circuit.junction import diode_at, junction_co_content, junction_current
 from neurosim.engine.field_runner import FieldRunner
 from neurosim.errors import CircuitError
 
@@ -203,6 +203,7 @@ def lower_diode_network(circuit: Circuit) -> DiodeNetwork:
     laplacian = np.zeros((size, size))
     junctions, isat, vte = [], [], []
     sources = [e.name for e in elements if e.kind in "vi"]
+    temperature = circuit.temperature()
     injection = np.zeros((len(sources), size))
     fixing = np.zeros((len(sources), len(fixed)))
     for e in elements:
@@ -219,15 +220,16 @@ def lower_diode_network(circuit: Circuit) -> DiodeNetwork:
         elif e.kind == "d":
             model = circuit.models[e.model]
             anode = a
+            at = diode_at(model, e.value, *temperature)
             if model.get("rs") > 0:
                 anode = index[f"{e.name}#internal"]
-                _stamp(laplacian, a, anode, e.value / model.get("rs"))
+                _stamp(laplacian, a, anode, e.value / at[2])
             row = np.zeros(size)
             row[anode] += 1.0
             row[b] -= 1.0
             junctions.append(row)
-            isat.append(model.get("is") * e.value)
-            vte.append(model.get("n") * THERMAL_VOLTAGE)
+            isat.append(at[0])
+            vte.append(at[1])
         elif e.kind == "i":  # SPICE: the current flows from n+ through the source to n−
             injection[sources.index(e.name), a] -= 1.0
             injection[sources.index(e.name), b] += 1.0

@@ -21,7 +21,7 @@ import scipy.sparse.linalg as spla
 
 from neurosim.circuit.expr import compile_scalar, derivative, references
 from neurosim.circuit.ir import GROUND, Circuit, Element
-from neurosim.circuit.junction import THERMAL_VOLTAGE, junction_current
+from neurosim.circuit.junction import diode_at, junction_current
 from neurosim.errors import CircuitError
 
 _BRANCH_KINDS = "vehl"
@@ -298,14 +298,15 @@ class _Builder:
 
     def _diode(self, circuit: Circuit, e: Element, a: int, b: int, internal: int | None) -> None:
         model = circuit.models[e.model]
+        temperature = circuit.temperature()
         if math.isfinite(model.get("bv")):
             raise CircuitError(
                 f"{circuit.where(e.name)}{e.name}: diode breakdown (bv) is not modelled by "
                 "neurosim's solver (ngspice models it; without bv the circuit can be checked)"
             )
         junction_anode = a
+        isat, vte, rs = diode_at(model, e.value, *temperature)
         if internal is not None:
-            self.conductance(a, internal, e.value / model.get("rs"))
+            self.conductance(a, internal, e.value / rs)
             junction_anode = internal
-        vte = model.get("n") * THERMAL_VOLTAGE
-        self.diodes.append(Diode(e.name, junction_anode, b, model.get("is") * e.value, vte))
+        self.diodes.append(Diode(e.name, junction_anode, b, isat, vte))

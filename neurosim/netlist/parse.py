@@ -14,6 +14,7 @@ import json
 import math
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,8 +47,10 @@ from neurosim.netlist.write import META_PREFIX, READABLE_SCHEMAS
 # Analysis, output and option cards kept verbatim in Circuit.controls.
 KEPT_CARDS = (
     ".options", ".option", ".op", ".tran", ".dc", ".ac", ".ic", ".nodeset", ".temp",
-    ".save", ".print", ".plot", ".probe", ".meas", ".measure",
+    ".save", ".print", ".plot", ".probe", ".meas", ".measure", ".pz", ".tf", ".sens",
+    ".noise", ".disto", ".four", ".csparam", ".width", ".sp", ".pss",
 )  # fmt: skip
+_TEMPERATURE = (".temp", ".options", ".option")
 _READ = ".param .func .model .subckt/.ends .include .end " + " ".join(KEPT_CARDS) + " .control"
 _OTHER_DEVICES = {
     "m": "MOSFET", "q": "BJT", "j": "JFET", "z": "MESFET", "k": "coupled inductor",
@@ -63,7 +66,10 @@ _WAVEFORMS = {
     "exp": (2, 6),
     "pwl": (2, None),
     "trnoise": (2, 7),  # NA NT [NALPHA NAMP RTSAM RTSCAPT RTSEMT]: no DC part
+    "trrandom": (2, 5),  # TYPE TS [TD [PARAM1 [PARAM2]]]: no DC part
 }
+# Small-signal specifications of a source: no DC part (kept for ngspice).
+_SMALL_SIGNAL = ("ac", "distof1", "distof2")
 _BSOURCE = re.compile(r"([vi])\s*=\s*(.+)", re.DOTALL)
 _FUNC = re.compile(r"\.func\s+([a-z_][a-z0-9_]*)\s*\(([^)]*)\)\s*=?\s*(.+)", re.DOTALL)
 _MODEL = re.compile(r"\.model\s+([^\s(]+)\s+([a-z][a-z0-9_]*)\s*(.*)", re.DOTALL)
@@ -105,9 +111,10 @@ class _Scope:
     params: dict[str, float] = field(default_factory=dict)
     funcs: dict[str, tuple] = field(default_factory=dict)
     models: dict[str, str] = field(default_factory=dict)  # a subckt's own .model names
+    subckts: Mapping[str, Subckt] = field(default_factory=dict)  # the definitions in sight
 
     def child(self) -> _Scope:
-        return _Scope(dict(self.params), dict(self.funcs), dict(self.models))
+        return _Scope(dict(self.params), dict(self.funcs), dict(self.models), self.subckts)
 
 
 # "rNAME NODE NODE NUMBER" with a plain decimal number (no suffix, no expression)
@@ -115,6 +122,26 @@ _PLAIN_RESISTOR = re.compile(
     r"(r[^\s{}()=\"',]*)\s+([^\s{}()=\"',]+)\s+([^\s{}()=\"',]+)\s+"
     r"([+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)\s*"
 )
+
+
+_TC = re.compile(r"(.*?)\s+(tc[12])\s*=\s*([^\s=]+)", re.DOTALL)
+
+
+def _trailing_tc(body: str) -> tuple[str, dict[str, str]]:
+    """A B source's expression and its trailing ``tc1=`` / ``tc2=`` values (as text)."""
+    found: dict[str, str] = {}
+    while (match := _TC.fullmatch(body)) is not None and match[2] not in found:
+        body, found[match[2]] = match[1].strip(), match[3]
+    return body, found
+
+
+def _body_params(sub: Subckt) -> set[str]:
+    """The names a ``.param`` card in ``sub``'s body defines."""
+    names = set()
+    for line in sub.body:
+        if line.kind == "card" and line.word == ".param":
+            names.update(name for name, _ in split_assignments(line.text.lower(), line)[1])
+    return names
 
 
 def _is_value(token: str) -> bool:
@@ -135,10 +162,22 @@ class _Builder:
         self.role_lines: dict[str, Line] = {}
         self.structure_line: tuple[Line, str] | None = None
         self.instances: set[tuple[str, ...]] = set()
-        self.flat_sizes: dict[str, int] = {}
+        self.flat_sizes: dict[int, int] = {}
+        self.in_sight: dict[int, Mapping[str, Subckt]] = {}  # id(Subckt) -> in its body
+        self._scope_subckts(subckts, subckts)
+        self.celsius, self.tnom = 27.0, 27.0
+
+    def _scope_subckts(self, defs: Mapping[str, Subckt], outer: Mapping[str, Subckt]) -> None:
+        """What each definition's body sees: the definitions around it, then its own."""
+        for sub in defs.values():
+            inner = {**outer, **sub.local}
+            self.in_sight[id(sub)] = inner
+            self._scope_subckts(sub.local, inner)
 
     def build(self, top: list[Line]) -> Circuit:
-        self.global_scope = self.define(top, _Scope())
+        self.celsius, self.tnom = self.temperature(top)
+        start = _Scope(params={"temper": self.celsius}, subckts=self.subckts)
+        self.global_scope = self.define(top, start)
         self.expand(top, self.global_scope, Instance(), ())
         self.circuit.controls = tuple(self.controls)
         if not self.circuit.elements:
@@ -150,6 +189,15 @@ class _Builder:
         self.structure()
         self.validate()
         return self.circuit
+
+    def temperature(self, top: list[Line]) -> tuple[float, float]:
+        """The circuit's and the nominal temperature [°C] (``.temp``, ``.options temp=
+        tnom=``), read before anything that depends on them."""
+        cards = [line for line in top if line.kind == "card" and line.word in _TEMPERATURE]
+        try:
+            return Circuit(controls=tuple(line.text.lower() for line in cards)).temperature()
+        except CircuitError as exc:
+            raise cards[0].error(str(exc)) from None  # a card's value, so there is one
 
     def structure(self) -> None:
         """The ``structure`` metadata line, checked against the network's."""
@@ -201,8 +249,9 @@ class _Builder:
 
     # --- .param and .func (first pass over a scope) -------------------------------
 
-    def define(self, lines: list[Line], scope: _Scope) -> _Scope:
-        """Apply the ``.param`` and ``.func`` cards of ``lines`` in order to a copy of scope."""
+    def define(self, lines: list[Line], scope: _Scope, fixed: frozenset = frozenset()) -> _Scope:
+        """Apply the ``.param`` and ``.func`` cards of ``lines`` in order to a copy of
+        scope; names in ``fixed`` (an instance's own values) keep their values."""
         scope = scope.child()
         for line in lines:
             word = line.word if line.kind == "card" else ""
@@ -211,7 +260,8 @@ class _Builder:
                 if head != ".param" or not pairs:
                     raise line.error("expected '.param NAME=VALUE ...'")
                 for name, text in pairs:
-                    scope.params[name] = self.constant(text, scope, line)
+                    if name not in fixed:
+                        scope.params[name] = self.constant(text, scope, line)
             elif word == ".func":
                 match = _FUNC.fullmatch(line.text.lower().strip())
                 if match is None:
@@ -288,7 +338,8 @@ class _Builder:
         if unknown:
             known = " ".join(DIODE_PARAMS)
             raise line.error(
-                f"unknown diode parameter(s) {', '.join(unknown)} in .model {name} (known: {known})"
+                f"diode parameter(s) {', '.join(unknown)} in .model {name} are not modelled by "
+                f"neurosim (it reads: {known})"
             )
         keys = [key for key, _ in pairs]
         if len(set(keys)) != len(keys):
@@ -405,9 +456,10 @@ class _Builder:
             value, extra = self.source(local, rest, line, scope)
             return Element(name, nodes, value, extra=extra)
         words, options = split_options(rest, line)
-        if kind in "rcl":
-            allowed = {kind} | ({"ic"} if kind in "cl" else set())
-            _check_options(options, allowed, local, line)
+        if kind == "r":
+            return self.resistor(name, nodes, words, options, line, scope, inst)
+        if kind in "cl":
+            _check_options(options, {kind, "ic"}, local, line)
             if len(words) + (kind in options) != 1:
                 raise line.error(f"{local}: expected one value, got {' '.join(words) or 'none'}")
             value = self.value(words[0] if words else options[kind], scope, line)
@@ -431,6 +483,39 @@ class _Builder:
             name, nodes, self.value(words[1], scope, line), control=inst.element(words[0])
         )
 
+    def resistor(
+        self, name: str, nodes: tuple, words: list, options: dict, line: Line, scope, inst
+    ) -> Element:
+        """``R n+ n- VALUE [tc1=] [tc2=] [ac=]``: R·(1 + tc1·ΔT + tc2·ΔT²) at the circuit's
+        temperature (ΔT from TNOM; ``ac=`` is the AC analysis' value, no DC part); a value
+        of ``v()``/``i()`` is a behavioural resistor: the B source i = V(n+, n−)/R."""
+        local = line.word
+        _check_options(options, {"r", "tc1", "tc2", "ac"}, local, line)
+        if len(words) == 1 and words[0] in scope.params:
+            raise line.error(
+                f"{local}: expected a number or {{expression}}, got {words[0]!r} (a parameter: "
+                f"write {{{words[0]}}}; a bare name is a resistor model)"
+            )
+        if 1 <= len(words) <= 2 and words[-1][0].isalpha():  # a model name (R models)
+            raise line.error(
+                f"{local}: resistor models are not supported (neurosim reads '{local} n+ n- "
+                f"VALUE'; got model {words[-1]!r})"
+            )
+        if len(words) + ("r" in options) != 1:
+            raise line.error(f"{local}: expected one value, got {' '.join(words) or 'none'}")
+        text = words[0] if words else options["r"]
+        delta = self.celsius - self.tnom
+        tc1, tc2 = (self.value(options.get(k, "0"), scope, line) for k in ("tc1", "tc2"))
+        factor = 1.0 + tc1 * delta + tc2 * delta * delta
+        if text[0] in "{'" and any(references(tree := self.expression(text, scope, line))):
+            across = ("bin", "-", ("v", nodes[0]), ("v", nodes[1]))
+            resistance = (
+                inst.expr(tree) if factor == 1.0 else ("bin", "*", inst.expr(tree), ("num", factor))
+            )
+            return Element(f"b{name}", nodes, expr=("bin", "/", across, resistance), output="i")
+        value = self.constant(text, scope, line, bare=text[0] == "'")
+        return Element(name, nodes, value * factor)
+
     def source(self, local: str, tokens: list[str], line: Line, scope: _Scope) -> tuple[float, str]:
         """``[dc] value``, ``ac mag [phase]`` and one transient function -> (DC value, extra)."""
         dc: float | None = None
@@ -448,9 +533,11 @@ class _Builder:
                     raise line.error(f"{local}: expected one 'dc VALUE'")
                 dc = self.value(tokens[pos], scope, line)
                 pos += 1
-            elif token == "ac":
+            elif token in _SMALL_SIGNAL:
                 pos += 1
-                words = ["ac"]
+                if pos < len(tokens) and tokens[pos] == "=":
+                    pos += 1  # ngspice also reads ac=1
+                words = [token]
                 while pos < len(tokens) and len(words) < 3 and _is_value(tokens[pos]):
                     words.append(self.text_value(tokens[pos], scope, line))
                     pos += 1
@@ -477,7 +564,7 @@ class _Builder:
                     )
                 texts = [self.text_value(a, scope, line) for a in args]
                 values = [parse_number(t) for t in texts]
-                initial = {"pwl": values[1], "trnoise": 0.0}.get(token, values[0])
+                initial = {"pwl": values[1], "trnoise": 0.0, "trrandom": 0.0}.get(token, values[0])
                 if token == "sin" and len(values) == 6:
                     initial += values[1] * math.sin(math.radians(values[5]))
                 waveform = token
@@ -486,8 +573,8 @@ class _Builder:
             else:
                 raise line.error(
                     f"{local}: unsupported source specification {token!r} (neurosim reads "
-                    "[dc[=]] VALUE, ac MAG [PHASE] and one of pulse sin pwl exp trnoise, with or "
-                    "without parentheses)"
+                    "[dc[=]] VALUE, ac[=]MAG [PHASE], distof1/distof2 and one of pulse sin pwl "
+                    "exp trnoise trrandom, with or without parentheses)"
                 )
         return (initial if dc is None else dc), " ".join(parts)
 
@@ -502,7 +589,13 @@ class _Builder:
         if match is None or any(c in n for n in parts[1:3] for c in "{}()=\"',"):
             raise line.error(f"{parts[0]}: expected '{parts[0]} n+ n- v={{EXPR}}' or 'i={{EXPR}}'")
         output, body = match.groups()
-        tree = inst.expr(self.expression(body.strip(), scope, line))
+        body, coefficients = _trailing_tc(body.strip())
+        tree = inst.expr(self.expression(body, scope, line))
+        if coefficients:  # ngspice scales the output by 1 + tc1·ΔT + tc2·ΔT²
+            tc1, tc2 = (self.value(coefficients.get(k, "0"), scope, line) for k in ("tc1", "tc2"))
+            delta = self.celsius - self.tnom
+            factor = 1.0 + tc1 * delta + tc2 * delta * delta
+            tree = tree if factor == 1.0 else ("bin", "*", tree, ("num", factor))
         nodes = tuple(inst.node(n) for n in parts[1:3])
         return Element(inst.element(parts[0]), nodes, expr=tree, output=output)
 
@@ -512,7 +605,7 @@ class _Builder:
         name = line.word
         if len(words) < 2 or any(w[0] in '{}()="' for w in words):
             raise line.error(f"{name}: expected '{name} NODE... SUBCKT [NAME=VALUE ...]'")
-        sub = self.subckts.get(words[-1])
+        sub = scope.subckts.get(words[-1])
         if sub is None:
             raise line.error(f"{name}: unknown subcircuit {words[-1]!r}")
         if sub.name in stack:
@@ -522,7 +615,7 @@ class _Builder:
             raise line.error(
                 f"{name}: subcircuit {sub.name!r} has {len(sub.pins)} pins, got {len(nodes)} nodes"
             )
-        projected = len(self.circuit.elements) + self.flat_size(sub.name, ())
+        projected = len(self.circuit.elements) + self.flat_size(sub, ())
         if projected > MAX_ELEMENTS:
             raise line.error(
                 f"{name}: the netlist would flatten to {projected:,} elements (nested .subckt "
@@ -533,10 +626,12 @@ class _Builder:
             raise line.error(f"duplicate instance name {name!r}")
         self.instances.add(path)
         defaults = dict(sub.defaults)
-        unknown = [key for key, _ in pairs if key not in defaults]
+        settable = set(defaults) | _body_params(sub)  # ngspice: an instance sets either
+        unknown = [key for key, _ in pairs if key not in settable]
         if unknown:
             raise line.error(f"{name}: subcircuit {sub.name!r} has no parameter {unknown[0]!r}")
         local = self.global_scope.child()
+        local.subckts = self.in_sight[id(sub)]
         given = {key: self.constant(text, scope, line) for key, text in pairs}
         local.params.update(given)
         for key, text in sub.defaults:
@@ -544,20 +639,20 @@ class _Builder:
                 local.params[key] = self.constant(text, local, sub.line)
         pins = dict(zip(sub.pins, (inst.node(n) for n in nodes), strict=True))
         child = Instance(path, pins)
-        body = self.define(list(sub.body), local)
+        body = self.define(list(sub.body), local, frozenset(given))
         for card in sub.body:  # .model inside .subckt: local to it, one per instance
             match = _MODEL.fullmatch(card.text.lower().strip()) if card.word == ".model" else None
             if match is not None:
                 body.models[match[1]] = f"{match[1]}.{'.'.join(path)}"
         self.expand(list(sub.body), body, child, (*stack, sub.name))
 
-    def flat_size(self, subckt: str, stack: tuple[str, ...]) -> int:
-        """Elements one instance of ``subckt`` flattens to (counted, not built)."""
-        if subckt in self.flat_sizes:
-            return self.flat_sizes[subckt]
-        sub = self.subckts.get(subckt)
-        if sub is None or subckt in stack:  # reported where it is instantiated
+    def flat_size(self, sub: Subckt | None, stack: tuple[str, ...]) -> int:
+        """Elements one instance of ``sub`` flattens to (counted, not built)."""
+        if sub is None or sub.name in stack:  # reported where it is instantiated
             return 0
+        if id(sub) in self.flat_sizes:
+            return self.flat_sizes[id(sub)]
+        in_sight = self.in_sight[id(sub)]
         total = 0
         for card in sub.body:
             if card.kind != "card" or card.word[0] == ".":
@@ -566,8 +661,9 @@ class _Builder:
                 total += 1
                 continue
             words = [w for w in card.text.lower().split() if "=" not in w and w != "params:"]
-            total += self.flat_size(words[-1], (*stack, subckt)) if len(words) > 1 else 0
-        self.flat_sizes[subckt] = total
+            if len(words) > 1:
+                total += self.flat_size(in_sight.get(words[-1]), (*stack, sub.name))
+        self.flat_sizes[id(sub)] = total
         return total
 
     # --- bookkeeping -----------------------------------------------------------------

@@ -17,13 +17,16 @@ from neurosim.netlist.lex import Line, split_assignments, tokenize
 
 @dataclass(frozen=True)
 class Subckt:
-    """A ``.subckt`` definition: pins, default parameters (value text), body lines."""
+    """A ``.subckt`` definition: pins, default parameters (value text), body lines, and
+    the definitions nested in it (``local``: visible only inside it, shadowing global
+    ones of the same name, as ngspice scopes them)."""
 
     name: str
     pins: tuple[str, ...]
     defaults: tuple[tuple[str, str], ...]
     body: tuple[Line, ...]
     line: Line
+    local: Mapping[str, Subckt] = field(default_factory=dict)
 
 
 def _header(line: Line) -> tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]]:
@@ -38,32 +41,38 @@ def _header(line: Line) -> tuple[str, tuple[str, ...], tuple[tuple[str, str], ..
 
 
 def split_subckts(lines: list[Line]) -> tuple[list[Line], dict[str, Subckt]]:
-    """Separate ``.subckt`` ... ``.ends`` blocks from the top-level lines.
+    """Separate ``.subckt`` ... ``.ends`` blocks from the top-level lines; a block's own
+    nested blocks become its ``local`` definitions.
 
     ``*@neurosim`` metadata inside a block is global and stays with the top level.
     """
     top: list[Line] = []
     defs: dict[str, Subckt] = {}
     opened: Line | None = None
+    depth = 0
     body: list[Line] = []
     for line in lines:
         word = line.word if line.kind == "card" else ""
         if word == ".subckt":
-            if opened is not None:
-                raise line.error(
-                    f"nested .subckt definitions are not supported (inside the .subckt at "
-                    f"line {opened.number})"
-                )
-            opened, body = line, []
+            if opened is None:
+                opened, body = line, []
+            else:
+                body.append(line)
+            depth += 1
         elif word == ".ends":
             if opened is None:
                 raise line.error("'.ends' without '.subckt'")
+            depth -= 1
+            if depth:
+                body.append(line)
+                continue
             name, pins, defaults = _header(opened)
             if name in defs:
                 raise opened.error(
                     f"subckt {name!r} defined twice (first at line {defs[name].line.number})"
                 )
-            defs[name] = Subckt(name, pins, defaults, tuple(body), opened)
+            inner, local = split_subckts(body)
+            defs[name] = Subckt(name, pins, defaults, tuple(inner), opened, local)
             opened = None
         elif opened is not None and line.kind != "meta":
             body.append(line)

@@ -124,7 +124,10 @@ def cross_check(
         ours, solver = neurosim_voltages(circuit, settings, progress)
     neurosim_seconds = time.perf_counter() - start
     start = time.perf_counter()
-    text = netlist_text(replace(circuit, controls=()))
+    # the analyses and options are the harness's own; the temperatures stay (they are physics)
+    celsius, tnom = circuit.temperature()
+    kept = (f".options temp={celsius!r} tnom={tnom!r}",)
+    text = netlist_text(replace(circuit, controls=kept))
     if phases:
         length = float(np.clip(OSCILLATOR_DECAYS / max(rate, 1e-300), 400.0, 40_000.0))
         tau = circuit.network.scaling.tau

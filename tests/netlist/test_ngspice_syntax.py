@@ -89,8 +89,8 @@ def test_read_as_ngspice_reads_it(tmp_path, name):
 
 def test_unsupported_functions_keep_a_clear_error(tmp_path):
     path = tmp_path / "bad.cir"
-    path.write_text("t\n.param a={floor(2.5)}\nv1 1 0 {a}\nr1 1 0 1k\n.end\n")
-    with pytest.raises(neurosim.NeurosimError, match=r"bad.cir:2: .*unknown function 'floor'"):
+    path.write_text("t\n.param a={agauss(1, 0.1, 3)}\nv1 1 0 {a}\nr1 1 0 1k\n.end\n")
+    with pytest.raises(neurosim.NeurosimError, match=r"bad.cir:2: .*unknown function 'agauss'"):
         neurosim.load_netlist(path)
 
 

@@ -330,7 +330,7 @@ ERRORS = [
         "t\n.model dm d (is=1e-14 bogus=3 vto=1)\nv1 a 0 1\nr1 a 0 1\n",
         2,
         "model",
-        "unknown diode parameter(s) bogus, vto in .model dm",
+        "diode parameter(s) bogus, vto in .model dm are not modelled",
     ),
     ("element M", "t\nv1 a 0 1\nM1 a a 0 0 nmos\nr1 a 0 1k\n", 3, "m1", "(MOSFET)"),
     (
@@ -360,7 +360,13 @@ ERRORS = [
     ),
     ("subckt param", "t\n.subckt s p r=1\nr1 p 0 {r}\n.ends\nx1 a s q=2\n", 5, "x1", "'q'"),
     ("unclosed subckt", "t\nv1 a 0 1\nr1 a 0 1k\n.subckt s p\nr1 p 0 1k\n", 4, ".subckt", ""),
-    ("nested subckt", "t\n.subckt s p\n.subckt t q\n.ends\n.ends\n", 3, "nested", ""),
+    (
+        "error in a nested subckt",
+        "t\nv1 a 0 1\n.subckt s p\n.subckt t q\nr1 q 0 {rx}\n.ends\nx1 p t\n.ends\nx1 a s\n",
+        5,
+        "unknown parameter 'rx'",
+        "",
+    ),
     ("stray .ends", "t\nv1 a 0 1\n.ends\n", 3, "'.ends' without", ""),
     ("bad expression", "t\nv1 a 0 1\nr1 a 0 {2*}\n", 3, "bad expression", ""),
     ("unknown param", "t\nv1 a 0 1\nr1 a 0 {rx*2}\n", 3, "unknown parameter 'rx'", ""),
@@ -405,7 +411,7 @@ ERRORS = [
     ("B syntax", "t\nv1 a 0 1\nb1 b 0 x=v(a)\nr1 b 0 1k\n", 3, "b1", "v={EXPR}"),
     ("i() of non-source", "t\nv1 a 0 1\nr1 a 0 1\nb1 a 0 i=i(r1)\n", 4, "b1", "i(r1)"),
     ("F control", "t\nv1 a 0 1\nr1 a 0 1\nf1 a 0 r1 2\n", 4, "f1", "i(r1)"),
-    ("resistor option", "t\nv1 a 0 1\nr1 a 0 1k tc1=0.1\n", 3, "r1", "'tc1'"),
+    ("resistor option", "t\nv1 a 0 1\nr1 a 0 1k noisy=0\n", 3, "r1", "'noisy'"),
     ("unbalanced brace", "t\nv1 a 0 1\nr1 a 0 {1+2\n", 3, "unbalanced", ""),
     ("duplicate instance", "t\n.subckt s p\n.ends\nx1 a s\nx1 a s\n", 5, "instance", "'x1'"),
 ]
