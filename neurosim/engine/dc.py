@@ -57,7 +57,8 @@ class _Newton:
         return replace(self, shunt=shunt)
 
     def norm(self, residual: np.ndarray) -> float:
-        return float(np.linalg.norm(self.weights * residual))
+        with np.errstate(over="ignore"):  # a wild trial's norm is inf: the search halves it
+            return float(np.linalg.norm(self.weights * residual))
 
     def solve(self, x: np.ndarray, scale: float) -> tuple[np.ndarray, Status, int]:
         """Newton from ``x`` with sources scaled by ``scale``."""

@@ -320,6 +320,8 @@ class _Builder:
         if match is None:
             raise line.error("expected '.model NAME TYPE (PARAM=VALUE ...)'")
         name, kind, rest = match.groups()
+        if is_number(name):  # ngspice: "could not find a valid modelname"
+            raise line.error(f".model {name}: a model name must not read as a number")
         name = scope.models.get(name, name)  # a subckt's own model: named per instance
         if kind != "d":
             raise line.error(

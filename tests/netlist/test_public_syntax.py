@@ -7,6 +7,7 @@ ngspice prints must match neurosim's operating point; then ``check`` must agree 
 import re
 import shutil
 import subprocess
+import warnings
 
 import pytest
 
@@ -198,6 +199,7 @@ def test_diode_temperature_law_against_its_formula(tmp_path):
         ("v1 1 0 1\nr1 1 0 1k\n.temp hot", "temp must be a number"),
         ("v1 1 0 1\nb1 2 0 v=pwl(v(1), 1, 0, 0, 1)\nr2 2 0 1", "abscissae must be ascending"),
         ("v1 1 0 1\nb1 2 0 v=pwl(v(1), v(1), 0, 2, 1)\nr2 2 0 1", "points must be constants"),
+        (".model 1e34 d is=1e-14\nv1 1 0 1\nd1 1 0 1e34", "must not read as a number"),
     ],
 )
 def test_what_stays_refused_says_why(tmp_path, body, message):
@@ -205,3 +207,20 @@ def test_what_stays_refused_says_why(tmp_path, body, message):
     path.write_text(f"t\n{body}\n.end\n")
     with pytest.raises(neurosim.NeurosimError, match=re.escape(message)):
         neurosim.load_netlist(path)
+
+
+def test_model_names_starting_with_a_digit_and_a_wild_newton_trial(tmp_path):
+    """Diodes whose models are named like parts (``1n4002``), reverse-driven in parallel
+    by a current source: the first Newton trials overflow the residual's norm, which
+    the line search must take as 'too far' without a warning on the terminal."""
+    path = tmp_path / "parts.cir"
+    path.write_text(
+        "parts\ni1 1 0 dc -100u\nvm1 1 t1 dc 0\nd1 t1 0 dplain\nvm2 1 t2 dc 0\nd2 t2 0 1n4002\n"
+        "vm3 1 t3 dc 0\nd3 t3 0 2sk456\n.model dplain d(is=1.0f)\n.model 1n4002 d(is=1.3f)\n"
+        ".model 2sk456 d(is=1.5f)\n.end\n"
+    )
+    theirs = ngspice_voltages(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ours = solve_dc(lower_dc(neurosim.load_netlist(path))).voltages
+    assert ours["1"] == pytest.approx(theirs["v(1)"], rel=1e-9)
