@@ -183,8 +183,10 @@ def test_diode_temperature_law_against_its_formula(tmp_path):
     isat, vte = junction_at(1e-14, 1.2, 1.11, 3.0, 100.0, 27.0)
     t, t0 = 373.15, 300.15
     assert vte == pytest.approx(1.2 * BOLTZMANN * t / CHARGE, rel=1e-15)
-    expected = 1e-14 * (t / t0) ** (3.0 / 1.2) * pytest.importorskip("math").exp(
-        (t / t0 - 1.0) * 1.11 / vte
+    expected = (
+        1e-14
+        * (t / t0) ** (3.0 / 1.2)
+        * pytest.importorskip("math").exp((t / t0 - 1.0) * 1.11 / vte)
     )
     assert isat == pytest.approx(expected, rel=1e-13)
 
