@@ -15,10 +15,18 @@ import math
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from neurosim.circuit.expr import Expr, ExprError, evaluate, parse_expr, parse_func_body, references
+from neurosim.circuit.expr import (
+    Expr,
+    ExprError,
+    evaluate,
+    parse_expr,
+    parse_func_body,
+    references,
+    rename,
+)
 from neurosim.circuit.ir import (
     DIODE_PARAMS,
     DIODE_RANGES,
@@ -57,7 +65,11 @@ _OTHER_DEVICES = {
     "t": "transmission line", "o": "lossy line", "u": "RC line", "y": "lossy line",
     "s": "switch", "w": "switch", "a": "XSPICE model", "n": "OSDI device", "p": "coupled line",
 }  # fmt: skip
-_LINEAR_ONLY = "only linear controlled sources '{name} n+ n- nc+ nc- GAIN' are supported"
+_BEHAVIOURAL_EG = re.compile(r"(\S+)\s+(\S+)\s+(\S+)\s+(value|vol|cur)\s*=\s*(.+)", re.DOTALL)
+_LINEAR_ONLY = (
+    "only linear controlled sources '{name} n+ n- nc+ nc- GAIN' and '{name} n+ n- value={{EXPR}}' "
+    "are supported"
+)
 # Transient functions: allowed argument counts (pwl: pairs, at least one).
 MAX_ELEMENTS = 5_000_000  # flattened elements read at most (the digits net: ~25,000)
 _WAVEFORMS = {
@@ -163,6 +175,7 @@ class _Builder:
         self.structure_line: tuple[Line, str] | None = None
         self.instances: set[tuple[str, ...]] = set()
         self.flat_sizes: dict[int, int] = {}
+        self.renamed: dict[str, str] = {}  # element name -> the B source it was read as
         self.in_sight: dict[int, Mapping[str, Subckt]] = {}  # id(Subckt) -> in its body
         self._scope_subckts(subckts, subckts)
         self.celsius, self.tnom = 27.0, 27.0
@@ -179,6 +192,7 @@ class _Builder:
         start = _Scope(params={"temper": self.celsius}, subckts=self.subckts)
         self.global_scope = self.define(top, start)
         self.expand(top, self.global_scope, Instance(), ())
+        self.follow_renames()
         self.circuit.controls = tuple(self.controls)
         if not self.circuit.elements:
             raise NetlistError(
@@ -189,6 +203,19 @@ class _Builder:
         self.structure()
         self.validate()
         return self.circuit
+
+    def follow_renames(self) -> None:
+        """``i(e1)`` and F/H controls naming an element read as a B source (E/G
+        ``value=``, behavioural R: ``b<name>``) now name that source."""
+        if not self.renamed:
+            return
+        elements = self.circuit.elements
+        for name, e in elements.items():
+            if e.expr is not None:
+                tree = rename(e.expr, lambda n: n, lambda s: self.renamed.get(s, s))
+                elements[name] = replace(e, expr=tree)
+            elif e.control in self.renamed:
+                elements[name] = replace(e, control=self.renamed[e.control])
 
     def temperature(self, top: list[Line]) -> tuple[float, float]:
         """The circuit's and the nominal temperature [°C] (``.temp``, ``.options temp=
@@ -427,8 +454,14 @@ class _Builder:
                 f"unsupported element {name!r} ({device}); "
                 "neurosim reads R C L V I D E G F H B and X"
             )
+        behavioural = _BEHAVIOURAL_EG.fullmatch(text) if kind in "eg" else None
         if kind == "b":
             element = self.bsource(text, line, scope, inst)
+        elif behavioural is not None:  # E/G value= (vol=, cur=): the B source b<name>
+            name, plus, minus, _, body = behavioural.groups()
+            output = "v" if kind == "e" else "i"
+            element = self.bsource(f"b{name} {plus} {minus} {output}={body}", line, scope, inst)
+            self.renamed[inst.element(name)] = element.name
         else:
             tokens = tokenize(text, line)
             count = TERMINALS[kind]
@@ -514,6 +547,7 @@ class _Builder:
             resistance = (
                 inst.expr(tree) if factor == 1.0 else ("bin", "*", inst.expr(tree), ("num", factor))
             )
+            self.renamed[name] = f"b{name}"
             return Element(f"b{name}", nodes, expr=("bin", "/", across, resistance), output="i")
         value = self.constant(text, scope, line, bare=text[0] == "'")
         return Element(name, nodes, value * factor)

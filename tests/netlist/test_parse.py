@@ -407,7 +407,7 @@ ERRORS = [
     ),
     ("source function", "t\nv1 a 0 sffm(0 1 1k)\nr1 a 0 1k\n", 2, "v1", "'sffm'"),
     ("waveform args", "t\nv1 a 0 pwl(0 1 2)\nr1 a 0 1k\n", 2, "v1", "pwl(): 3"),
-    ("nonlinear E", "t\nv1 a 0 1\ne1 b 0 value={v(a)}\nr1 b 0 1k\n", 3, "e1", "linear"),
+    ("E poly", "t\nv1 a 0 1\ne1 b 0 poly(1) a 0 0 1\nr1 b 0 1k\n", 3, "e1", "linear"),
     ("B syntax", "t\nv1 a 0 1\nb1 b 0 x=v(a)\nr1 b 0 1k\n", 3, "b1", "v={EXPR}"),
     ("i() of non-source", "t\nv1 a 0 1\nr1 a 0 1\nb1 a 0 i=i(r1)\n", 4, "b1", "i(r1)"),
     ("F control", "t\nv1 a 0 1\nr1 a 0 1\nf1 a 0 r1 2\n", 4, "f1", "i(r1)"),
