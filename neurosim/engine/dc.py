@@ -111,14 +111,16 @@ class _Newton:
         return out
 
     def jacobian(self, x: np.ndarray):
-        jacobian = self.system.jacobian(x)
+        with np.errstate(all="ignore"):  # a non-finite entry is caught by the caller
+            jacobian = self.system.jacobian(x)
         if self.shunt:
             jacobian = (jacobian + sp.diags(self.shunts)).tocsc()
         return jacobian
 
     def residual(self, x: np.ndarray, scale: float) -> np.ndarray:
         try:
-            residual = self.system.residual(x, scale)
+            with np.errstate(all="ignore"):  # a non-finite residual is caught by the caller
+                residual = self.system.residual(x, scale)
         except (ArithmeticError, ValueError):
             return np.full(self.system.size, np.nan)
         return residual + self.shunts * x if self.shunt else residual
