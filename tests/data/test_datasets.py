@@ -72,10 +72,15 @@ def test_user_files_load_and_bad_ones_are_named(tmp_path):
             load_dataset(str(tmp_path / name))
 
 
-def test_a_toy_set_trains_samples_and_scores_end_to_end(tmp_path):
-    out = tmp_path / "ring"
+@pytest.mark.parametrize("name", ["ring8", "moons", "checkerboard", "mix3", "points.npz"])
+def test_each_toy_set_and_a_user_file_train_sample_and_score_end_to_end(tmp_path, name):
+    if name == "points.npz":  # a user's own file
+        points = np.random.default_rng(1).uniform(-0.5, 0.5, (300, 2))
+        np.savez(tmp_path / name, x=points)
+        name = str(tmp_path / name)
+    out = tmp_path / "run"
     trained = run(
-        "train", "--netlist", TOY, "--data", "ring8", "--out", out, "--epochs", 4, "--eval-every", 2
+        "train", "--netlist", TOY, "--data", name, "--out", out, "--epochs", 4, "--eval-every", 2
     )
     assert trained.exit_code == 0, trained.output
     assert "energy distance" in trained.output and (out / "quality.png").exists()
@@ -94,8 +99,10 @@ def test_a_toy_set_trains_samples_and_scores_end_to_end(tmp_path):
     assert sampled.exit_code == 0, sampled.output
     assert (tmp_path / "s.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     scored = run("metrics", tmp_path / "s.h5")
-    assert scored.exit_code == 0 and "50 samples of ring8" in scored.output, scored.output
-    assert "coverage (of 8)" in scored.output
+    assert scored.exit_code == 0 and "50 samples of" in scored.output, scored.output
+    assert "energy distance" in scored.output and "W2" in scored.output, scored.output
+    if name == "ring8":
+        assert "50 samples of ring8" in scored.output and "coverage (of 8)" in scored.output
 
 
 def test_user_data_train_flow_and_classify(tmp_path):
