@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurosim.circuit.units import KELVIN, TNOM_CELSIUS
+from neurosim.circuit.units import KELVIN, TNOM_CELSIUS, temperature_factor
 
 BOLTZMANN = 1.38064852e-23
 CHARGE = 1.6021766208e-19
@@ -53,12 +53,8 @@ def diode_at(model, area: float, celsius: float, tnom: float) -> tuple[float, fl
     isat, vte = junction_at(
         model.get("is") * area, model.get("n"), model.get("eg"), model.get("xti"), celsius, t0
     )
-    delta = celsius - t0
-    return (
-        isat,
-        vte,
-        model.get("rs") * (1.0 + model.get("trs1") * delta + model.get("trs2") * delta**2),
-    )
+    factor = temperature_factor(model.get("trs1"), model.get("trs2"), celsius - t0)
+    return isat, vte, model.get("rs") * factor
 
 
 def junction_current(vd, isat, vte) -> tuple[np.ndarray, np.ndarray]:

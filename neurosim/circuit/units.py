@@ -29,6 +29,12 @@ KELVIN = 273.15  # 0 °C in K
 TNOM_CELSIUS = 27.0  # ngspice's default circuit and nominal temperature [°C]
 
 
+def temperature_factor(tc1: float, tc2: float, delta: float) -> float:
+    """SPICE's temperature coefficients: a value times 1 + tc1·ΔT + tc2·ΔT² at ΔT [K]
+    from the nominal temperature (resistors, B sources, a diode's rs)."""
+    return 1.0 + tc1 * delta + tc2 * delta * delta
+
+
 def parse_number(text: str) -> float:
     """Parse a SPICE number such as ``10k``, ``1.5meg``, ``10kOhm``, ``2.2uF``, ``1e-3``.
 

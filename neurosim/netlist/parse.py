@@ -39,7 +39,7 @@ from neurosim.circuit.ir import (
 )
 from neurosim.circuit.meta import NetworkMeta
 from neurosim.circuit.structure import Structure
-from neurosim.circuit.units import format_number, is_number, parse_number
+from neurosim.circuit.units import format_number, is_number, parse_number, temperature_factor
 from neurosim.errors import CircuitError, NetlistError
 from neurosim.netlist.lex import (
     Line,
@@ -539,9 +539,7 @@ class _Builder:
         if len(words) + ("r" in options) != 1:
             raise line.error(f"{local}: expected one value, got {' '.join(words) or 'none'}")
         text = words[0] if words else options["r"]
-        delta = self.celsius - self.tnom
-        tc1, tc2 = (self.value(options.get(k, "0"), scope, line) for k in ("tc1", "tc2"))
-        factor = 1.0 + tc1 * delta + tc2 * delta * delta
+        factor = self.temperature_factor(options, scope, line)
         if text[0] in "{'" and any(references(tree := self.expression(text, scope, line))):
             across = ("bin", "-", ("v", nodes[0]), ("v", nodes[1]))
             resistance = (
@@ -551,6 +549,12 @@ class _Builder:
             return Element(f"b{name}", nodes, expr=("bin", "/", across, resistance), output="i")
         value = self.constant(text, scope, line, bare=text[0] == "'")
         return Element(name, nodes, value * factor)
+
+    def temperature_factor(self, given: Mapping[str, str], scope: _Scope, line: Line) -> float:
+        """The factor of an element's ``tc1=`` / ``tc2=`` (``given``: option -> text) at
+        the circuit's temperature."""
+        tc1, tc2 = (self.value(given.get(key, "0"), scope, line) for key in ("tc1", "tc2"))
+        return temperature_factor(tc1, tc2, self.celsius - self.tnom)
 
     def source(self, local: str, tokens: list[str], line: Line, scope: _Scope) -> tuple[float, str]:
         """``[dc] value``, ``ac mag [phase]`` and one transient function -> (DC value, extra)."""
@@ -627,11 +631,8 @@ class _Builder:
         output, body = match.groups()
         body, coefficients = _trailing_tc(body.strip())
         tree = inst.expr(self.expression(body, scope, line))
-        if coefficients:  # ngspice scales the output by 1 + tc1·ΔT + tc2·ΔT²
-            tc1, tc2 = (self.value(coefficients.get(k, "0"), scope, line) for k in ("tc1", "tc2"))
-            delta = self.celsius - self.tnom
-            factor = 1.0 + tc1 * delta + tc2 * delta * delta
-            tree = tree if factor == 1.0 else ("bin", "*", tree, ("num", factor))
+        factor = self.temperature_factor(coefficients, scope, line)  # ngspice scales the output
+        tree = tree if factor == 1.0 else ("bin", "*", tree, ("num", factor))
         nodes = tuple(inst.node(n) for n in parts[1:3])
         return Element(inst.element(parts[0]), nodes, expr=tree, output=output)
 
