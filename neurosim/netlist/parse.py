@@ -39,7 +39,13 @@ from neurosim.circuit.ir import (
 )
 from neurosim.circuit.meta import NetworkMeta
 from neurosim.circuit.structure import Structure
-from neurosim.circuit.units import format_number, is_number, parse_number, temperature_factor
+from neurosim.circuit.units import (
+    TNOM_CELSIUS,
+    format_number,
+    is_number,
+    parse_number,
+    temperature_factor,
+)
 from neurosim.errors import CircuitError, NetlistError
 from neurosim.netlist.lex import (
     Line,
@@ -178,7 +184,7 @@ class _Builder:
         self.renamed: dict[str, str] = {}  # element name -> the B source it was read as
         self.in_sight: dict[int, Mapping[str, Subckt]] = {}  # id(Subckt) -> in its body
         self._scope_subckts(subckts, subckts)
-        self.celsius, self.tnom = 27.0, 27.0
+        self.celsius, self.tnom = TNOM_CELSIUS, TNOM_CELSIUS  # set by build()
 
     def _scope_subckts(self, defs: Mapping[str, Subckt], outer: Mapping[str, Subckt]) -> None:
         """What each definition's body sees: the definitions around it, then its own."""
@@ -205,8 +211,8 @@ class _Builder:
         return self.circuit
 
     def follow_renames(self) -> None:
-        """``i(e1)`` and F/H controls naming an element read as a B source (E/G
-        ``value=``, behavioural R: ``b<name>``) now name that source."""
+        """``i(e1)`` and F/H controls naming an E/G read as a B source (``value=``:
+        ``b<name>``) now name that source."""
         if not self.renamed:
             return
         elements = self.circuit.elements
@@ -519,7 +525,14 @@ class _Builder:
         )
 
     def resistor(
-        self, name: str, nodes: tuple, words: list, options: dict, line: Line, scope, inst
+        self,
+        name: str,
+        nodes: tuple[str, str],
+        words: list[str],
+        options: dict[str, str],
+        line: Line,
+        scope: _Scope,
+        inst: Instance,
     ) -> Element:
         """``R n+ n- VALUE [tc1=] [tc2=] [ac=]``: R·(1 + tc1·ΔT + tc2·ΔT²) at the circuit's
         temperature (ΔT from TNOM; ``ac=`` is the AC analysis' value, no DC part); a value
@@ -545,7 +558,6 @@ class _Builder:
             resistance = (
                 inst.expr(tree) if factor == 1.0 else ("bin", "*", inst.expr(tree), ("num", factor))
             )
-            self.renamed[name] = f"b{name}"
             return Element(f"b{name}", nodes, expr=("bin", "/", across, resistance), output="i")
         value = self.constant(text, scope, line, bare=text[0] == "'")
         return Element(name, nodes, value * factor)
