@@ -268,6 +268,41 @@ class Circuit:
                 raise CircuitError(f"role given to unknown node {node!r}")
 
 
+def require_dc_solvable(circuit: Circuit) -> None:
+    """Raise :class:`CircuitError` naming what makes ``circuit`` singular at DC by its
+    topology alone: a loop of elements that each fix a voltage (V, E, H, B ``v=``, and L,
+    a short at DC), or a node that no conducting element links to ground (only current
+    sources and capacitors reach it). Controlled and behavioural currents (G, B ``i=``)
+    count as conducting: they may be."""
+    parent: dict[str, str] = {}
+
+    def root(node: str) -> str:
+        while parent.get(node, node) != node:
+            parent[node] = node = parent.get(parent[node], parent[node])
+        return node
+
+    for e in circuit.elements.values():
+        if _defines_voltage(e) or e.kind == "l":
+            a, b = root(e.nodes[0]), root(e.nodes[1])
+            if a == b:
+                raise CircuitError(
+                    f"{circuit.where(e.name)}{e.name}: closes a loop of voltage sources and "
+                    "inductors (V, E, H, B v=; an L is a short at DC): no DC solution"
+                )
+            parent[a] = b
+    for e in circuit.elements.values():
+        if e.kind not in "ifc":
+            parent[root(e.nodes[0])] = root(e.nodes[1])
+    ground = root(GROUND)
+    for e in circuit.elements.values():
+        for node in e.nodes[:2]:
+            if root(node) != ground:
+                raise CircuitError(
+                    f"{circuit.where(e.name)}node {node!r} has no DC path to ground (only "
+                    "current sources and capacitors reach it)"
+                )
+
+
 def _defines_voltage(element: Element) -> bool:
     """True for elements that fix the voltage across their terminals and carry a
     branch current ngspice can read: V, E, H, and B with ``v=``."""

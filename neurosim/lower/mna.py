@@ -20,7 +20,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from neurosim.circuit.expr import compile_scalar, derivative, references
-from neurosim.circuit.ir import GROUND, Circuit, Element
+from neurosim.circuit.ir import GROUND, Circuit, Element, require_dc_solvable
 from neurosim.circuit.junction import diode_at, junction_current
 from neurosim.errors import CircuitError
 
@@ -153,8 +153,10 @@ def diode_current(diode: Diode, vd: float) -> tuple[float, float]:
 
 
 def lower_dc(circuit: Circuit) -> MnaSystem:
-    """Build the DC MNA system of ``circuit`` (validated first)."""
+    """Build the DC MNA system of ``circuit`` (validated first, and refused by name where
+    its topology alone makes it singular: :func:`neurosim.circuit.ir.require_dc_solvable`)."""
     circuit.validate()
+    require_dc_solvable(circuit)
     nodes = [n for n in circuit.nodes() if n != GROUND]
     node_index = {n: i for i, n in enumerate(nodes)}
     internal = {}
@@ -192,7 +194,14 @@ def norton(elements: list[Element], node: str) -> tuple[float, float]:
     probe = next(f"v{k}" for k in range(len(names) + 1) if f"v{k}" not in names)
     circuit = Circuit(elements={e.name: e for e in elements})
     circuit.add(Element(probe, (node, GROUND), 0.0))
-    system = lower_dc(circuit)
+    singular = CircuitError(
+        f"the elements {', '.join(sorted(names))} have no unique DC solution "
+        "(a floating node or a loop of voltage sources)"
+    )
+    try:
+        system = lower_dc(circuit)
+    except CircuitError:  # about the probe, maybe: say it of the elements
+        raise singular from None
     matrix = system.matrix.tocsc()
     current = []
     for volts in (0.0, 1.0):
@@ -204,10 +213,7 @@ def norton(elements: list[Element], node: str) -> tuple[float, float]:
             except (spla.MatrixRankWarning, RuntimeError):
                 x = np.array([np.nan])
         if not np.all(np.isfinite(x)):
-            raise CircuitError(
-                f"the elements {', '.join(sorted(names))} have no unique DC solution "
-                "(a floating node or a loop of voltage sources)"
-            )
+            raise singular
         current.append(float(x[system.branch_index[probe]]))  # into the probe's + node
     return current[0] - current[1], current[0]
 

@@ -124,11 +124,25 @@ def test_breakdown_is_rejected_clearly():
         lower_dc(circuit)
 
 
-def test_floating_node_is_singular():
-    circuit = build(
+def test_a_floating_node_and_a_loop_of_voltage_sources_are_refused_by_name():
+    floating = build(
         Element("v1", ("a", "0"), 1.0),
         Element("c1", ("a", "f"), 1e-9),
         Element("c2", ("f", "0"), 1e-9),
+    )
+    with pytest.raises(CircuitError, match="node 'f' has no DC path to ground"):
+        lower_dc(floating)
+    loop = build(Element("v1", ("a", "0"), 1.0), Element("l1", ("a", "0"), 1e-6))
+    with pytest.raises(CircuitError, match="l1: closes a loop of voltage sources"):
+        lower_dc(loop)
+
+
+def test_a_numerically_singular_circuit_is_reported_singular():
+    """A resistor cancelled by a negative conductance (G): no topology shows it."""
+    circuit = build(
+        Element("i1", ("0", "a"), 1e-3),
+        Element("r1", ("a", "0"), 1e3),
+        Element("g1", ("a", "0", "a", "0"), -1e-3),
     )
     point = solve_dc(lower_dc(circuit), throw=False)
     assert point.status is Status.SINGULAR and not point.status.ok
