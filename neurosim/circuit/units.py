@@ -29,9 +29,12 @@ KELVIN = 273.15  # 0 °C in K
 TNOM_CELSIUS = 27.0  # ngspice's default circuit and nominal temperature [°C]
 
 
-def temperature_factor(tc1: float, tc2: float, delta: float) -> float:
+def temperature_factor(tc1: float, tc2: float, delta: float, tce: float | None = None) -> float:
     """SPICE's temperature coefficients: a value times 1 + tc1·ΔT + tc2·ΔT² at ΔT [K]
-    from the nominal temperature (resistors, B sources, a diode's rs)."""
+    from the nominal temperature (resistors, B sources, a diode's rs), or times
+    1.01^(tce·ΔT) where a resistor gives ngspice's exponential ``tce`` (it overrides)."""
+    if tce is not None:
+        return 1.01 ** (tce * delta)
     return 1.0 + tc1 * delta + tc2 * delta * delta
 
 

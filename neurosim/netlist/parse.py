@@ -38,6 +38,7 @@ from neurosim.circuit.ir import (
     Role,
 )
 from neurosim.circuit.meta import NetworkMeta
+from neurosim.circuit.resistor import RESISTOR_PARAMS, model_resistance
 from neurosim.circuit.structure import Structure
 from neurosim.circuit.units import (
     TNOM_CELSIUS,
@@ -130,9 +131,13 @@ class _Scope:
     funcs: dict[str, tuple] = field(default_factory=dict)
     models: dict[str, str] = field(default_factory=dict)  # a subckt's own .model names
     subckts: Mapping[str, Subckt] = field(default_factory=dict)  # the definitions in sight
+    resistors: dict[str, dict[str, float]] = field(default_factory=dict)  # R models in sight
 
     def child(self) -> _Scope:
-        return _Scope(dict(self.params), dict(self.funcs), dict(self.models), self.subckts)
+        return _Scope(
+            dict(self.params), dict(self.funcs), dict(self.models), self.subckts,
+            dict(self.resistors),
+        )  # fmt: skip
 
 
 # "rNAME NODE NODE NUMBER" with a plain decimal number (no suffix, no expression)
@@ -151,6 +156,20 @@ def _trailing_tc(body: str) -> tuple[str, dict[str, str]]:
     while (match := _TC.fullmatch(body)) is not None and match[2] not in found:
         body, found[match[2]] = match[1].strip(), match[3]
     return body, found
+
+
+def _model_pairs(rest: str, name: str, line: Line) -> list[tuple[str, str]]:
+    """The ``PARAM=VALUE`` pairs of a ``.model`` card after its type (parentheses
+    optional)."""
+    rest = rest.strip()
+    if rest[:1] == "(":
+        if rest[-1:] != ")":
+            raise line.error(f"unclosed '(' in .model {name}")
+        rest = rest[1:-1]
+    head, pairs = split_assignments(rest, line)
+    if head:
+        raise line.error(f"unexpected {head!r} in .model {name} (expected PARAM=VALUE)")
+    return pairs
 
 
 def _body_params(sub: Subckt) -> set[str]:
@@ -295,6 +314,9 @@ class _Builder:
                 for name, text in pairs:
                     if name not in fixed:
                         scope.params[name] = self.constant(text, scope, line)
+            elif word == ".model" and (match := _MODEL.fullmatch(line.text.lower().strip())):
+                if match[2] == "r":  # read first: an instance may come before its model
+                    scope.resistors[match[1]] = self.resistor_model(match[1], match[3], scope, line)
             elif word == ".func":
                 match = _FUNC.fullmatch(line.text.lower().strip())
                 if match is None:
@@ -356,19 +378,14 @@ class _Builder:
         if is_number(name):  # ngspice: "could not find a valid modelname"
             raise line.error(f".model {name}: a model name must not read as a number")
         name = scope.models.get(name, name)  # a subckt's own model: named per instance
+        if kind == "r":
+            return  # read by define(): resistors take their values from it
         if kind != "d":
             raise line.error(
                 f"unsupported model type {kind!r} for {name!r} "
-                "(neurosim reads diode models, type 'd')"
+                "(neurosim reads diode models, type 'd', and resistor models, type 'r')"
             )
-        rest = rest.strip()
-        if rest[:1] == "(":
-            if rest[-1:] != ")":
-                raise line.error(f"unclosed '(' in .model {name}")
-            rest = rest[1:-1]
-        head, pairs = split_assignments(rest, line)
-        if head:
-            raise line.error(f"unexpected {head!r} in .model {name} (expected PARAM=VALUE)")
+        pairs = _model_pairs(rest, name, line)
         unknown = [key for key, _ in pairs if key not in DIODE_PARAMS]
         if unknown:
             known = " ".join(DIODE_PARAMS)
@@ -388,6 +405,17 @@ class _Builder:
                     f".model {name}: {key} must be {DIODE_RANGES[key][0]}, not {value:g}"
                 )
         self.circuit.add_model(Model(name, kind, params))
+
+    def resistor_model(self, name: str, rest: str, scope: _Scope, line: Line) -> dict:
+        """A ``.model NAME r (...)``'s parameters (given ones only), evaluated."""
+        pairs = _model_pairs(rest, name, line)
+        unknown = [key for key, _ in pairs if key not in RESISTOR_PARAMS]
+        if unknown:
+            raise line.error(
+                f"resistor model parameter(s) {', '.join(unknown)} in .model {name} are not "
+                f"modelled by neurosim (it reads: {' '.join(RESISTOR_PARAMS)})"
+            )
+        return {key: self.constant(text, scope, line) for key, text in pairs}
 
     def meta(self, line: Line) -> None:
         parts = line.text.split(None, 2)
@@ -538,17 +566,16 @@ class _Builder:
         temperature (ΔT from TNOM; ``ac=`` is the AC analysis' value, no DC part); a value
         of ``v()``/``i()`` is a behavioural resistor: the B source i = V(n+, n−)/R."""
         local = line.word
-        _check_options(options, {"r", "tc1", "tc2", "ac"}, local, line)
+        if words and words[-1] in scope.resistors:
+            return self.model_resistor(name, nodes, words, options, line, scope)
+        _check_options(options, {"r", "tc1", "tc2", "tce", "ac"}, local, line)
         if len(words) == 1 and words[0] in scope.params:
             raise line.error(
                 f"{local}: expected a number or {{expression}}, got {words[0]!r} (a parameter: "
                 f"write {{{words[0]}}}; a bare name is a resistor model)"
             )
         if 1 <= len(words) <= 2 and words[-1][0].isalpha():  # a model name (R models)
-            raise line.error(
-                f"{local}: resistor models are not supported (neurosim reads '{local} n+ n- "
-                f"VALUE'; got model {words[-1]!r})"
-            )
+            raise line.error(f"{local}: no resistor model {words[-1]!r} (.model NAME r ...)")
         if len(words) + ("r" in options) != 1:
             raise line.error(f"{local}: expected one value, got {' '.join(words) or 'none'}")
         text = words[0] if words else options["r"]
@@ -562,11 +589,39 @@ class _Builder:
         value = self.constant(text, scope, line, bare=text[0] == "'")
         return Element(name, nodes, value * factor)
 
+    def model_resistor(
+        self,
+        name: str,
+        nodes: tuple[str, str],
+        words: list[str],
+        options: dict[str, str],
+        line: Line,
+        scope: _Scope,
+    ) -> Element:
+        """``R n+ n- [VALUE] MODEL [l=] [w=] [m=] [tc1=] [tc2=] [ac=]`` (a resistor model:
+        :func:`neurosim.circuit.resistor.model_resistance`)."""
+        local = line.word
+        _check_options(options, {"l", "w", "m", "tc1", "tc2", "tce", "ac"}, local, line)
+        if len(words) > 2:
+            raise line.error(f"{local}: expected '{local} n+ n- [VALUE] MODEL', got {words}")
+        value = self.value(words[0], scope, line) if len(words) == 2 else None
+        given = {k: self.value(v, scope, line) for k, v in options.items() if k != "ac"}
+        try:
+            ohms = model_resistance(
+                scope.resistors[words[-1]], value, given, self.celsius, self.tnom
+            )
+        except ValueError as exc:
+            raise line.error(f"{local}: {exc}") from None
+        if not (math.isfinite(ohms) and ohms != 0):
+            raise line.error(f"{local}: its resistance is {ohms:g} ohms")
+        return Element(name, nodes, ohms)
+
     def temperature_factor(self, given: Mapping[str, str], scope: _Scope, line: Line) -> float:
-        """The factor of an element's ``tc1=`` / ``tc2=`` (``given``: option -> text) at
-        the circuit's temperature."""
+        """The factor of an element's ``tc1=`` / ``tc2=`` / ``tce=`` (``given``: option ->
+        text) at the circuit's temperature."""
         tc1, tc2 = (self.value(given.get(key, "0"), scope, line) for key in ("tc1", "tc2"))
-        return temperature_factor(tc1, tc2, self.celsius - self.tnom)
+        tce = self.value(given["tce"], scope, line) if "tce" in given else None
+        return temperature_factor(tc1, tc2, self.celsius - self.tnom, tce)
 
     def source(self, local: str, tokens: list[str], line: Line, scope: _Scope) -> tuple[float, str]:
         """``[dc] value``, ``ac mag [phase]`` and one transient function -> (DC value, extra)."""

@@ -143,6 +143,28 @@ R4a 4a 0 4
 F7 0 7 E3 2
 R7 7 0 1
 """,
+    "resistor models: r=, a value, geometry, tc1/tc2/tce, m, after the instance, local": """
+v1 1 0 1
+r1 1 0 rtest
+r2 1 2 500 rtest tc1=0.01
+r3 2 0 rsq l=10u w=2u
+r4 1 3 rsq l=10u
+r5 3 0 rtest m=2
+r6 1 4 1k tc1=2m tc2=30u tce=700m
+r7 4 0 rexp
+r8 4 5 rdl l=10u w=2u
+r9 5 0 1k
+x1 1 0 sub
+.subckt sub a b
+r1 a b loc
+.model loc r r=3k
+.ends
+.model rtest r r=1000 tc1=2m
+.model rsq r rsh=100 narrow=0.5u short=0.25u
+.model rexp r resistance=2k tce=0.5 tnom=40
+.model rdl r rsh=100 short=1u dlr=2u narrow=0.25u dw=0.5u
+.temp 60
+""",
     "sqrt(abs(i())) at zero current": """
 V1 1 0 DC 0
 R1 1 2 1k
@@ -214,8 +236,9 @@ def test_diode_temperature_law_against_its_formula(tmp_path):
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ("r1 1 0 1k myres\nv1 1 0 1", "r1: resistor models are not supported"),
-        ("r1 1 0 myres\nv1 1 0 1\n.model myres r", "r1: resistor models are not supported"),
+        ("r1 1 0 1k myres\nv1 1 0 1", "r1: no resistor model 'myres'"),
+        ("r1 1 0 myres\nv1 1 0 1\n.model myres r", "r1: needs a value, the model's r"),
+        ("r1 1 0 myres\nv1 1 0 1\n.model myres r rsh=1 bogus=2", "bogus in .model myres"),
         (".model dm d (is=1e-14 ikf=1m)\nv1 1 0 1\nd1 1 0 dm", "ikf in .model dm are not modelled"),
         (".model dm d (level=3)\nv1 1 0 1\nd1 1 0 dm", "level must be 1"),
         ("v1 1 0 1\nr1 1 0 1k\n.temp hot", "temp must be a number"),
