@@ -33,7 +33,9 @@ from neurosim.cli.options import FINITE_POSITIVE, SEED
     default=1e-6,
     show_default=True,
     type=FINITE_POSITIVE,
-    help="Tolerance as a fraction of the signal scale (volts per model unit).",
+    help="Tolerance as a fraction of the signal scale (a network's volts per model unit, "
+    "else the largest |V|); for circuits other than networks also of each node's own |V| "
+    "(at least 1 mV).",
 )
 @click.option(
     "--backend",
@@ -100,9 +102,12 @@ def _print_table(netlist: Path, report) -> None:
             f"  {report.settled_retries} operating point(s): ngspice's .op found another "
             "equilibrium; compared with where ngspice's transient from rest settles"
         )
+    per_node = ""
+    if report.node_relative is not None:
+        per_node = f"; per node |dV|/max(|V|, 1 mV) at most {report.node_relative:.1e}"
     click.echo(
         f"  max |dV| = {report.max_abs_diff_v:.3e} V, tolerance {report.tolerance_v:.1e} V "
-        f"(signal scale {report.signal_scale_v:g} V): {verdict}"
+        f"(signal scale {report.signal_scale_v:g} V){per_node}: {verdict}"
     )
     click.echo(
         f"  time: neurosim {report.neurosim_seconds:.2f} s ({report.solver}), "

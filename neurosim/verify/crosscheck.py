@@ -35,6 +35,7 @@ from neurosim.lower.mna import lower_dc
 from neurosim.netlist.write import netlist_text
 
 DEFAULT_RELATIVE_TOLERANCE = 1e-6
+NODE_FLOOR_V = 1e-3  # a node's own scale is at least this (general circuits)
 ENGINE_TOLERANCE = 1e-12  # model units: near float64 round-off in F (~1e-14)
 MAX_PASSES = 100_000  # circuits without an energy settle along their own (slow) dynamics
 SETTLE_TAUS = 2000  # how long ngspice's transient runs when its .op lands elsewhere
@@ -55,6 +56,9 @@ class CheckReport:
 
     ``settled_retries``: operating points where ngspice's ``.op`` reached another
     equilibrium than neurosim's, and ngspice's transient from rest settled at neurosim's.
+    ``node_relative`` (circuits other than networks): the largest |ΔV| of a node over its
+    own |V| (at least ``NODE_FLOOR_V``); ``ok`` also needs it within the relative
+    tolerance, so a 100 kV node does not make 0.1 V a pass on a 1 V one.
     """
 
     groups: dict[str, GroupDiff]
@@ -67,6 +71,7 @@ class CheckReport:
     ngspice_seconds: float
     solver: str
     settled_retries: int = 0
+    node_relative: float | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready form."""
@@ -159,17 +164,30 @@ def cross_check(
         )
         groups[name] = GroupDiff(len(members), float(diff))
     worst = max((g.max_abs_diff_v for g in groups.values()), default=0.0)
+    ok = worst <= tolerance
+    node_relative = None
+    if circuit.network is None:
+        node_relative = max(
+            (
+                abs(a[n] - b.voltages[n]) / max(abs(b.voltages[n]), NODE_FLOOR_V)
+                for a, b in zip(ours, theirs, strict=True)
+                for n in nodes
+            ),
+            default=0.0,
+        )
+        ok = ok and node_relative <= relative_tolerance
     return CheckReport(
         groups,
         worst,
         tolerance,
         scale,
-        bool(worst <= tolerance),
+        bool(ok),
         len(settings),
         neurosim_seconds,
         ngspice_seconds,
         solver,
         retried,
+        node_relative,
     )
 
 

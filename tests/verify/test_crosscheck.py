@@ -136,6 +136,28 @@ def test_a_wrong_solver_is_caught(monkeypatch, lowering):
     assert report.solver.startswith("crossbar" if lowering == "lower_crossbar" else "general")
 
 
+def test_a_large_node_does_not_hide_a_small_nodes_error(monkeypatch, tmp_path):
+    """A 100 kV node makes the signal scale 1e5 V (tolerance 0.1 V); a 25 µV error on a
+    0.5 V node is still caught: each node is also held to its own |V|."""
+    netlist = tmp_path / "wide.cir"
+    netlist.write_text("wide\nv1 1 0 100k\nr1 1 0 1k\nv2 2 0 1\nr2 2 3 1k\nr3 3 0 1k\n.end\n")
+    circuit = parse_netlist(netlist)
+    assert cross_check(circuit, [{}]).ok
+    original = crosscheck.lower_dc
+
+    def lower_with_drift(c):
+        drifted = type(c)(**{**c.__dict__, "elements": dict(c.elements)})
+        drifted.set_value("r2", c.elements["r2"].value * 1.0001)
+        return original(drifted)
+
+    monkeypatch.setattr(crosscheck, "lower_dc", lower_with_drift)
+    monkeypatch.setattr(crosscheck, "lower_system", _not_a_crossbar)  # the general solver
+    report = cross_check(circuit, [{}])
+    # the old, global rule alone would pass it
+    assert 1e-5 < report.max_abs_diff_v < report.tolerance_v
+    assert not report.ok and report.node_relative > 1e-6
+
+
 def _not_a_crossbar(circuit):
     raise CircuitError("forced onto the general solver")
 
