@@ -216,7 +216,13 @@ class _Builder:
         self.celsius, self.tnom = self.temperature(top)
         start = _Scope(params={"temper": self.celsius}, subckts=self.subckts)
         self.global_scope = self.define(top, start)
-        self.expand(top, self.global_scope, Instance(), ())
+        shared = {
+            node
+            for line in top
+            if line.kind == "card" and line.word == ".global"
+            for node in line.text.lower().split()[1:]
+        }
+        self.expand(top, self.global_scope, Instance(shared=frozenset(shared)), ())
         self.follow_renames()
         self.circuit.controls = tuple(self.controls)
         if not self.circuit.elements:
@@ -359,8 +365,10 @@ class _Builder:
                 raise line.error(f"{word!r} is not allowed inside .subckt")
             keep_case = line.kind == "control" and word not in (".control", ".endc")
             self.controls.append(" ".join((line.text if keep_case else line.text.lower()).split()))
-        elif word in (".param", ".func"):
-            return  # applied by define()
+        elif word == ".global" and inst.path:
+            raise line.error(".global belongs at the top level, not inside .subckt")
+        elif word in (".param", ".func", ".global"):
+            return  # applied by define(), or before expanding (.global)
         elif word == ".model":
             self.model(line, scope)
         elif word[0] == ".":
@@ -742,7 +750,7 @@ class _Builder:
             if key not in given:
                 local.params[key] = self.constant(text, local, sub.line)
         pins = dict(zip(sub.pins, (inst.node(n) for n in nodes), strict=True))
-        child = Instance(path, pins)
+        child = Instance(path, pins, inst.shared)
         body = self.define(list(sub.body), local, frozenset(given))
         for card in sub.body:  # .model inside .subckt: local to it, one per instance
             match = _MODEL.fullmatch(card.text.lower().strip()) if card.word == ".model" else None

@@ -89,6 +89,7 @@ class Instance:
 
     path: tuple[str, ...] = ()
     pins: Mapping[str, str] = field(default_factory=dict)
+    shared: frozenset[str] = frozenset()  # ``.global`` nodes: one node everywhere
 
     def node(self, name: str) -> str:
         """Global name of local node ``name``."""
@@ -96,7 +97,10 @@ class Instance:
             return GROUND
         if not self.path:
             return name
-        return self.pins.get(name) or f"{'.'.join(self.path)}.{name}"
+        pin = self.pins.get(name)
+        if pin is not None:
+            return pin
+        return name if name in self.shared else f"{'.'.join(self.path)}.{name}"
 
     def element(self, name: str) -> str:
         """Global name of local element ``name``."""

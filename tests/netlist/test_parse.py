@@ -340,8 +340,14 @@ ERRORS = [
         "cannot include",
         "no such file",
     ),
-    ("card .global", "t\nv1 a 0 1\nr1 a 0 1k\n.global a\n", 4, "card", "'.global'"),
-    ("card .global", "t\n.global vdd\nv1 a 0 1\nr1 a 0 1k\n", 2, "card", "'.global'"),
+    ("card .if", "t\nv1 a 0 1\nr1 a 0 1k\n.if (1)\n", 4, "card", "'.if'"),
+    (
+        ".global in a subckt",
+        "t\n.subckt s p\n.global vdd\nr1 p vdd 1k\n.ends\nv1 a 0 1\nx1 a s\n",
+        3,
+        ".global belongs at the top level",
+        "",
+    ),
     ("card .if", "t\n.if (1)\nv1 a 0 1\nr1 a 0 1k\n", 2, "card", "'.if'"),
     ("unknown subckt", "t\nv1 a 0 1\nx1 a 0 nosuch\n", 3, "x1", "unknown subcircuit 'nosuch'"),
     (

@@ -165,6 +165,19 @@ r1 a b loc
 .model rdl r rsh=100 short=1u dlr=2u narrow=0.25u dw=0.5u
 .temp 60
 """,
+    ".global nodes shared by every subckt instance": """
+.global vdd n9
+vdd vdd 0 2
+x1 a sub
+x2 b sub
+.subckt sub out
+r1 vdd out 1k
+r2 out n9 3k
+.ends
+r3 a 0 1k
+r4 b 0 2k
+r5 n9 0 500
+""",
     "sqrt(abs(i())) at zero current": """
 V1 1 0 DC 0
 R1 1 2 1k
