@@ -65,19 +65,24 @@ DIODE_PARAMS: dict[str, float] = {
     "eg": 1.11,
     "xti": 3.0,
     "fc": 0.5,
-    # no DC part: noise and sidewall capacitance (kept for ngspice), the model level
-    "kf": 0.0,
-    "af": 1.0,
-    "cjsw": 0.0,
-    "mjsw": 0.33,
-    "vjsw": 1.0,
-    "php": 1.0,
     "level": 1.0,
     # temperature: the model's own TNOM [°C] (NaN: the circuit's) and rs's coefficients
     "tnom": math.nan,
     "trs1": 0.0,
     "trs2": 0.0,
 }
+# ngspice's diode parameters without a DC part (noise, capacitances and their temperature
+# laws): read and kept for ngspice, no part of an operating point
+DIODE_NO_DC = frozenset(
+    "kf af cjsw cp mjsw vjsw php cj0 cj pb mj fcs tm1 tm2 tpb tphp ttt1 ttt2 cta ctc ctp".split()
+)
+# ngspice's diode parameters that change the DC answer and neurosim does not model:
+# refused by name. A parameter ngspice does not know (LTspice's iave, vpk ratings) is
+# ignored, as ngspice ignores it.
+DIODE_UNMODELLED = frozenset(
+    "js jsw ns ikf ik ikr isr nr nbv ibvl nbvl tbv1 tbv2 tcv tlev tlevc gap1 gap2 lm lp wm "
+    "wp xom xoi xm xp trs tref area pj".split()
+)
 # what each diode parameter may be (a model outside these is refused where it is read)
 DIODE_RANGES: dict[str, tuple[str, object]] = {
     "is": ("> 0", lambda v: v > 0),

@@ -28,8 +28,10 @@ from neurosim.circuit.expr import (
     rename,
 )
 from neurosim.circuit.ir import (
+    DIODE_NO_DC,
     DIODE_PARAMS,
     DIODE_RANGES,
+    DIODE_UNMODELLED,
     KIND_NAMES,
     TERMINALS,
     Circuit,
@@ -394,9 +396,9 @@ class _Builder:
                 "(neurosim reads diode models, type 'd', and resistor models, type 'r')"
             )
         pairs = _model_pairs(rest, name, line)
-        unknown = [key for key, _ in pairs if key not in DIODE_PARAMS]
+        unknown = [key for key, _ in pairs if key in DIODE_UNMODELLED]
         if unknown:
-            known = " ".join(DIODE_PARAMS)
+            known = " ".join((*DIODE_PARAMS, *sorted(DIODE_NO_DC)))
             raise line.error(
                 f"diode parameter(s) {', '.join(unknown)} in .model {name} are not modelled by "
                 f"neurosim (it reads: {known})"

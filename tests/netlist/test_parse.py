@@ -327,10 +327,10 @@ ERRORS = [
     ("model type", "t\n.model nm nmos (vto=1)\nv1 a 0 1\nr1 a 0 1\n", 2, "model", "'nmos'"),
     (
         "diode parameter",
-        "t\n.model dm d (is=1e-14 bogus=3 vto=1)\nv1 a 0 1\nr1 a 0 1\n",
+        "t\n.model dm d (is=1e-14 bogus=3 isr=1n nr=2)\nv1 a 0 1\nr1 a 0 1\n",
         2,
         "model",
-        "diode parameter(s) bogus, vto in .model dm are not modelled",
+        "diode parameter(s) isr, nr in .model dm are not modelled",
     ),
     ("element M", "t\nv1 a 0 1\nM1 a a 0 0 nmos\nr1 a 0 1k\n", 3, "m1", "(MOSFET)"),
     (

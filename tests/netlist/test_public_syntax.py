@@ -50,6 +50,12 @@ r1  1 2  5k
 d_test  2 0  dtest
 .temp 80
 """,
+    "an LTspice-style diode model (ratings ngspice ignores), capacitance aliases": """
+v1 1 0 5
+r1 1 2 1k
+d1 2 0 D1N4148
+.model D1N4148 D(Is=2.52n Rs=.568 N=1.752 Cjo=4p M=.4 tt=20n Iave=200m Vpk=75 cj0=4p pb=0.7)
+""",
     "diode model with its own tnom": """
 .model dn D is=1e-14 tnom=50
 v1  1 0  dc 5
