@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neurosim.circuit.ir import GROUND, Circuit
+from neurosim.circuit.ir import GROUND, Circuit, require_dc_solvable
 from neurosim.circuit.junction import diode_at, junction_co_content, junction_current
 from neurosim.engine.field_runner import FieldRunner
 from neurosim.errors import CircuitError
@@ -173,6 +173,7 @@ def lower_diode_network(circuit: Circuit) -> DiodeNetwork:
     if circuit.network is not None and circuit.network.family != "resistive":
         raise CircuitError("a neurosim crossbar netlist is not a diode network")
     circuit.validate()
+    require_dc_solvable(circuit)
     elements = list(circuit.elements.values())
     for e in elements:
         if e.kind not in KINDS:
@@ -186,9 +187,7 @@ def lower_diode_network(circuit: Circuit) -> DiodeNetwork:
         for e in elements
         if e.kind == "v"
     ]
-    fixed_nodes = [node for _, node in fixed]
-    if len(set(fixed_nodes)) < len(fixed_nodes) or GROUND in fixed_nodes:
-        raise CircuitError("two voltage sources fix the same node (a loop of sources)")
+    fixed_nodes = [node for _, node in fixed]  # distinct: require_dc_solvable refused loops
     vccs = {e.name: _vccs(e, dict(fixed), circuit) for e in elements if e.kind == "g"}
     internal = [
         f"{e.name}#internal"

@@ -133,8 +133,8 @@ def test_both_solvers_reach_the_same_equilibrium(tmp_path):
     [
         ("E1 x 0 n1 0 2\nRx x 0 1k", "e1: not a resistor–diode element"),
         ("V2 n1 n2 dc 1", "v2: a floating voltage source"),
-        ("Rf f1 f2 1k\nCf f1 0 1n\nCg f2 0 1n", "node f1 has no DC path"),
-        ("V3 in 0 dc 1", "two voltage sources fix the same node"),
+        ("Rf f1 f2 1k\nCf f1 0 1n\nCg f2 0 1n", "node 'f1' has no DC path"),
+        ("V3 in 0 dc 1", "v3: closes a loop of voltage sources"),
     ],
 )
 def test_what_is_not_in_the_family_is_named(tmp_path, line, reason):
