@@ -577,7 +577,7 @@ class _Builder:
         of ``v()``/``i()`` is a behavioural resistor: the B source i = V(n+, n−)/R."""
         local = line.word
         if words and words[-1] in scope.resistors:
-            return self.model_resistor(name, nodes, words, options, line, scope)
+            return Element(name, nodes, self.model_ohms(words, options, line, scope))
         _check_options(options, {"r", "tc1", "tc2", "tce", "ac"}, local, line)
         if len(words) == 1 and words[0] in scope.params:
             raise line.error(
@@ -599,17 +599,12 @@ class _Builder:
         value = self.constant(text, scope, line, bare=text[0] == "'")
         return Element(name, nodes, value * factor)
 
-    def model_resistor(
-        self,
-        name: str,
-        nodes: tuple[str, str],
-        words: list[str],
-        options: dict[str, str],
-        line: Line,
-        scope: _Scope,
-    ) -> Element:
-        """``R n+ n- [VALUE] MODEL [l=] [w=] [m=] [tc1=] [tc2=] [ac=]`` (a resistor model:
-        :func:`neurosim.circuit.resistor.model_resistance`)."""
+    def model_ohms(
+        self, words: list[str], options: dict[str, str], line: Line, scope: _Scope
+    ) -> float:
+        """The resistance [Ω] of ``R n+ n- [VALUE] MODEL [l=] [w=] [m=] [tc1=] [tc2=]
+        [tce=] [ac=]`` (a resistor model: :func:`neurosim.circuit.resistor.
+        model_resistance`)."""
         local = line.word
         _check_options(options, {"l", "w", "m", "tc1", "tc2", "tce", "ac"}, local, line)
         if len(words) > 2:
@@ -624,7 +619,7 @@ class _Builder:
             raise line.error(f"{local}: {exc}") from None
         if not (math.isfinite(ohms) and ohms != 0):
             raise line.error(f"{local}: its resistance is {ohms:g} ohms")
-        return Element(name, nodes, ohms)
+        return ohms
 
     def temperature_factor(self, given: Mapping[str, str], scope: _Scope, line: Line) -> float:
         """The factor of an element's ``tc1=`` / ``tc2=`` / ``tce=`` (``given``: option ->
