@@ -66,6 +66,7 @@ def _network_summary(meta) -> dict:
 def _netlist_summary(path: Path) -> dict:
     from neurosim import api
     from neurosim.circuit.ir import KIND_NAMES
+    from neurosim.circuit.units import TNOM_CELSIUS
     from neurosim.netlist.parse import parse_netlist
 
     circuit = parse_netlist(path)
@@ -80,6 +81,9 @@ def _netlist_summary(path: Path) -> dict:
         "trainable": f"{sum(circuit.is_trainable(n) for n in circuit.elements):,} elements "
         f"matching {' '.join(circuit.trainable) or '(none)'}",
     }
+    celsius, tnom = circuit.temperature()
+    if (celsius, tnom) != (TNOM_CELSIUS, TNOM_CELSIUS):
+        summary["temperature"] = f"{celsius:g} °C (nominal {tnom:g} °C)"
     if circuit.network is not None:
         summary["network"] = _network_summary(circuit.network)
     summary["engine"] = api.engine_summary(circuit)

@@ -292,3 +292,16 @@ def test_model_names_starting_with_a_digit_and_a_wild_newton_trial(tmp_path):
         warnings.simplefilter("error")
         ours = solve_dc(lower_dc(neurosim.load_netlist(path))).voltages
     assert ours["1"] == pytest.approx(theirs["1"], rel=1e-9)
+
+
+def test_info_says_the_circuit_temperature(tmp_path):
+    from click.testing import CliRunner
+
+    from neurosim.cli.main import cli
+
+    path = tmp_path / "hot.cir"
+    path.write_text(
+        "hot\nv1 1 0 5\nr1 1 2 1k\nd1 2 0 dm\n.model dm d\n.options tnom=25\n.temp 100\n"
+    )
+    result = CliRunner().invoke(cli, ["info", str(path)])
+    assert result.exit_code == 0 and "temperature: 100 °C (nominal 25 °C)" in result.output
