@@ -7,7 +7,7 @@ matching) with ``neurosim.api.train`` (objective flux, the same settings), then 
 - samples ``--n`` points by Langevin dynamics of the circuit's field from N(0, I)
   (``--steps`` steps of ``--dt``) and measures W2 to ``--n`` data points (an exact
   assignment), next to the W2 of two independent draws of the ring of that size;
-- W2 against the step count along the same rollout (mixing: the first step whose W2 is
+- W2 against the step count along the same rollout (mixing: the first step from which W2 stays
   within 10% of the mean of the last quarter of the rollout);
 - the learned field's mean |curl| and Stein residual (mean r²) over 500 data points
   (:func:`neurosim.learn.flux_objective.field_diagnostics`, what `neurosim evaluate
@@ -39,6 +39,15 @@ from neurosim.scores.distribution import wasserstein2
 
 ROOT = Path(__file__).resolve().parents[1]
 FINE, COARSE = 10, 100  # W2 is measured every FINE steps up to 200, then every COARSE
+
+
+def mixing_step(curve: list[tuple[int, float]], tail: float) -> int:
+    """The first step from which W2 stays within 10% of its long-run value ``tail``."""
+    inside = [abs(w - tail) <= 0.1 * tail for _, w in curve]
+    first = len(inside)
+    while first > 0 and inside[first - 1]:
+        first -= 1
+    return curve[min(first, len(curve) - 1)][0]
 
 
 def check_steps(steps: int) -> set[int]:
@@ -117,7 +126,7 @@ def measure(kind: str, args, data: np.ndarray) -> dict:
             curve.append((step, wasserstein2(x, reference)))
             print(f"{kind} rollout step {step}: W2 {curve[-1][1]:.4f}", file=sys.stderr, flush=True)
     tail = np.mean([w for s, w in curve if s > 0.75 * args.steps])
-    mixed = next(s for s, w in curve if w <= 1.1 * tail)
+    mixed = mixing_step(curve, tail)
     step = FluxStep(alpha=args.alpha, sigma=args.sigma, max_passes=args.max_passes)
     diagnostics = field_diagnostics(chip, data, step)
     save_pictures(x, data, kind, args.out)
