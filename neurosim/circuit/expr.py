@@ -77,6 +77,8 @@ FUNCTIONS: dict[str, tuple[int, str]] = {
     "uramp": (1, "max({0}, 0.0)"),
     "pwl": (VARIADIC, "_pwl({0})"),
 }
+# Functions whose derivative is 0 wherever it exists (steps, rounding, comparisons).
+_PIECEWISE_CONSTANT = frozenset("sgn u int nint floor ceil eq0 ne0 gt0 lt0 ge0 le0".split())
 # Functions the derivatives use that a netlist cannot name: the slope of pwl().
 _INTERNAL: dict[str, tuple[int, str]] = {"pwl_slope": (VARIADIC, "_pwl_slope({0})")}
 _COMPARE = ("<", ">", "<=", ">=", "==", "!=")
@@ -486,7 +488,9 @@ def _call_derivative(name: str, args: tuple, wrt: Expr) -> Expr:
     a = args[0]
     da = derivative(a, wrt)
     if name == "pwl":  # the points are constants
-        return _mul(("call", "pwl_slope", args), derivative(a, wrt))
+        return _mul(("call", "pwl_slope", args), da)
+    if name in _PIECEWISE_CONSTANT:
+        return ("num", 0.0)
     if name in ("min", "max", "pow", "pwr"):
         b = args[1]
         db = derivative(b, wrt)
@@ -523,9 +527,7 @@ def _call_derivative(name: str, args: tuple, wrt: Expr) -> Expr:
         "u2": lambda: _mul(("call", "gt0", (a,)), ("call", "lt0", (_sub(a, ("num", 1.0)),))),
         "uramp": lambda: ("call", "u", (a,)),
         "abs": lambda: ("call", "sgn", (a,)),
-        "sgn": lambda: ("num", 0.0),
-        "u": lambda: ("num", 0.0),
-    }.get(name, lambda: ("num", 0.0))()  # the rest are piecewise constant
+    }[name]()
     return _mul(outer, da)
 
 

@@ -57,6 +57,12 @@ class FluxStep:
     max_passes: int = 20000
     layer: str = "x"
 
+    def draw_probes(self, dim: int, rng: np.random.Generator) -> Probes:
+        """The directions of a step's derivatives in ``dim`` dimensions (trace, then
+        gradient, drawn from ``rng``), at the finite-difference ``step``."""
+        trace, gradient = directions(dim, self.probes, rng), directions(dim, self.probes, rng)
+        return Probes(trace, gradient, self.step, self.step)
+
     @classmethod
     def of(cls, settings, layer: str) -> FluxStep:
         """The step of training settings ``settings`` (:class:`neurosim.learn.settings.
@@ -108,9 +114,7 @@ def flux_step(chip: Chip, optimizer, data: np.ndarray, epoch: int, seed: int, st
     rng = epoch_rng(seed, epoch)
     rows = rng.choice(data.shape[0], min(step.batch_size, data.shape[0]), replace=False)
     dim = data.shape[1]
-    probes = Probes(
-        directions(dim, step.probes, rng), directions(dim, step.probes, rng), step.step, step.step
-    )
+    probes = step.draw_probes(dim, rng)
     field = ChipField(chip, step)
     targets = flux_targets(field, data[rows], step.sigma**2, rng, probes, reference=data)
     sources, settled = field.equilibria(targets.x0)
@@ -166,8 +170,7 @@ def field_diagnostics(
     field = ChipField(chip, step)
     rng = np.random.default_rng(seed)
     dim = data.shape[1]
-    probes = Probes(directions(dim, step.probes, rng), directions(dim, step.probes, rng))
-    probes = Probes(probes.trace, probes.gradient, step.step, step.step)
+    probes = step.draw_probes(dim, rng)
     rotation = curl(field_jacobian(field, probe, step.step))
     r, f = stein_operator(field, probe, lambda z: kernel_score(z, data, step.sigma**2), probes)
     s = kernel_score(probe, data, step.sigma**2)[0]

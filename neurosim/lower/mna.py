@@ -169,7 +169,7 @@ def lower_dc(circuit: Circuit) -> MnaSystem:
         if element.kind in _BRANCH_KINDS or (element.kind == "b" and element.output == "v"):
             branch_index[element.name] = len(node_index) + len(branch_index)
     size = len(node_index) + len(branch_index)
-    builder = _Builder(node_index, branch_index, size)
+    builder = _Builder(node_index, branch_index, size, circuit.temperature())
     for element in circuit.elements.values():
         builder.stamp(circuit, element, internal.get(element.name))
     matrix = sp.csr_matrix((builder.vals, (builder.rows, builder.cols)), shape=(size, size))
@@ -219,8 +219,15 @@ def norton(elements: list[Element], node: str) -> tuple[float, float]:
 
 
 class _Builder:
-    def __init__(self, node_index: dict[str, int], branch_index: dict[str, int], size: int):
+    def __init__(
+        self,
+        node_index: dict[str, int],
+        branch_index: dict[str, int],
+        size: int,
+        temperature: tuple[float, float],
+    ):
         self.node_index, self.branch_index = node_index, branch_index
+        self.temperature = temperature  # (circuit, nominal) [°C]: the diodes' laws
         self.rows: list[int] = []
         self.cols: list[int] = []
         self.vals: list[float] = []
@@ -304,14 +311,13 @@ class _Builder:
 
     def _diode(self, circuit: Circuit, e: Element, a: int, b: int, internal: int | None) -> None:
         model = circuit.models[e.model]
-        temperature = circuit.temperature()
         if math.isfinite(model.get("bv")):
             raise CircuitError(
                 f"{circuit.where(e.name)}{e.name}: diode breakdown (bv) is not modelled by "
                 "neurosim's solver (ngspice models it; without bv the circuit can be checked)"
             )
         junction_anode = a
-        isat, vte, rs = diode_at(model, e.value, *temperature)
+        isat, vte, rs = diode_at(model, e.value, *self.temperature)
         if internal is not None:
             self.conductance(a, internal, e.value / rs)
             junction_anode = internal
