@@ -29,7 +29,7 @@ from neurosim.io.samples_h5 import Samples
 from neurosim.learn.run import BEST, TRAINED, Progress, TrainResult, run_training
 from neurosim.learn.settings import GradEPSettings, TrainingSettings, settings_class
 from neurosim.memory import require
-from neurosim.samplers.settings import AnalogSampling, EulerSampling, Sampling
+from neurosim.samplers.settings import AnalogSampling, EulerSampling, LangevinSampling, Sampling
 from neurosim.scores.quality import QualityReport
 
 PathLike = str | os.PathLike
@@ -231,6 +231,13 @@ def sample(
     settings = settings or EulerSampling()
     chip, described, alpha, alpha_from = _sampled_chip(source, settings.alpha)
     sampled_layer(chip)  # a network without a velocity readout fails here
+    low, high = described.pop("noise_levels", (None, None))
+    if isinstance(settings, LangevinSampling) and getattr(chip, "noise_conditional", False):
+        settings = replace(
+            settings,
+            sigma_min=settings.sigma_min or low,
+            sigma_max=settings.sigma_max or high,
+        )
     if chip.general is not None:
         if notes is not None:
             notes(chip.note + "; hardware costs are not measured")
@@ -500,6 +507,7 @@ def _sampled_chip(source, alpha: float | None) -> tuple[Chip, dict[str, str], fl
     if isinstance(source, TrainResult):
         chip, described = source.chip, {"source": "<train result>", "data": source.settings.data}
         saved = getattr(source.settings, "alpha", None)
+        described["noise_levels"] = _noise_levels(source.settings.record())
     elif isinstance(source, Chip):
         chip, described = source, {"source": "<chip>"}
     elif isinstance(source, Circuit):
@@ -512,6 +520,7 @@ def _sampled_chip(source, alpha: float | None) -> tuple[Chip, dict[str, str], fl
         if checkpoint is not None and checkpoint.is_file():
             trained = read_checkpoint_settings(checkpoint)
             saved, origin = trained.get("alpha"), "checkpoint"
+            described["noise_levels"] = _noise_levels(trained)
             if isinstance(trained.get("data"), str):
                 described["data"] = trained["data"]
             number = isinstance(saved, int | float) and not isinstance(saved, bool)
@@ -522,6 +531,14 @@ def _sampled_chip(source, alpha: float | None) -> tuple[Chip, dict[str, str], fl
     if saved is not None:
         return chip, described, float(saved), origin
     return chip, described, REFERENCE_ALPHA, "default"
+
+
+def _noise_levels(trained: dict) -> tuple[float | None, float | None]:
+    """(σ_min, σ_max) a run of Flux Matching trained its field over (None where not)."""
+    if trained.get("objective") != "flux":
+        return None, None
+    high = trained.get("sigma_max") or None
+    return trained.get("sigma"), high
 
 
 def _chip(circuit: Circuit, name: str) -> Chip | ResistiveChip | OscillatorChip:

@@ -22,6 +22,7 @@ FAMILY_LAWS = {
     "oscillator": (PHASE,),
 }
 FAMILIES = tuple(FAMILY_LAWS)
+NOISE_LAYER = "noise"  # a one-unit input layer by this name carries the noise level σ
 MAX_LAYER_UNITS = 100_000  # units of one layer (a netlist of more is refused, not tried)
 
 
@@ -137,6 +138,12 @@ class NetworkMeta:
             if layer.name == name:
                 return layer
         raise KeyError(name)
+
+    @property
+    def noise_conditional(self) -> bool:
+        """Whether a one-unit input layer named :data:`NOISE_LAYER` carries the noise
+        level σ into the network (noise-annealed Flux Matching)."""
+        return any((l.name, l.kind, l.size) == (NOISE_LAYER, "input", 1) for l in self.layers)
 
     def weight_shapes(self) -> dict[str, tuple[int, int]]:
         """``{"w0": (rows, cols), ...}`` in coupling order."""

@@ -42,9 +42,16 @@ NO_ENERGY = (
     "independently, w<k> and w<k>_back), so its settled field is not the gradient of any energy"
 )
 
+NOISE_INPUT = (
+    "conditional: the input 'noise' carries the noise level σ as ln(σ)/4 (noise-annealed "
+    "Flux Matching: train --sigma-max, sample --langevin --anneal)"
+)
+
 
 def _network_summary(meta) -> dict:
     energy = {} if meta.reciprocal else {"energy": NO_ENERGY}
+    if meta.noise_conditional:
+        energy["noise"] = NOISE_INPUT
     return {
         "family": meta.family,
         "law": meta.law,

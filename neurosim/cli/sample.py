@@ -57,6 +57,15 @@ def _option(name: str, kind, *decls: str):
 @_option("time_step", float)
 @_option("inductance", float)
 @_option("probes", int)
+@_option("sigma_min", float)
+@_option("sigma_max", float)
+@click.option(
+    "--anneal",
+    is_flag=True,
+    default=None,
+    help=SAMPLERS["langevin"].__dataclass_fields__["anneal"].metadata["help"]
+    + " Implies --langevin.",
+)
 @click.option(
     "--out",
     required=True,
@@ -92,6 +101,8 @@ def sample(
     from neurosim.io.outputs import claim_outputs, write_output
     from neurosim.io.samples_h5 import write_samples
 
+    if options.get("anneal"):
+        langevin = True
     if langevin:
         from neurosim.errors import NeurosimError
 
@@ -138,6 +149,11 @@ def sample(
     )
     if isinstance(settings, EulerSampling):
         how = f"{settings.steps} Euler steps of {settings.dt:g}"
+    elif sampler == "langevin" and record["anneal"]:
+        how = (
+            f"annealed Langevin, {settings.steps} noise levels from {record['sigma_max']:g} "
+            f"to {record['sigma_min']:g}"
+        )
     elif sampler == "langevin":
         how = f"{settings.steps} Langevin steps of {settings.dt:g}"
     elif sampler == "analog":

@@ -8,6 +8,7 @@ from neurosim.host.oscillator import OscillatorChip
 from neurosim.host.programming import IdealProgrammer, Programmer
 from neurosim.host.resistive import ResistiveChip
 from neurosim.host.settling import MAX_UNSETTLED, check_unsettled
+from neurosim.host.view import noise_scale
 
 
 def chip_for(circuit: Circuit) -> Chip | ResistiveChip | OscillatorChip:
@@ -33,4 +34,5 @@ __all__ = [
     "Sources",
     "check_unsettled",
     "chip_for",
+    "noise_scale",
 ]

@@ -4,12 +4,27 @@ from __future__ import annotations
 
 import numpy as np
 
+from neurosim.circuit.meta import NOISE_LAYER
 from neurosim.engine.relax import Equilibrium, relax
 from neurosim.engine.sources import Sources, default_sources
 from neurosim.engine.timescales import settling_estimate
 from neurosim.engine.transient import Trajectory, transient
 from neurosim.errors import CircuitError
 from neurosim.lower.crossbar import Crossbar
+
+
+def noise_input(sigma: np.ndarray | float) -> np.ndarray:
+    """The value (model units) a noise-conditional circuit's ``noise`` input is clamped
+    at for the noise level ``sigma`` (model units): ¼ ln σ (the conditioning of Karras
+    et al. 2022), −0.75 at σ = 0.05 and 0.1 at σ = 1.5."""
+    return 0.25 * np.log(np.asarray(sigma, dtype=np.float64))
+
+
+def noise_scale(alpha: float, sigma_min: float, sigma: np.ndarray | float) -> np.ndarray:
+    """The readout scale of a noise-conditional field at the noise level ``sigma``:
+    f(x, σ) = αλ(x* − x)·σ_min/σ — the smoothed score's own 1/σ, so the circuit's
+    displacement is of one order at every level (noise-annealed Flux Matching)."""
+    return alpha * sigma_min / np.asarray(sigma, dtype=np.float64)
 
 
 class CrossbarView:
@@ -38,11 +53,27 @@ class CrossbarView:
         """The netlist's own source settings, ``batch`` times, to be changed and applied."""
         return default_sources(self._crossbar, batch)
 
-    def spring_sources(self, layer: str, points: np.ndarray) -> Sources:
+    @property
+    def noise_conditional(self) -> bool:
+        """Whether the circuit has a ``noise`` input layer of one unit: its field is
+        read at a noise level σ (:func:`noise_input`; noise-annealed Flux Matching)."""
+        return self._crossbar.meta.noise_conditional
+
+    def spring_sources(
+        self, layer: str, points: np.ndarray, sigma: np.ndarray | float | None = None
+    ) -> Sources:
         """The netlist's source settings with ``layer``'s spring targets at ``points``
-        (batch, size): where the springs' field is read."""
+        (batch, size): where the springs' field is read; on a noise-conditional circuit
+        at the noise level ``sigma`` (a number or (batch,); None: the netlist's input)."""
         sources = self.sources(points.shape[0])
         sources.targets[:, self.free_slices()[layer]] = points
+        if sigma is not None:
+            if not self.noise_conditional:
+                raise CircuitError(
+                    f"a noise level is set on a circuit without a one-unit {NOISE_LAYER!r} "
+                    "input layer (a noise-conditional network has one)"
+                )
+            sources.inputs[:, self.input_slices()[NOISE_LAYER]] = noise_input(sigma).reshape(-1, 1)
         return sources
 
     def rest_start(self, layer: str, points: np.ndarray) -> np.ndarray:

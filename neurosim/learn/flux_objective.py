@@ -17,6 +17,20 @@ as flow matching reads it. A step, as a host beside the hardware does it:
 
 A sample whose equilibrium (any of its measurements) did not settle is left out of the
 step and counted; more than ``MAX_UNSETTLED`` of the batch stops training.
+
+**Noise-annealed** (``sigma_max`` > ``sigma``; the reference's annealed variant): the
+circuit has a one-unit ``noise`` input layer (:data:`neurosim.host.view.NOISE_LAYER`)
+and learns a field at every noise level σ between σ_min = ``sigma`` and ``sigma_max``.
+Each step splits its batch into ``NOISE_GROUPS`` groups, each with its own σ drawn
+log-uniformly, and runs the estimator above on each at its σ. The field at σ is
+
+    f(x, σ) = αλ(x* − x)·σ_min/σ,   the noise input clamped at ¼ ln σ,
+
+(σ_min/σ: the smoothed score's own scale, so the circuit's displacement is of one order
+at every σ, and at σ_min the readout is the single-σ one). Since s ∝ 1/σ and ∇r ∝ 1/σ³,
+a group's surrogate scales as 1/σ⁴: it is weighted by (σ/σ_min)⁴ (the reference learns
+this weighting, :class:`LossNormalizer`; here it is the analytic one), which makes
+every level's gradient of one order and leaves σ_min's as the single-σ step's.
 """
 
 from __future__ import annotations
@@ -25,7 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neurosim.host import Chip, check_unsettled
+from neurosim.host import Chip, check_unsettled, noise_scale
 from neurosim.learn.flux import (
     Probes,
     curl,
@@ -38,6 +52,8 @@ from neurosim.learn.flux import (
 from neurosim.learn.loop import epoch_rng
 from neurosim.learn.optim import clip_by_global_norm
 
+NOISE_GROUPS = 4  # noise levels per step of noise-annealed training
+
 
 @dataclass(frozen=True)
 class FluxStep:
@@ -45,10 +61,12 @@ class FluxStep:
     smoothing, model units), ``batch_size``, ``probes`` (Rademacher directions when the
     data has more than :data:`neurosim.learn.flux.AXES_UP_TO` dimensions), the
     finite-difference ``step`` of the JVPs and gradients, ``clip`` (None: off), the
-    relaxation ``tolerance`` and ``max_passes``, the visible ``layer``."""
+    relaxation ``tolerance`` and ``max_passes``, the visible ``layer``; ``sigma_max`` >
+    ``sigma``: noise-annealed over [``sigma``, ``sigma_max``] (module docstring; 0: off)."""
 
     alpha: float = 8.0
     sigma: float = 0.05
+    sigma_max: float = 0.0
     batch_size: int = 256
     probes: int = 4
     step: float = 2e-3
@@ -70,6 +88,7 @@ class FluxStep:
         return cls(
             alpha=settings.alpha,
             sigma=settings.sigma,
+            sigma_max=settings.sigma_max,
             batch_size=settings.batch_size,
             probes=settings.probes,
             step=settings.fd_step,
@@ -79,20 +98,51 @@ class FluxStep:
             layer=layer,
         )
 
+    @property
+    def annealed(self) -> bool:
+        """Whether the field is learned over a range of noise levels."""
+        return self.sigma_max > self.sigma
+
+    def noise_levels(self, rng: np.random.Generator) -> np.ndarray:
+        """A step's noise levels: ``NOISE_GROUPS`` log-uniform draws in [σ_min, σ_max]
+        when annealed, else σ alone."""
+        if not self.annealed:
+            return np.array([self.sigma])
+        low, high = np.log(self.sigma), np.log(self.sigma_max)
+        return np.exp(rng.uniform(low, high, NOISE_GROUPS))
+
 
 @dataclass(frozen=True)
 class ChipField:
     """The circuit's field at points (n, d): settle with the springs' targets there
     (from x at the targets, hidden at 0), read f = αλ(x* − x); rows that did not settle
-    are NaN."""
+    are NaN. On a noise-conditional circuit (:attr:`neurosim.host.Chip.
+    noise_conditional`) at the noise level ``sigma`` (None: ``step.sigma``), scaled by
+    σ_min/σ (module docstring); ``sigma`` may be a number or one per point."""
 
     chip: Chip
     step: FluxStep
+    sigma: np.ndarray | float | None = None
+
+    def levels(self, n: int) -> np.ndarray | None:
+        """The noise level of each of ``n`` points (n,), None for a circuit without a
+        noise input."""
+        if not self.chip.noise_conditional:
+            return None
+        sigma = self.step.sigma if self.sigma is None else self.sigma
+        return np.broadcast_to(np.asarray(sigma, dtype=np.float64), (n,))
+
+    def scale(self, n: int) -> np.ndarray | float:
+        """The readout's scale for ``n`` points: α, or α·σ_min/σ (n, 1) at noise levels."""
+        levels = self.levels(n)
+        if levels is None:
+            return self.step.alpha
+        return noise_scale(self.step.alpha, self.step.sigma, levels)[:, None]
 
     def equilibria(self, points: np.ndarray):
         """The sources and the equilibrium (batch) with the springs' targets at ``points``."""
         layer = self.step.layer
-        sources = self.chip.spring_sources(layer, points)
+        sources = self.chip.spring_sources(layer, points, self.levels(points.shape[0]))
         settled = self.chip.settle(
             sources,
             start=self.chip.rest_start(layer, points),
@@ -103,39 +153,59 @@ class ChipField:
 
     def __call__(self, points: np.ndarray) -> np.ndarray:
         sources, settled = self.equilibria(points)
-        f = self.chip.velocity(sources, settled.state, self.step.alpha, self.step.layer)
+        scale = self.scale(points.shape[0])
+        f = self.chip.velocity(sources, settled.state, scale, self.step.layer)
         f[~settled.converged] = np.nan
         return f
 
 
 def flux_step(chip: Chip, optimizer, data: np.ndarray, epoch: int, seed: int, step: FluxStep):
     """Program ``chip`` with one Flux Matching step on a batch of ``data`` (n, d) drawn
-    for ``epoch`` (module docstring); the step's metrics."""
+    for ``epoch`` (module docstring); the step's metrics (annealed: each point's in
+    units of σ_min's, weighted as the loss)."""
     rng = epoch_rng(seed, epoch)
     rows = rng.choice(data.shape[0], min(step.batch_size, data.shape[0]), replace=False)
     dim = data.shape[1]
     probes = step.draw_probes(dim, rng)
-    field = ChipField(chip, step)
-    targets = flux_targets(field, data[rows], step.sigma**2, rng, probes, reference=data)
-    sources, settled = field.equilibria(targets.x0)
-    usable = settled.converged & np.all(np.isfinite(targets.g), axis=1)
-    usable &= np.all(np.isfinite(targets.f), axis=1) & np.isfinite(targets.r)
+    levels = step.noise_levels(rng)
+    groups = np.array_split(rows, levels.size)
+    parts = [
+        flux_targets(
+            ChipField(chip, step, sigma if step.annealed else None),
+            data[group],
+            sigma**2,
+            rng,
+            probes,
+            reference=data,
+        )
+        for group, sigma in zip(groups, levels, strict=True)
+    ]
+    x0, g, f, s, r = (np.concatenate([getattr(p, k) for p in parts]) for k in "x0 g f s r".split())
+    sigma = np.repeat(levels, [group.size for group in groups])
+    field = ChipField(chip, step, sigma if step.annealed else None)
+    sources, settled = field.equilibria(x0)
+    usable = settled.converged & np.all(np.isfinite(g), axis=1)
+    usable &= np.all(np.isfinite(f), axis=1) & np.isfinite(r)
     n = rows.size
     check_unsettled(n - int(usable.sum()), n, "flux measurement", settled)
     keep = np.flatnonzero(usable)
+    ratio = sigma[keep] / step.sigma  # σ/σ_min: 1 unless annealed
+    weight = ratio**4 if step.annealed else 1.0
+    scale = field.scale(n)
+    scale = scale[keep] if np.ndim(scale) else scale
     where = chip.free_slices()[step.layer]
     cotangent = np.zeros((keep.size, chip.free))
-    cotangent[:, where] = 2.0 * step.alpha * chip.spring(step.layer) * targets.g[keep]
+    cotangent[:, where] = 2.0 * scale * chip.spring(step.layer) * (weight * g[keep].T).T
     part = sources.rows(keep)
     state = settled.state[keep]
     grads = chip.adjoint_gradients(part, state, chip.adjoint(part, state, cotangent))
     grads, norm = clip_by_global_norm(grads, step.clip)
     chip.program(optimizer.step(grads))
-    f, s, g = targets.f[keep], targets.s[keep], targets.g[keep]
+    f, s, g, r = f[keep], s[keep], g[keep], r[keep]
     return {
-        "loss": float(-2.0 * np.mean(np.sum((f - s) * g, axis=1))),
-        "stein": float(np.mean(targets.r[keep] ** 2)),
-        "score_mse": float(np.mean(np.sum((f - s) ** 2, axis=1))),
+        "loss": float(-2.0 * np.mean(weight * np.sum((f - s) * g, axis=1))),
+        "stein": float(np.mean(weight * r**2)),
+        "score_mse": float(np.mean(ratio**2 * np.sum((f - s) ** 2, axis=1))),
         "grad_norm": norm,
         "unsettled": float(n - keep.size),
     }

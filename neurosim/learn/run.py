@@ -361,6 +361,12 @@ class TrainingRun:
             from neurosim.learn.flux_objective import FluxObjective, FluxStep
 
             step = FluxStep.of(s, _visible(self.chip.meta))
+            if step.annealed and not self.chip.noise_conditional:
+                raise NeurosimError(
+                    f"--sigma-max {s.sigma_max:g} trains a noise-conditional field: the "
+                    "network needs a one-unit input layer named 'noise' (as "
+                    "circuits/ring8_flux_annealed.toml)"
+                )
             return nullcontext(FluxObjective(x, s.seed, step))
         if isinstance(s, GradEPSettings):
             from neurosim.learn.flow_objective import FlowObjective, FlowStep

@@ -301,7 +301,17 @@ class FluxSettings(TrainingSettings):
         0.05,
         positive,
         "a finite number > 0 (model units)",
-        "The data's smoothing σ: the field learns the law of data + σ·noise.",
+        "The data's smoothing σ: the field learns the law of data + σ·noise (annealed: "
+        "the smallest noise level σ_min).",
+    )
+    sigma_max: float = setting(
+        0.0,
+        non_negative,
+        "a finite number >= 0 (model units; 0: one noise level)",
+        "Noise-annealed Flux Matching: the field learns every noise level from --sigma to "
+        "this (log-uniform, 4 levels per batch), read with the network's one-unit 'noise' "
+        "input clamped at ln(σ)/4 (README); sample with `sample --langevin --anneal`. 0: "
+        "the single level --sigma.",
     )
     batch_size: int = setting(128, at_least(1), "a whole number >= 1", "Mini-batch size.")
     probes: int = setting(
@@ -327,6 +337,15 @@ class FluxSettings(TrainingSettings):
     max_passes: int = setting(
         20000, at_least(1), "a whole number >= 1", "Pass budget per phase and sample."
     )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if 0 < self.sigma_max <= self.sigma:
+            raise SettingsError(
+                "sigma_max",
+                f"must be 0 (one noise level) or more than sigma ({self.sigma:g}), "
+                f"not {self.sigma_max:g}",
+            )
 
 
 SETTINGS: dict[str, type[TrainingSettings]] = {

@@ -13,6 +13,11 @@ Both readouts are a current measured at the visible unit nodes: with ``i`` the c
   It is the visible units' net current F_x of the unclamped circuit at (x, h*)
   (:meth:`neurosim.host.Chip.net_current`).
 
+On a noise-conditional circuit (a one-unit ``noise`` input layer: noise-annealed Flux
+Matching) the field is read at a noise level σ (:attr:`Readout.sigma`, at first the
+smallest, ``sigma_min``): the noise input clamped at ¼ ln σ and v scaled by σ_min/σ
+(:func:`neurosim.host.noise_scale`).
+
 Relaxations start from ``start`` when given (the circuit still sits at its previous
 equilibrium: a warm start), else from rest as a training free phase does (x on the
 visible units for the spring readout, 0 elsewhere).
@@ -25,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from neurosim.errors import CircuitError
-from neurosim.host import Chip, Equilibrium, Sources
+from neurosim.host import Chip, Equilibrium, Sources, noise_scale
 
 READOUTS = ("spring", "energy")
 
@@ -44,7 +49,8 @@ class Readout:
     """The ``kind`` readout (:data:`READOUTS`) of ``chip``'s visible layer, scale α.
 
     ``tolerance`` (model units of residual current) and ``max_passes`` go to
-    :meth:`neurosim.host.Chip.settle`.
+    :meth:`neurosim.host.Chip.settle`. ``sigma_min``: the smallest noise level of a
+    noise-conditional circuit (required for one, refused otherwise).
     """
 
     def __init__(
@@ -55,12 +61,26 @@ class Readout:
         *,
         tolerance: float = 1e-6,
         max_passes: int = 5000,
+        sigma_min: float | None = None,
     ) -> None:
         if kind not in READOUTS:
             raise ValueError(f"readout must be one of {', '.join(READOUTS)}, not {kind!r}")
         if not (np.isfinite(alpha) and alpha > 0):
             raise ValueError(f"alpha must be positive and finite, not {alpha!r}")
+        conditional = getattr(chip, "noise_conditional", False)
+        if conditional and sigma_min is None:
+            raise CircuitError(
+                "the circuit is noise-conditional (a 'noise' input layer): its field is read "
+                "at a noise level; sample its run directory, or give --sigma-min"
+            )
+        if conditional and kind != "spring":
+            raise CircuitError("a noise-conditional circuit is read by its springs only")
+        if sigma_min is not None and not conditional:
+            raise CircuitError(
+                "a noise level is given for a circuit without a one-unit 'noise' input layer"
+            )
         self.chip, self.kind, self.alpha = chip, kind, float(alpha)
+        self.sigma_min = self.sigma = sigma_min
         self.options = {"tolerance": tolerance, "max_passes": max_passes}
         self.layer = sampled_layer(chip)
         self.where = chip.free_slices()[self.layer]
@@ -83,7 +103,7 @@ class Readout:
         if self.kind == "spring":
             sources = self._spring_sources(x)
             eq = self.chip.settle(sources, start=start, **self.options)
-            return Reading(self.chip.velocity(sources, eq.state, self.alpha, self.layer), eq)
+            return Reading(self.chip.velocity(sources, eq.state, self.scale, self.layer), eq)
         state, eq = self._clamped_state(x, start)
         # springs at rest (targets = x) carry no current: the clamp supplies −F_x
         net = self.chip.net_current(self._spring_sources(x), state)
@@ -142,8 +162,15 @@ class Readout:
         state[:, self.clamped.index] = hidden
         return state
 
+    @property
+    def scale(self) -> float:
+        """The spring readout's scale: α, or α·σ_min/σ at the noise level σ."""
+        if self.sigma is None:
+            return self.alpha
+        return float(noise_scale(self.alpha, self.sigma_min, self.sigma))
+
     def _spring_sources(self, x: np.ndarray) -> Sources:
-        return self.chip.spring_sources(self.layer, x)
+        return self.chip.spring_sources(self.layer, x, self.sigma)
 
 
 def sampled_layer(chip: Chip) -> str:

@@ -310,6 +310,33 @@ class LangevinSampling(Sampling):
     steps: int = setting(
         500, lambda v: at_least(1)(v) and v <= MAX_STEPS, f"in 1..{MAX_STEPS:,}", "Steps."
     )
+    anneal: bool = setting(
+        False,
+        lambda v: isinstance(v, bool),
+        "true or false",
+        "Anneal a noise-conditional circuit (train --sigma-max) from --sigma-max down to "
+        "--sigma-min in --steps levels, x0 ~ sigma_max*N(0, I) (the reverse-time SDE; "
+        "--dt unused).",
+    )
+    sigma_min: float | None = setting(
+        None,
+        _optional_positive,
+        "a finite number > 0 (or none)",
+        "A noise-conditional circuit's smallest noise level (it is read there without "
+        "--anneal). Default: the run's --sigma.",
+    )
+    sigma_max: float | None = setting(
+        None,
+        _optional_positive,
+        "a finite number > 0 (or none)",
+        "--anneal: the largest noise level. Default: the run's --sigma-max.",
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        low, high = self.sigma_min, self.sigma_max
+        if low is not None and high is not None and high <= low:
+            raise SettingsError("sigma_max", f"must be more than sigma_min ({low:g}), not {high:g}")
 
     def generate(self, chip, alpha: float, progress=None):
         """Samples (n, dim), each sample's step count (n,) and the costs."""
@@ -318,9 +345,15 @@ class LangevinSampling(Sampling):
         from neurosim.samplers.langevin import langevin_samples
 
         rng = np.random.default_rng(self.seed)
+        if self.anneal and (self.sigma_min is None or self.sigma_max is None):
+            raise SettingsError(
+                "anneal", "needs the noise levels: --sigma-min and --sigma-max, or a run of "
+                "train --sigma-max"
+            )  # fmt: skip
         samples, stats = langevin_samples(
             chip, self.n, self.steps, self.dt, rng, alpha, readout=self.readout,
-            tolerance=self.tol, progress=progress,
+            tolerance=self.tol, sigma_min=self.sigma_min,
+            sigma_max=self.sigma_max if self.anneal else None, progress=progress,
         )  # fmt: skip
         return samples, np.full(self.n, self.steps), stats
 

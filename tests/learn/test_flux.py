@@ -20,11 +20,12 @@ from neurosim.learn.flux import (
     stein_gradient,
     stein_operator,
 )
-from neurosim.samplers.langevin import langevin
+from neurosim.samplers.langevin import annealed_langevin, langevin, noise_levels
 from neurosim.scores.distribution import wasserstein2
 
 ROOT = Path(__file__).resolve().parents[2]
 FLUX = ROOT / "netlists/ring8_flux.cir"
+ANNEALED = ROOT / "netlists/ring8_flux_annealed.cir"
 COVARIANCE = np.array([[0.5, 0.2], [0.2, 0.3]])
 PRECISION = np.linalg.inv(COVARIANCE)
 ROTATION = np.array([[0.0, 1.5], [-1.5, 0.0]])  # constant, antisymmetric
@@ -118,6 +119,27 @@ def test_langevin_of_the_exact_score_keeps_the_gaussian():
     assert wasserstein2(x[:1000], toy_like(rng)) < 0.15
 
 
+def test_annealed_langevin_of_the_exact_score_ends_at_the_smoothed_gaussian():
+    """The reverse-time SDE along the score of N(0, Σ + σ²I) at each level, from
+    σ_max·N(0, I): at σ_min its samples are N(0, Σ + σ_min²I) (the rotation, an
+    antisymmetric A·s, changes nothing)."""
+    rng = np.random.default_rng(11)
+
+    def field(z, sigma):
+        precision = np.linalg.inv(COVARIANCE + sigma**2 * np.eye(2))
+        return -z @ ((np.eye(2) + 0.3 * ROTATION) @ precision).T
+
+    sigmas = noise_levels(0.05, 3.0, 400)
+    assert sigmas[0] == pytest.approx(3.0) and sigmas[-1] == pytest.approx(0.05)
+    assert np.all(np.diff(np.log(sigmas)) == pytest.approx(np.log(0.05 / 3.0) / 400))
+    x = annealed_langevin(3.0 * rng.standard_normal((6000, 2)), field, sigmas, rng)
+    np.testing.assert_allclose(np.cov(x.T), COVARIANCE + 0.05**2 * np.eye(2), atol=0.03)
+    wrong = annealed_langevin(
+        3.0 * rng.standard_normal((6000, 2)), lambda z, s: field(z, 2 * s), sigmas, rng
+    )
+    assert np.abs(np.cov(wrong.T) - COVARIANCE).max() > 0.1
+
+
 def toy_like(rng):
     return rng.multivariate_normal(np.zeros(2), COVARIANCE, 1000)
 
@@ -190,3 +212,64 @@ def test_evaluate_flux_refuses_a_network_without_a_spring_field(netlist):
         cli, ["evaluate", str(ROOT / "netlists" / netlist), "--objective", "flux"]
     )
     assert_one_line_error(result, "springs on one visible layer")
+
+
+def test_annealed_flux_training_is_seeded_resumes_and_trains_the_noise_input(tmp_path):
+    settings = neurosim.FluxSettings(
+        data="ring8", epochs=2, batch_size=16, sigma_max=1.5, checkpoint_every=1
+    )
+    straight = neurosim.train(ANNEALED, "flux", settings=settings, out=tmp_path / "a")
+    again = neurosim.train(ANNEALED, "flux", settings=settings)
+    assert straight.history["stein"] == again.history["stein"]
+    one = neurosim.FluxSettings(
+        data="ring8", epochs=1, batch_size=16, sigma_max=1.5, checkpoint_every=1
+    )
+    neurosim.train(ANNEALED, "flux", settings=one, out=tmp_path / "b")
+    neurosim.train(ANNEALED, "flux", settings=settings, out=tmp_path / "b", resume=True)
+    a, b = (read_checkpoint(tmp_path / n / "checkpoint.h5") for n in ("a", "b"))
+    for name in a.params:
+        np.testing.assert_array_equal(a.params[name], b.params[name])
+    before = neurosim.Chip(neurosim.api.load_netlist(ANNEALED)).parameters()
+    assert not np.allclose(straight.chip.parameters()["w0"], before["w0"])  # noise -> h1
+    single = neurosim.FluxSettings(data="ring8", epochs=2, batch_size=16, checkpoint_every=1)
+    assert (
+        neurosim.train(ANNEALED, "flux", settings=single).history["stein"]
+        != (straight.history["stein"])
+    )
+
+
+def test_a_settings_sigma_max_not_above_sigma_is_refused():
+    with pytest.raises(neurosim.SettingsError, match="more than sigma"):
+        neurosim.FluxSettings(sigma=0.1, sigma_max=0.1)
+    assert neurosim.FluxSettings(sigma=0.1, sigma_max=0.0).sigma_max == 0.0
+
+
+def test_the_commands_train_and_sample_a_noise_annealed_field(tmp_path):
+    from click.testing import CliRunner
+
+    from neurosim.cli.main import cli
+    from neurosim.io.samples_h5 import read_samples
+    from tests.cli_errors import assert_one_line_error
+
+    def invoke(*args):
+        return CliRunner().invoke(cli, [str(a) for a in args])
+
+    out = tmp_path / "run"
+    train = ("train", "--objective", "flux", "--data", "ring8", "--epochs", 1, "--batch-size", 8)
+    result = invoke(*train, "--netlist", ANNEALED, "--out", out, "--sigma-max", 1.5)
+    assert result.exit_code == 0, result.output
+    samples = tmp_path / "s.h5"
+    result = invoke("sample", out, "--anneal", "--n", 20, "--steps", 4, "--out", samples)
+    assert result.exit_code == 0, result.output
+    assert "annealed Langevin, 4 noise levels from 1.5 to 0.05" in result.output
+    loaded = read_samples(samples)
+    assert loaded.samples.shape == (20, 2)
+    assert (loaded.settings["sigma_min"], loaded.settings["sigma_max"]) == (0.05, 1.5)
+    result = invoke("sample", out, "--n", 5, "--out", tmp_path / "e.h5")  # Euler: no level
+    assert_one_line_error(result, "noise-conditional")
+    result = invoke("sample", ANNEALED, "--anneal", "--n", 5, "--out", tmp_path / "n.h5")
+    assert_one_line_error(result, "--sigma-min and --sigma-max")
+    result = invoke(*train, "--netlist", FLUX, "--out", tmp_path / "r", "--sigma-max", 1.5)
+    assert_one_line_error(result, "one-unit input layer named 'noise'")
+    result = invoke(*train, "--netlist", ANNEALED, "--out", tmp_path / "q", "--sigma-max", 0.01)
+    assert_one_line_error(result, "--sigma-max")
