@@ -273,6 +273,9 @@ def sample(
         record["probed_samples"] = stats.probes
         record["probe_seconds"] = stats.probe_seconds
     circuit = None
+    if isinstance(settings, LangevinSampling) and settings.analog:
+        circuit, described = settings.held(chip, alpha)
+        record.update({f"held_{key}": value for key, value in described.items()})
     if isinstance(settings, AnalogSampling):
         circuit = settings.released(chip)
         if settings.temperature > 0:

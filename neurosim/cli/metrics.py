@@ -28,13 +28,21 @@ ROWS = (
     is_flag=True,
     help="Print one JSON object (strict JSON: NaN or inf in the file's settings become null).",
 )
-def metrics(samples_file: Path, as_json: bool) -> None:
+@click.option(
+    "--data",
+    default=None,
+    help="The data the samples are scored against (digits, moons, ring8, checkerboard, mix3 "
+    "or a file, as train --data). Default: the one the samples file records (a run's), "
+    "else digits.",
+)
+def metrics(samples_file: Path, as_json: bool, data: str | None) -> None:
     """Score the generated samples in SAMPLES (a `neurosim sample` HDF5 file).
 
     Samples of a model trained on other data than the digits (moons, ring8, a file; the
     samples file says which) get the energy distance to the data and the coverage of
     its classes (each sample takes its nearest data point's label), next to the same of
-    half the data. Digits ((n, 64) in [-1, 1], n >= 2; values outside [-1, 1] are
+    half the data (--data names the data when the file does not, as for samples of a
+    netlist). Digits ((n, 64) in [-1, 1], n >= 2; values outside [-1, 1] are
     clipped to it and counted) are scored with a fixed digits classifier (an MLP shipped in
     data/digits_classifier.npz), next to the same
     scores of real digits (FD: 1,000 seeded random real digits; the rest: the 359
@@ -57,7 +65,7 @@ def metrics(samples_file: Path, as_json: bool) -> None:
     from neurosim.scores.quality import check_samples
 
     loaded = read_samples(samples_file)
-    data = loaded.settings.get("data", "digits")
+    data = data or loaded.settings.get("data", "digits")
     if data != "digits":
         _data_metrics(samples_file, loaded, data, as_json)
         return

@@ -11,6 +11,7 @@ from neurosim.cli.options import build_chosen, settings_option
 from neurosim.samplers.settings import SAMPLERS, EulerSampling
 
 EVERY = tuple(SAMPLERS.values())
+LANGEVIN_HELP = {f.name: f.metadata["help"] for f in fields(SAMPLERS["langevin"])}
 
 
 def _option(name: str, kind, *decls: str):
@@ -60,6 +61,14 @@ def _option(name: str, kind, *decls: str):
 @_option("sigma_min", float)
 @_option("sigma_max", float)
 @click.option(
+    "--analog",
+    is_flag=True,
+    default=None,
+    help=SAMPLERS["langevin"].__dataclass_fields__["analog"].metadata["help"]
+    + " Implies --langevin.",
+)
+@_option("hold_tau", float)
+@click.option(
     "--anneal",
     is_flag=True,
     default=None,
@@ -101,7 +110,7 @@ def sample(
     from neurosim.io.outputs import claim_outputs, write_output
     from neurosim.io.samples_h5 import write_samples
 
-    if options.get("anneal"):
+    if options.get("anneal") or options.get("analog"):
         langevin = True
     if langevin:
         from neurosim.errors import NeurosimError
@@ -116,15 +125,18 @@ def sample(
         histogram = png.with_name(png.stem + ".steps.png")
     if sampler == "analog":
         released = out.with_name(out.stem + ".released.cir")
+    if sampler == "langevin" and settings.analog:
+        released = out.with_name(out.stem + ".held.cir")
     outputs = {
         "--out": out,
         "--png": png,
         "--png (step histogram)": histogram,
-        "--out (released netlist)": released,
+        "--out (released or held netlist)": released,
     }
     claim_outputs(outputs, [netlist, checkpoint], force=force)
     label = f"sampling {settings.n} ({sampler}, {settings.readout} readout, {settings.steps} steps)"
-    with LazyBar(settings.steps, label, show_eta=True) as bar:
+    total = settings.progress_steps if sampler == "langevin" else settings.steps
+    with LazyBar(total, label, show_eta=True) as bar:
         made = api.sample(
             source,
             settings,
@@ -149,6 +161,14 @@ def sample(
     )
     if isinstance(settings, EulerSampling):
         how = f"{settings.steps} Euler steps of {settings.dt:g}"
+    elif sampler == "langevin" and record["analog"]:
+        how = (
+            f"analog Langevin: the held circuit ran {record['physical_seconds']:.3g} s "
+            f"(model time {settings.steps * settings.dt:g}, hold tau {record['held_hold_tau']:.3g} "
+            f"s, noise of {record['held_temperature']:.3g} K), "
+            f"{record['heat_j_per_sample']:.3g} J per sample; {released} is the circuit"
+        )
+        cost = f", {record['mean_steps']:.0f} integrator steps per sample"
     elif sampler == "langevin" and record["anneal"]:
         how = (
             f"annealed Langevin, {settings.steps} noise levels from {record['sigma_max']:g} "

@@ -39,6 +39,26 @@ def johnson_density(conductance: np.ndarray | float, temperature: float) -> np.n
     return 4.0 * BOLTZMANN * temperature * np.asarray(conductance, dtype=np.float64)
 
 
+def node_sigma(
+    conductance: np.ndarray | float,
+    capacitance: np.ndarray | float,
+    temperature: float,
+    volts_per_unit: float,
+) -> np.ndarray:
+    """σ = √(2kTG)/(C·vs) [model units/√s]: a node of ``capacitance`` [F] carrying the
+    Johnson noise of ``conductance`` [S] at ``temperature`` [K] (module docstring)."""
+    two_sided = 0.5 * johnson_density(conductance, temperature)
+    return np.sqrt(two_sided) / (np.asarray(capacitance, dtype=np.float64) * volts_per_unit)
+
+
+def trnoise_rms(conductance: np.ndarray | float, temperature: float, interval: float) -> np.ndarray:
+    """Rms current [A] of noise samples ``interval`` [s] apart with the Johnson density
+    of ``conductance`` [S] at ``temperature`` [K]: ngspice's ``trnoise`` amplitude."""
+    if not (np.isfinite(interval) and interval > 0):
+        raise ValueError(f"the noise sample interval must be > 0 seconds, not {interval!r}")
+    return np.sqrt(0.5 * johnson_density(conductance, temperature) / interval)
+
+
 def leak_conductance(crossbar: Crossbar) -> np.ndarray:
     """Each free unit's leak conductance [S], (free,)."""
     return crossbar.leak * crossbar.meta.scaling.g_unit
@@ -50,8 +70,8 @@ def diffusion(crossbar: Crossbar, temperature: float, units: slice) -> np.ndarra
     scaling = crossbar.meta.scaling
     capacitance = crossbar.tau * scaling.g_unit
     sigma = np.zeros(crossbar.free)
-    two_sided = _leak_intensity(crossbar, temperature, units)
-    sigma[units] = np.sqrt(two_sided) / (capacitance[units] * scaling.volts_per_unit)
+    leak = leak_conductance(crossbar)[units]
+    sigma[units] = node_sigma(leak, capacitance[units], temperature, scaling.volts_per_unit)
     return sigma
 
 
@@ -67,15 +87,7 @@ def sampled_rms(
 ) -> np.ndarray:
     """Rms current [A] of noise samples ``interval`` [s] apart with the leak's density at
     ``temperature``: ngspice's ``trnoise`` amplitude, for the units in ``units``."""
-    if not (np.isfinite(interval) and interval > 0):
-        raise ValueError(f"the noise sample interval must be > 0 seconds, not {interval!r}")
-    return np.sqrt(_leak_intensity(crossbar, temperature, units) / interval)
-
-
-def _leak_intensity(crossbar: Crossbar, temperature: float, units: slice) -> np.ndarray:
-    """The two-sided density 2kTG [A²/Hz] of the leaks of ``units``: the Wiener
-    increment's variance per second."""
-    return 0.5 * johnson_density(leak_conductance(crossbar)[units], temperature)
+    return trnoise_rms(leak_conductance(crossbar)[units], temperature, interval)
 
 
 def _check_temperature(temperature: float) -> None:

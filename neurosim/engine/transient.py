@@ -17,7 +17,19 @@ KCL at x and the inductor's law give
 
 a heavy ball: L·C s̈ + (C/G) ṡ = F(s)/G — the unit's force low-pass filtered, so it
 keeps moving where the force fades; L = 0 is ``τ ds/dt = F(s)``. p starts at 0 (the
-inductor's ``ic``); the leak's heat is taken at x's voltage, s + (F(s) − p)/leak. Steps are
+inductor's ``ic``); the leak's heat is taken at x's voltage, s + (F(s) − p)/leak.
+
+A unit's spring may be **held** (``held``: τ_z = C_z/g_unit [s] per unit, 0 where not):
+its target source replaced by a capacitor C_z, the target node z a state of its own that
+starts at the sources' target. KCL at z and at the unit, with λ the spring conductance
+÷ g_unit:
+
+    τ_z dz/dt = λ(s − z),     τ ds/dt = F(s; targets z),
+
+so a slow z (τ_z ≫ the network's settling) moves with the spring current the settled
+circuit draws — the spring readout, f = αλ(x* − z) — in model time t/(α·τ_z): the
+circuit integrates its own learned field. A noise current at z (``held_noise``: σ_z per
+unit [model units/√s]) makes it Langevin dynamics; the spring's heat is taken at z. Steps are
 shortened to land exactly on every requested time. Alongside the state the heat
 dissipated since t = 0 is integrated (joules, :func:`neurosim.engine.energy.dissipated_power`).
 Tiles of the batch run on all cores, each with its own step size.
@@ -67,13 +79,16 @@ class Trajectory:
     """States at the requested times.
 
     ``times`` (n,) seconds; ``states`` (n, batch, free) model units; ``heat`` (n, batch)
-    joules dissipated since t = 0; ``steps`` (batch,) steps taken by each sample's tile.
+    joules dissipated since t = 0; ``steps`` (batch,) steps taken by each sample's tile;
+    ``held`` (n, batch, held units) the held springs' target nodes z, model units (None
+    without).
     """
 
     times: np.ndarray
     states: np.ndarray
     heat: np.ndarray
     steps: np.ndarray
+    held: np.ndarray | None = None
 
 
 def transient(
@@ -91,6 +106,8 @@ def transient(
     noise: np.ndarray | None = None,
     seed: int | tuple[int, ...] = 0,
     inertia: np.ndarray | None = None,
+    held: np.ndarray | None = None,
+    held_noise: np.ndarray | None = None,
 ) -> Trajectory:
     """Integrate from ``start`` (batch, free) or (free,) at t = 0 to ``times``.
 
@@ -101,7 +118,9 @@ def transient(
     [model units/√s] (:func:`neurosim.engine.noise.diffusion`), integrated by
     ``"euler"`` only; its draws come from ``seed`` (an int or a tuple of ints) and each
     tile's first row, so the
-    same seed gives the same paths on any number of threads.
+    same seed gives the same paths on any number of threads. ``held`` (free,) [s] and
+    ``held_noise`` (free,) [model units/√s]: springs whose targets are capacitor nodes
+    (module docstring), starting at ``sources.targets``.
     """
     times = np.asarray(times, dtype=np.float64)
     if times.ndim != 1 or times.size == 0 or not np.all(np.isfinite(times)):
@@ -129,6 +148,20 @@ def transient(
         lag = np.flatnonzero(inertia > 0)
         if np.any(crossbar.spring[lag] != 0) or np.any(sources.nudge[lag] != 0):
             raise ValueError("a unit with a series inductor must have no spring or nudge")
+    hold = np.zeros(0, dtype=np.int64)
+    if held is not None:
+        held = np.asarray(held, dtype=np.float64)
+        if held.shape != (free,) or not np.all(np.isfinite(held) & (held >= 0)):
+            raise ValueError(f"held must be {free} finite time constants >= 0 (one per unit)")
+        hold = np.flatnonzero(held > 0)
+        if np.any(crossbar.spring[hold] == 0) or np.intersect1d(hold, lag).size:
+            raise ValueError("a held unit must have a spring and no series inductor")
+    if held_noise is not None:
+        held_noise = np.asarray(held_noise, dtype=np.float64)
+        if held_noise.shape != (free,) or not np.all(np.isfinite(held_noise) & (held_noise >= 0)):
+            raise ValueError(f"held_noise must be {free} finite values >= 0 (one per unit)")
+        if method != "euler":
+            raise ValueError("a noisy transient is integrated by method 'euler' (Euler–Maruyama)")
     batch = sources.batch
     s0 = np.tile(crossbar.defaults["start"], (batch, 1))
     if start is not None:
@@ -137,59 +170,79 @@ def transient(
         raise ValueError("the start state holds NaN or inf")
     tables = Tables.build(crossbar, sources.nudge, np.float64)
     states = np.empty((times.size, batch, crossbar.free))
+    targets = np.empty((times.size, batch, hold.size))
     heat = np.empty((times.size, batch))
     steps = np.zeros(batch, dtype=np.int64)
     inv_tau = 1.0 / crossbar.tau
     scaling = crossbar.meta.scaling
     leak_watts = crossbar.leak[lag] * scaling.g_unit * scaling.volts_per_unit**2  # G·vs²
+    spring = crossbar.spring[hold]
+    spring_watts = spring * scaling.g_unit * scaling.volts_per_unit**2
+    pull_rate = spring / held[hold] if hold.size else spring  # λ/τ_z [1/s]
+    zc = slice(free + lag.size, free + lag.size + hold.size)  # z's columns of y
 
     def tile(rows: slice) -> None:
         """Integrate one tile; results go into ``states``, ``heat`` and ``steps``."""
         work = Workspace(crossbar, tables, sources, rows)
         part = sources.rows(rows)
 
+        fixed = part.targets[:, hold]
+
         def derivative(y: np.ndarray) -> np.ndarray:
-            """d/dt of [state, inductor currents, heat], y (rows, free + lagging + 1)."""
+            """d/dt of [state, inductor currents, held targets, heat], y (rows, free +
+            lagging + held + 1)."""
             s = np.ascontiguousarray(y[:, :free])
             out = np.empty_like(y)
             force = out[:, :free]
             work.force(s, force, np.empty(s.shape[0]))
             out[:, -1] = dissipated_power(crossbar, part, s)
+            if hold.size:
+                z, x = y[:, zc], s[:, hold]
+                force[:, hold] += spring * (z - fixed)
+                out[:, zc] = pull_rate * (x - z)
+                out[:, -1] += ((x - z) ** 2 - (x - fixed) ** 2) @ spring_watts
             if lag.size:
-                p = y[:, free:-1]
+                p = y[:, free : free + lag.size]
                 pull = force[:, lag] - p
-                out[:, free:-1] = pull / inertia[lag]
+                out[:, free : free + lag.size] = pull / inertia[lag]
                 at_x = s[:, lag] + pull / crossbar.leak[lag]  # the leak's node, x
                 out[:, -1] += (at_x**2 - s[:, lag] ** 2) @ leak_watts
                 force[:, lag] = p
             force *= inv_tau
             return out
 
-        y = np.concatenate([s0[rows], np.zeros((s0[rows].shape[0], lag.size + 1))], axis=1)
+        inductors = np.zeros((s0[rows].shape[0], lag.size))
+        y = np.concatenate([s0[rows], inductors, fixed, np.zeros((fixed.shape[0], 1))], axis=1)
+        out = (states, targets, heat)
         if method == "rk45":
-            taken = _rk45(derivative, y, times, states, heat, rows, dt, rtol, atol)
+            taken = _rk45(derivative, y, times, out, rows, dt, rtol, atol)
         else:
             kick = None
-            if noise is not None:
+            if noise is not None or held_noise is not None:
                 draws = np.random.default_rng([*np.atleast_1d(seed).tolist(), rows.start])
-                scale = np.concatenate([noise, np.zeros(lag.size + 1)])  # heat: no noise
-                if lag.size:  # an inductive unit's noise current drives its inductor
-                    scale[free:-1] = noise[lag] * crossbar.tau[lag] / inertia[lag]
+                scale = np.zeros(y.shape[1])  # heat: no noise
+                if noise is not None:
+                    scale[:free] = noise
+                if lag.size and noise is not None:  # its noise current drives its inductor
+                    scale[free : free + lag.size] = noise[lag] * crossbar.tau[lag] / inertia[lag]
                     scale[lag] = 0.0
+                if held_noise is not None:
+                    scale[zc] = held_noise[hold]
                 shape = y.shape
 
                 def kick(h: float) -> np.ndarray:
                     """σ ΔW over a step of h seconds, shaped as the augmented state."""
                     return np.sqrt(h) * scale * draws.standard_normal(shape)
 
-            taken = _fixed(derivative, y, times, states, heat, rows, method, dt, kick)
+            taken = _fixed(derivative, y, times, out, rows, method, dt, kick)
         steps[rows] = taken
 
     run_tiles(tile, tile_slices(batch, tile_rows), threads)
-    return Trajectory(times=times, states=states, heat=heat, steps=steps)
+    held_out = targets if hold.size else None
+    return Trajectory(times=times, states=states, heat=heat, steps=steps, held=held_out)
 
 
-def _fixed(derivative, y, times, states, heat, rows, method, dt, kick) -> int:
+def _fixed(derivative, y, times, out, rows, method, dt, kick) -> int:
     t, taken = 0.0, 0
     for k, t_out in enumerate(times):
         while t < t_out:
@@ -208,11 +261,11 @@ def _fixed(derivative, y, times, states, heat, rows, method, dt, kick) -> int:
                 y = y + (h / 6.0) * (k1 + 2 * k2 + 2 * k3 + k4)
             t = t_out if abs(t_out - (t + h)) < 1e-9 * dt else t + h
             taken += 1
-        _store(y, states, heat, k, rows)
+        _store(y, out, k, rows)
     return taken
 
 
-def _rk45(derivative, y, times, states, heat, rows, dt, rtol, atol) -> int:
+def _rk45(derivative, y, times, out, rows, dt, rtol, atol) -> int:
     t, taken = 0.0, 0
     scale = float(times[-1]) if times[-1] > 0 else 1.0
     h = dt if dt is not None else 1e-3 * scale
@@ -240,12 +293,16 @@ def _rk45(derivative, y, times, states, heat, rows, dt, rtol, atol) -> int:
                 h = step * factor
             if h < MIN_STEP_FRACTION * scale:
                 raise ConvergenceError(f"transient: step size underflow at t = {t:g} s")
-        _store(y, states, heat, k, rows)
+        _store(y, out, k, rows)
     return taken
 
 
-def _store(y, states, heat, k, rows) -> None:
+def _store(y, out, k, rows) -> None:
+    """Output time ``k`` of the tile ``rows``: its states, held targets (the columns
+    before the heat) and heat."""
+    states, targets, heat = out
     states[k, rows] = y[:, : states.shape[2]]
+    targets[k, rows] = y[:, y.shape[1] - 1 - targets.shape[2] : -1]
     heat[k, rows] = y[:, -1]
 
 

@@ -416,6 +416,14 @@ class Chip(CrossbarView):
         self._engine_only("a released view")
         return ReleasedChip(self, layer)
 
+    def hold(self, layer: str, tau: float):
+        """The chip with visible ``layer``'s spring targets held by capacitors of time
+        constant ``tau`` [s]: it integrates its own field (:class:`neurosim.host.held.
+        HeldChip`)."""
+        from neurosim.host.held import HeldChip
+
+        return HeldChip(self, layer, tau)
+
     def clamp(self, layer: str):
         """A read-only view of the chip with free ``layer`` held by voltage sources
         (:class:`neurosim.host.clamp.ClampedChip`)."""

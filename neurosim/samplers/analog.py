@@ -98,6 +98,97 @@ def analog_samples(
     return np.clip(state[:, where], -1.0, 1.0), steps, stats
 
 
+HOLD_TAUS = 20.0  # the default holding capacitor's τ_z, in the units' largest τ
+
+
+def held_samples(
+    chip: Chip,
+    n: int,
+    rng: np.random.Generator,
+    alpha: float,
+    model_time: float,
+    *,
+    hold_tau: float | None = None,
+    time_step: float | None = None,
+    sigma_min: float | None = None,
+    checkpoints: int = 20,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[np.ndarray, np.ndarray, SampleStats, dict]:
+    """``n`` samples (n, dim) of Langevin dynamics of ``chip``'s field integrated by the
+    circuit itself (:mod:`neurosim.host.held`): each spring's target a capacitor node of
+    time constant ``hold_tau`` [s] (default ``HOLD_TAUS`` of the largest unit τ) started
+    at x0 ~ N(0, I), with the noise current that makes it Langevin at unit temperature,
+    for ``model_time`` (the circuit's α·τ_z·model_time seconds) in Euler–Maruyama steps
+    of ``time_step`` [s]; a noise-conditional circuit at ``sigma_min``. Also each
+    sample's step count, the costs, and what describes the run (temperature [K],
+    physical seconds, τ_z)."""
+    if not (isinstance(n, int | np.integer) and n >= 1):
+        raise ValueError(f"n must be a positive integer, not {n!r}")
+    layer = sampled_layer(chip)
+    tau = hold_tau if hold_tau is not None else HOLD_TAUS * float(np.max(chip.time_constants()))
+    held = chip.hold(layer, tau)
+    duration = alpha * tau * model_time
+    step = time_step_of(chip, time_step)
+    if duration / step > MAX_STEPS:
+        raise NeurosimError(
+            f"the held circuit runs {duration:g} s (alpha x hold time constant x model time) "
+            f"in steps of {step:g} s (--time-step): {duration / step:.3g} Euler–Maruyama "
+            f"steps; at most {MAX_STEPS:,}"
+        )
+    x0 = rng.standard_normal((int(n), held.where.stop - held.where.start))
+    sources = chip.spring_sources(layer, x0, sigma_min)
+    state = chip.rest_start(layer, x0)
+    temperature = held.temperature(alpha)
+    options = {"method": "euler", "dt": step, "held": held.held()}
+    options["held_noise"] = held.noise(temperature)
+    seed = int(rng.integers(2**62))
+    began = time.perf_counter()
+    steps, heat, t0 = np.zeros(int(n), dtype=np.int64), np.zeros(int(n)), 0.0
+    for k, t in enumerate(np.linspace(0.0, duration, checkpoints + 1)[1:]):
+        run = held.transient(sources, np.array([t - t0]), start=state, seed=(seed, k), **options)
+        state, t0 = run.states[-1], t
+        sources.targets[:, held.where] = run.held[-1]
+        steps += run.steps
+        heat += run.heat[-1]
+        if progress is not None:
+            progress(1)
+    stats = SampleStats(
+        steps=int(steps.max()),
+        relaxations=0,
+        passes=int(steps.sum()),
+        mean_passes=float(steps.mean()),
+        unsettled=0,
+        unsettled_samples=0,
+        worst_residual=0.0,
+        seconds=time.perf_counter() - began,
+        heat_j=float(heat.mean()),
+        physical_seconds=float(duration),
+    )
+    described = {"temperature": temperature, "hold_tau": tau, "time_step": step}
+    return sources.targets[:, held.where].copy(), steps, stats, described
+
+
+def held_circuit(
+    chip: Chip,
+    rng: np.random.Generator,
+    alpha: float,
+    hold_tau: float | None = None,
+    time_step: float | None = None,
+) -> tuple[Circuit, dict]:
+    """The circuit :func:`held_samples` runs with the same generator state, valid
+    ngspice: sample 0's start in its capacitors, a ``trnoise`` source per held node; and
+    what describes the run (as :func:`held_samples`)."""  # fmt: skip
+    layer = sampled_layer(chip)
+    tau = hold_tau if hold_tau is not None else HOLD_TAUS * float(np.max(chip.time_constants()))
+    held = chip.hold(layer, tau)
+    x0 = rng.standard_normal(held.where.stop - held.where.start)
+    start = chip.rest_start(layer, x0[None, :])[0]
+    step = time_step_of(chip, time_step)
+    temperature = held.temperature(alpha)
+    described = {"temperature": temperature, "hold_tau": tau, "time_step": step}
+    return held.circuit(start, temperature, step), described
+
+
 def released_circuit(
     chip: Chip,
     n: int,

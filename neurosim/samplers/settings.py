@@ -332,8 +332,35 @@ class LangevinSampling(Sampling):
         "--anneal: the largest noise level. Default: the run's --sigma-max.",
     )
 
+    analog: bool = setting(
+        False,
+        lambda v: isinstance(v, bool),
+        "true or false",
+        "The circuit integrates its own field: each spring's target source replaced by a "
+        "capacitor node (the sample) with the noise current that makes it Langevin, run "
+        "for steps*dt of model time (alpha*hold_tau*steps*dt seconds of circuit time) on "
+        "the transient engine; the circuit is written beside --out as OUT.held.cir (valid "
+        "ngspice).",
+    )
+    hold_tau: float | None = setting(
+        None,
+        _optional_positive,
+        "a finite number > 0 (seconds, or none)",
+        "--analog: the holding capacitors' time constant C/g_unit; the slower against "
+        "the network's settling, the closer to the host loop's Langevin. Default: 20 of "
+        "the units' largest tau.",
+    )
+    time_step: float | None = setting(
+        None,
+        _optional_positive,
+        "a finite number > 0 (seconds, or none)",
+        "--analog: the Euler–Maruyama step. Default: 0.05 of the units' smallest tau.",
+    )
+
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.analog and self.anneal:
+            raise SettingsError("analog", "and --anneal: the circuit runs at one noise level")
         low, high = self.sigma_min, self.sigma_max
         if low is not None and high is not None and high <= low:
             raise SettingsError("sigma_max", f"must be more than sigma_min ({low:g}), not {high:g}")
@@ -345,6 +372,19 @@ class LangevinSampling(Sampling):
         from neurosim.samplers.langevin import langevin_samples
 
         rng = np.random.default_rng(self.seed)
+        if self.analog:
+            from neurosim.samplers.analog import held_samples
+
+            if getattr(chip, "noise_conditional", False):
+                raise SettingsError(
+                    "analog", "samples a circuit without a noise input (the held circuit "
+                    "runs at its netlist's inputs)"
+                )  # fmt: skip
+            samples, steps, stats, _ = held_samples(
+                chip, self.n, rng, alpha, self.steps * self.dt, hold_tau=self.hold_tau,
+                time_step=self.time_step, progress=progress,
+            )  # fmt: skip
+            return samples, steps, stats
         if self.anneal and (self.sigma_min is None or self.sigma_max is None):
             raise SettingsError(
                 "anneal", "needs the noise levels: --sigma-min and --sigma-max, or a run of "
@@ -356,6 +396,22 @@ class LangevinSampling(Sampling):
             sigma_max=self.sigma_max if self.anneal else None, progress=progress,
         )  # fmt: skip
         return samples, np.full(self.n, self.steps), stats
+
+    @property
+    def progress_steps(self) -> int:
+        """Progress steps: the transient's 20 reporting times, or the Langevin steps."""
+        return 20 if self.analog else self.steps
+
+    def held(self, chip, alpha: float):
+        """With ``analog``, the circuit :meth:`generate` runs on ``chip`` (valid ngspice)
+        and what describes the run: its temperature [K], τ_z [s] and step [s]
+        (:func:`neurosim.samplers.analog.held_circuit`)."""
+        import numpy as np
+
+        from neurosim.samplers.analog import held_circuit
+
+        rng = np.random.default_rng(self.seed)
+        return held_circuit(chip, rng, alpha, self.hold_tau, self.time_step)
 
 
 SAMPLERS: dict[str, type[Sampling]] = {

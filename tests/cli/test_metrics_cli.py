@@ -73,3 +73,19 @@ def test_a_missing_classifier_is_a_one_line_error(digits_file, tmp_path, monkeyp
     monkeypatch.setenv("NEUROSIM_DATA", str(tmp_path))
     result = run("metrics", digits_file)
     assert_one_line_error(result, "classifier weights not found")
+
+
+def test_data_names_what_samples_of_a_netlist_are_scored_against(tmp_path):
+    from neurosim.data.datasets import load_dataset
+
+    path = tmp_path / "ring.h5"
+    ring = load_dataset("ring8").x
+    write_samples(path, ring[:400], {"sampler": "langevin", "n": 400})  # no run: no data
+    assert_one_line_error(run("metrics", path), "the metrics need (n, 64)")
+    scores = json.loads(run("metrics", path, "--data", "ring8", "--json").output)
+    assert scores["samples"]["w2"] < 0.2 < 0.3 < run_w2(path, "moons")
+    assert_one_line_error(run("metrics", path, "--data", "nonesuch"), "--data nonesuch")
+
+
+def run_w2(path, data):
+    return json.loads(run("metrics", path, "--data", data, "--json").output)["samples"]["w2"]

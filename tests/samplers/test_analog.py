@@ -18,7 +18,7 @@ from neurosim.engine.sources import default_sources
 from neurosim.lower.crossbar import lower_crossbar
 from neurosim.netlist.parse import parse_netlist
 from neurosim.netlist.write import netlist_text, write_netlist
-from neurosim.samplers.settings import AnalogSampling
+from neurosim.samplers.settings import AnalogSampling, LangevinSampling
 from neurosim.spice.ngspice import transients
 from tests.engine.test_transient import resistor_power
 from tests.networks import SCALING, chip_of, flow_net, random_params
@@ -210,3 +210,93 @@ def test_diffusion_is_zero_outside_the_units():
     assert sigma[0] == pytest.approx(
         np.sqrt(2 * BOLTZMANN * 1e9 * g_leak) / (capacitance * SCALING.volts_per_unit)
     )
+
+
+# --- the held circuit: the springs' targets as capacitor nodes (Flux Matching) ----------
+
+
+def test_held_netlist_runs_in_ngspice_as_the_engine_runs_it(tmp_path):
+    """Each spring's target source replaced by a capacitor that starts at x0 (through
+    the written file, as a user would): ngspice's .tran of the noise-free circuit agrees
+    with the engine's held transient, units and held nodes alike, and the targets move."""
+    chip = flow_chip()
+    assert chip.meta.scaling.tau == TAU
+    held = chip.hold("x", 2 * TAU)
+    x0 = np.random.default_rng(5).standard_normal(4)
+    start = chip.rest_start("x", x0[None, :])[0]
+    path = write_netlist(held.circuit(start), tmp_path / "held.cir")
+    circuit = parse_netlist(path)
+    assert not any(n.startswith(("vt_", "inoise_")) for n in circuit.elements)
+    capacitors = [circuit.elements[f"cz_x_{i}"] for i in range(4)]
+    scaling = chip.meta.scaling
+    assert all(c.value == pytest.approx(2 * scaling.tau * scaling.g_unit) for c in capacitors)
+    vs = scaling.volts_per_unit
+    np.testing.assert_allclose([c.ic for c in capacitors], x0 * vs, rtol=1e-12)
+    text = netlist_text(replace(circuit, controls=()))
+    (run,) = transients(text, [{}], tstop=8 * TAU, tstep=TAU / 100, tmax=TAU / 100)
+    sources = chip.spring_sources("x", x0[None, :])
+    ours = held.transient(sources, run.time, start=start, held=held.held())
+    units = chip._crossbar.layout.units
+    worst = max(
+        float(np.max(np.abs(ours.states[:, 0, k] * vs - run.voltages[u])))
+        for k, u in enumerate(units)
+    )
+    targets = [capacitors[i].nodes[0] for i in range(4)]
+    worst_z = max(
+        float(np.max(np.abs(ours.held[:, 0, i] * vs - run.voltages[t])))
+        for i, t in enumerate(targets)
+    )
+    assert max(worst, worst_z) <= 1e-4 * vs, (worst / vs, worst_z / vs)
+    assert max(np.ptp(run.voltages[t]) for t in targets) > 0.05 * vs  # z really moved
+
+
+def test_held_noise_is_langevin_at_unit_temperature_and_written_as_trnoise(tmp_path):
+    """σ_z² = 2/(α τ_z): √2 dW in model time t/(α τ_z); the written trnoise sources
+    carry the spring's Johnson density at that temperature; ngspice runs them."""
+    chip = flow_chip()
+    alpha, tau, step = 8.0, 5 * TAU, TAU / 20
+    held = chip.hold("x", tau)
+    temperature = held.temperature(alpha)
+    sigma = held.noise(temperature)
+    np.testing.assert_allclose(sigma[:4] ** 2 * alpha * tau, 2.0, rtol=1e-12)
+    assert np.all(sigma[4:] == 0)
+    settings = LangevinSampling(n=2, analog=True, hold_tau=tau, time_step=step)
+    circuit, described = settings.held(chip, alpha)
+    assert described == {"temperature": temperature, "hold_tau": tau, "time_step": step}
+    circuit = parse_netlist(write_netlist(circuit, tmp_path / "noisy.cir"))
+    element = circuit.elements["inoise_" + circuit.elements["cz_x_0"].nodes[0]]
+    g_spring = 1.0 / circuit.elements["rs_x_0"].value
+    rms = np.sqrt(2 * BOLTZMANN * temperature * g_spring / step)
+    assert float(element.extra.split("(")[1].split()[0]) == pytest.approx(rms, rel=1e-5)
+    text = netlist_text(replace(circuit, controls=()))
+    (run,) = transients(text, [{}], tstop=2 * TAU, tstep=step, tmax=step)
+    assert np.all(np.isfinite(run.voltages["x_0"]))
+
+
+def test_held_linear_circuit_samples_the_stationary_law_of_its_field():
+    """A linear circuit's field is f(z) = A z (A read off the settled circuit, exact); the
+    held circuit with its noise has the stationary law of dz = A z dt + √2 dW, whose
+    covariance solves A Σ + Σ Aᵀ + 2I = 0."""
+    from neurosim.samplers.analog import held_samples
+
+    chip = linear_chip(gain=0.4, seed=2)
+    alpha = 1.0
+    points = np.vstack([np.zeros(3), np.eye(3)])
+    sources = chip.spring_sources("x", points)
+    state = chip.settle(sources, tolerance=1e-12, throw=True).state
+    f = chip.velocity(sources, state, alpha, "x")  # f(z) = A z + b
+    field, offset = (f[1:] - f[0]).T, f[0]
+    slowest = -np.linalg.eigvals(field).real.max()
+    assert slowest > 0
+    expected = solve_continuous_lyapunov(field, -2.0 * np.eye(3))
+    model_time = 6.0 / slowest
+    samples, _, stats, described = held_samples(
+        chip, 3000, np.random.default_rng(4), alpha, model_time, hold_tau=40 * TAU
+    )
+    assert stats.physical_seconds == pytest.approx(alpha * 40 * TAU * model_time)
+    assert described["hold_tau"] == 40 * TAU
+    measured = np.cov(samples, rowvar=False)
+    scale = np.sqrt(np.outer(np.diag(expected), np.diag(expected)))
+    mean = -np.linalg.solve(field, offset)
+    assert np.max(np.abs(samples.mean(axis=0) - mean) / np.sqrt(np.diag(expected))) < 0.08
+    assert np.max(np.abs(measured - expected) / scale) < 0.08
