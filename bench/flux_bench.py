@@ -13,8 +13,20 @@ matching) with ``neurosim.api.train`` (objective flux, the same settings), then 
   (:func:`neurosim.learn.flux_objective.field_diagnostics`, what `neurosim evaluate
   --objective flux` prints).
 
+Noise-annealed circuits (``--circuits flux_annealed,score_annealed``: the same shapes
+with a ``noise`` input, trained over [``--sigma``, ``--sigma-max``]) are sampled as the
+reference samples them — ``--levels`` levels of the reverse-time SDE from σ_max·N(0, I)
+(`sample --anneal`) — and then rolled out at σ_min for ``--steps`` steps from there (does
+the learned field keep the ring?); their mixing and field are measured at σ_min.
+
+With ``--analog N`` the first N samples are also drawn by the circuit itself (`sample
+--analog`: the springs' targets held on capacitors, the transient engine, the noise
+current of unit model temperature) from N(0, I) for the rollout's model time, and
+compared with the host loop's Langevin samples from N(0, I) at the same time (the same
+dynamics: W2 between them near that of two draws of N points).
+
 Progress goes to stderr; stdout gets a table and, last, one JSON line. ``--out`` keeps
-the runs (RUN_DIR/flux, RUN_DIR/score) and writes the pictures there.
+the runs (RUN_DIR/flux, RUN_DIR/score, ...) and writes the pictures there.
 
 Run: .venv/bin/python bench/flux_bench.py --epochs 600 --out runs/flux_bench
 """
@@ -33,7 +45,9 @@ from neurosim import api
 from neurosim.data.datasets import load_dataset, toy_points
 from neurosim.learn.flux_objective import FluxStep, field_diagnostics
 from neurosim.learn.settings import FluxSettings
+from neurosim.samplers.analog import held_samples
 from neurosim.samplers.flow import CircuitField
+from neurosim.samplers.langevin import annealed_langevin, noise_levels
 from neurosim.samplers.readout import Readout
 from neurosim.scores.distribution import wasserstein2
 
@@ -64,6 +78,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=600)
     parser.add_argument("--alpha", type=float, default=FluxSettings().alpha)
     parser.add_argument("--sigma", type=float, default=FluxSettings().sigma)
+    parser.add_argument("--sigma-max", type=float, default=1.5, help="annealed circuits")
+    parser.add_argument("--levels", type=int, default=200, help="annealed sampling's levels")
+    parser.add_argument("--analog", type=int, default=0, help="samples drawn by the circuit")
     parser.add_argument("--lr", type=float, default=FluxSettings().lr)
     parser.add_argument("--batch-size", type=int, default=FluxSettings().batch_size)
     parser.add_argument("--tol", type=float, default=FluxSettings().tol)
@@ -73,7 +90,9 @@ def main() -> None:
     parser.add_argument("--dt", type=float, default=0.005)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--circuits", default="flux,score", help="which of ring8_flux, ring8_score to train"
+        "--circuits",
+        default="flux,score",
+        help="which of ring8_flux, ring8_score, ring8_flux_annealed, ring8_score_annealed",
     )
     parser.add_argument("--out", type=Path, default=ROOT / "runs/flux_bench")
     args = parser.parse_args()
@@ -93,10 +112,11 @@ def main() -> None:
 
 
 def measure(kind: str, args, data: np.ndarray) -> dict:
+    annealed = kind.endswith("_annealed")
     settings = FluxSettings(
         data="ring8", epochs=args.epochs, alpha=args.alpha, sigma=args.sigma, lr=args.lr,
         batch_size=args.batch_size, tol=args.tol, max_passes=args.max_passes, seed=args.seed,
-        checkpoint_every=50,
+        checkpoint_every=50, sigma_max=args.sigma_max if annealed else 0.0,
     )  # fmt: skip
     began = time.perf_counter()
 
@@ -115,27 +135,53 @@ def measure(kind: str, args, data: np.ndarray) -> dict:
     seconds = time.perf_counter() - began
     chip = result.chip
     rng = np.random.default_rng(args.seed + 1)
-    field = CircuitField(Readout(chip, "spring", args.alpha, tolerance=1e-8))
-    x = rng.standard_normal((args.n, 2))
+    sigma_min = args.sigma if annealed else None
+    readout = Readout(chip, "spring", args.alpha, tolerance=1e-8, sigma_min=sigma_min)
+    field = CircuitField(readout)
     reference = data[rng.permutation(data.shape[0])[: args.n]]
-    checks = check_steps(args.steps)
-    curve = []
-    for step in range(1, args.steps + 1):
-        x = x + args.dt * field(x) + np.sqrt(2 * args.dt) * rng.standard_normal(x.shape)
-        if step in checks:
-            curve.append((step, wasserstein2(x, reference)))
-            print(f"{kind} rollout step {step}: W2 {curve[-1][1]:.4f}", file=sys.stderr, flush=True)
+    x0 = rng.standard_normal((args.n, 2))
+    out = {"train_seconds": seconds}
+    if annealed:
+        began = time.perf_counter()
+
+        def at_level(x: np.ndarray, sigma: float) -> np.ndarray:
+            readout.sigma = sigma
+            return field(x)
+
+        levels = noise_levels(args.sigma, args.sigma_max, args.levels)
+        start = annealed_langevin(args.sigma_max * x0, at_level, levels, rng)
+        readout.sigma = args.sigma
+        out["w2_annealed"] = wasserstein2(start, reference)
+        out["annealed_seconds"] = time.perf_counter() - began
+        save_pictures(start, data, f"{kind}_annealed", args.out)
+        print(f"{kind} annealed: W2 {out['w2_annealed']:.4f}", file=sys.stderr, flush=True)
+        x, curve = rollout(field, start, reference, args, rng, f"{kind} from annealed")
+        out |= {"w2": curve[-1][1], "w2_curve_from_annealed": curve}
+        save_pictures(x, data, kind, args.out)
+    x, curve = rollout(field, x0, reference, args, rng, f"{kind} from N(0, I)")
     tail = np.mean([w for s, w in curve if s > 0.75 * args.steps])
-    mixed = mixing_step(curve, tail)
+    if not annealed:
+        out["w2"] = curve[-1][1]
+        save_pictures(x, data, kind, args.out)
+    out |= {"w2_curve": curve, "w2_long_run": float(tail), "mixing_steps": mixing_step(curve, tail)}
+    if args.analog:
+        began = time.perf_counter()
+        analog, _, stats, described = held_samples(
+            chip, args.analog, np.random.default_rng(args.seed + 2), args.alpha,
+            args.steps * args.dt, sigma_min=sigma_min,
+        )  # fmt: skip
+        out |= {
+            "analog_w2_to_host_loop": wasserstein2(analog, x[: args.analog]),
+            "analog_w2_to_data": wasserstein2(analog, reference[: args.analog]),
+            "analog_physical_seconds": stats.physical_seconds,
+            "analog_heat_j_per_sample": stats.heat_j,
+            "analog_temperature_k": described["temperature"],
+            "analog_seconds": time.perf_counter() - began,
+        }
+        save_pictures(analog, data, f"{kind}_analog", args.out)
     step = FluxStep(alpha=args.alpha, sigma=args.sigma, max_passes=args.max_passes)
     diagnostics = field_diagnostics(chip, data, step)
-    save_pictures(x, data, kind, args.out)
-    return {
-        "train_seconds": seconds,
-        "w2": curve[-1][1],
-        "w2_curve": curve,
-        "w2_long_run": float(tail),
-        "mixing_steps": int(mixed),
+    return out | {
         "mean_abs_curl": diagnostics["curl"],
         "median_abs_curl": diagnostics["curl_median"],
         "stein_residual": diagnostics["stein"],
@@ -143,25 +189,45 @@ def measure(kind: str, args, data: np.ndarray) -> dict:
     }
 
 
+def rollout(field, x, reference, args, rng, label: str):
+    """``args.steps`` Langevin steps of ``args.dt`` from ``x``; the end points and the
+    W2-against-steps curve."""
+    checks, curve = check_steps(args.steps), []
+    for step in range(1, args.steps + 1):
+        x = x + args.dt * field(x) + np.sqrt(2 * args.dt) * rng.standard_normal(x.shape)
+        if step in checks:
+            curve.append((step, wasserstein2(x, reference)))
+            print(f"{label} step {step}: W2 {curve[-1][1]:.4f}", file=sys.stderr, flush=True)
+    return x, curve
+
+
 def save_pictures(x: np.ndarray, data: np.ndarray, kind: str, out: Path) -> None:
     from neurosim.samplers.scatter import save_scatter
 
-    save_scatter(x, out / f"{kind}_samples.png", data, title=f"ring8_{kind}: Langevin samples")
+    save_scatter(x, out / f"{kind}_samples.png", data, title=f"ring8_{kind}: samples")
 
 
 def table(rows: dict, baseline: float, args) -> None:
     print(
         f"W2 of two independent draws of {args.n}: {baseline:.4f} (goal: <= {1.5 * baseline:.4f})"
     )
-    header = ("circuit", "W2", "long run", "mixing", "|curl|", "median", "Stein r2", "train s")
-    widths = (8, 8, 9, 7, 8, 9, 10, 8)
-    print(" ".join(f"{h:>{w}}" for h, w in zip(header, widths, strict=True)))
+    header = ("circuit", "annealed", "W2", "long run", "mixing", "|curl|", "median", "Stein r2")
+    widths = (14, 9, 8, 9, 7, 8, 9, 10)
+    print(" ".join(f"{h:>{w}}" for h, w in zip(header, widths, strict=True)) + "  train s")
     for kind, m in rows.items():
+        annealed = f"{m['w2_annealed']:9.4f}" if "w2_annealed" in m else f"{'-':>9}"
         print(
-            f"{kind:>8} {m['w2']:8.4f} {m['w2_long_run']:9.4f} {m['mixing_steps']:7d} "
-            f"{m['mean_abs_curl']:8.3f} {m['median_abs_curl']:9.2e} {m['stein_residual']:10.4g} "
-            f"{m['train_seconds']:8.0f}"
+            f"{kind:>14} {annealed} {m['w2']:8.4f} {m['w2_long_run']:9.4f} "
+            f"{m['mixing_steps']:7d} {m['mean_abs_curl']:8.3f} {m['median_abs_curl']:9.2e} "
+            f"{m['stein_residual']:10.4g}  {m['train_seconds']:.0f}"
         )
+    for kind, m in rows.items():
+        if "analog_w2_to_host_loop" in m:
+            print(
+                f"{kind} analog ({args.analog} samples, {m['analog_physical_seconds']:.3g} s of "
+                f"circuit time): W2 to the host loop's {m['analog_w2_to_host_loop']:.4f}, to "
+                f"the data {m['analog_w2_to_data']:.4f}"
+            )
 
 
 if __name__ == "__main__":

@@ -84,6 +84,7 @@ class HeldChip(DerivedView):
         start: np.ndarray,
         temperature: float = 0.0,
         interval: float | None = None,
+        inputs: np.ndarray | None = None,
         title: str | None = None,
     ) -> Circuit:
         """The held circuit, valid ngspice: each held spring's target source replaced by
@@ -91,7 +92,9 @@ class HeldChip(DerivedView):
         spring's target starts — sample 0's ``start`` (free,) [model units] on the held
         units, whose capacitors start there too (the others at ``start``); at
         ``temperature`` > 0 [K] a noise current ``inoise_<node>`` (``trnoise``, samples
-        ``interval`` [s] apart) into each held node. Run with ``.tran ... uic``."""
+        ``interval`` [s] apart) into each held node; ``inputs`` (input width,) [model
+        units]: the clamped inputs' values (a noise-conditional circuit's noise level;
+        None: the netlist's). Run with ``.tran ... uic``."""
         self._check()
         circuit = self.chip.circuit(title)
         if title is None:
@@ -104,6 +107,10 @@ class HeldChip(DerivedView):
         parts, units = self._crossbar.layout.parts, self._crossbar.layout.units
         for name, value in zip(parts["capacitor"], start * vs, strict=True):
             elements[name] = replace(elements[name], ic=float(value))
+        if inputs is not None:
+            layout = self._crossbar.layout
+            for name, value in zip(layout.sources, np.asarray(inputs) * vs, strict=True):
+                elements[name] = replace(elements[name], value=float(value))
         spring = self._crossbar.spring[self.where] * self.scaling.g_unit
         for k, (unit, source) in enumerate(
             zip(units[self.where], parts["spring_source"][self.where], strict=True)

@@ -174,19 +174,22 @@ def held_circuit(
     alpha: float,
     hold_tau: float | None = None,
     time_step: float | None = None,
+    sigma_min: float | None = None,
 ) -> tuple[Circuit, dict]:
     """The circuit :func:`held_samples` runs with the same generator state, valid
-    ngspice: sample 0's start in its capacitors, a ``trnoise`` source per held node; and
-    what describes the run (as :func:`held_samples`)."""  # fmt: skip
+    ngspice: sample 0's start in its capacitors, a ``trnoise`` source per held node, a
+    noise-conditional circuit's noise input at ``sigma_min``; and what describes the run
+    (as :func:`held_samples`)."""
     layer = sampled_layer(chip)
     tau = hold_tau if hold_tau is not None else HOLD_TAUS * float(np.max(chip.time_constants()))
     held = chip.hold(layer, tau)
-    x0 = rng.standard_normal(held.where.stop - held.where.start)
-    start = chip.rest_start(layer, x0[None, :])[0]
+    x0 = rng.standard_normal((1, held.where.stop - held.where.start))
+    start = chip.rest_start(layer, x0)[0]
+    inputs = chip.spring_sources(layer, x0, sigma_min).inputs[0]
     step = time_step_of(chip, time_step)
     temperature = held.temperature(alpha)
     described = {"temperature": temperature, "hold_tau": tau, "time_step": step}
-    return held.circuit(start, temperature, step), described
+    return held.circuit(start, temperature, step, inputs), described
 
 
 def released_circuit(

@@ -375,14 +375,9 @@ class LangevinSampling(Sampling):
         if self.analog:
             from neurosim.samplers.analog import held_samples
 
-            if getattr(chip, "noise_conditional", False):
-                raise SettingsError(
-                    "analog", "samples a circuit without a noise input (the held circuit "
-                    "runs at its netlist's inputs)"
-                )  # fmt: skip
             samples, steps, stats, _ = held_samples(
                 chip, self.n, rng, alpha, self.steps * self.dt, hold_tau=self.hold_tau,
-                time_step=self.time_step, progress=progress,
+                time_step=self.time_step, sigma_min=self.sigma_min, progress=progress,
             )  # fmt: skip
             return samples, steps, stats
         if self.anneal and (self.sigma_min is None or self.sigma_max is None):
@@ -411,7 +406,7 @@ class LangevinSampling(Sampling):
         from neurosim.samplers.analog import held_circuit
 
         rng = np.random.default_rng(self.seed)
-        return held_circuit(chip, rng, alpha, self.hold_tau, self.time_step)
+        return held_circuit(chip, rng, alpha, self.hold_tau, self.time_step, self.sigma_min)
 
 
 SAMPLERS: dict[str, type[Sampling]] = {

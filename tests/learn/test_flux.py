@@ -265,6 +265,12 @@ def test_the_commands_train_and_sample_a_noise_annealed_field(tmp_path):
     loaded = read_samples(samples)
     assert loaded.samples.shape == (20, 2)
     assert (loaded.settings["sigma_min"], loaded.settings["sigma_max"]) == (0.05, 1.5)
+    held = tmp_path / "a.h5"
+    result = invoke("sample", out, "--analog", "--n", 4, "--steps", 2, "--dt", 0.01, "--out", held)
+    assert result.exit_code == 0, result.output
+    assert read_samples(held).samples.shape == (4, 2)
+    circuit = neurosim.api.load_netlist(tmp_path / "a.held.cir")  # at σ_min: ¼ ln 0.05
+    assert circuit.elements["vin_noise_0"].value == pytest.approx(0.25 * np.log(0.05) * 0.1)
     result = invoke("sample", out, "--n", 5, "--out", tmp_path / "e.h5")  # Euler: no level
     assert_one_line_error(result, "noise-conditional")
     result = invoke("sample", ANNEALED, "--anneal", "--n", 5, "--out", tmp_path / "n.h5")
