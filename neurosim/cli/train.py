@@ -73,6 +73,7 @@ def _option(name: str, kind=float, *decls: str, classes=EVERY):
 @_option("batch_size", int)
 @_option("sigma")
 @_option("sigma_max")
+@_option("loss", str)
 @_option("probes", int)
 @_option("fd_step")
 @_option("test_fraction", float)

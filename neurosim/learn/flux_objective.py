@@ -34,6 +34,12 @@ at every σ, and at σ_min the readout is the single-σ one). Since s ∝ 1/σ a
 a group's surrogate scales as 1/σ⁴: it is weighted by (σ/σ_min)⁴ (the reference learns
 this weighting, :class:`LossNormalizer`; here it is the analytic one), which makes
 every level's gradient of one order and leaves σ_min's as the single-σ step's.
+
+``loss = "score"`` trains the conservative member of the family instead, by regression
+on the kernel score (:func:`neurosim.learn.flux.score_targets`; annealed levels weighted
+(σ/σ_min)², the classic σ² of denoising score matching): one measurement per point
+rather than the flux estimator's diffusion and second derivatives, whose per-batch
+gradient is far noisier (README, Flux Matching).
 """
 
 from __future__ import annotations
@@ -50,6 +56,7 @@ from neurosim.learn.flux import (
     field_jacobian,
     flux_targets,
     kernel_score,
+    score_targets,
     stein_operator,
 )
 from neurosim.learn.loop import epoch_rng
@@ -57,6 +64,7 @@ from neurosim.learn.optim import clip_by_global_norm
 
 NOISE_GROUPS = 4  # noise levels per step of noise-annealed training
 MAX_UNSETTLED_FLUX = 5 * MAX_UNSETTLED  # share of a batch a step may leave out
+WEIGHT_POWER = {"flux": 4, "score": 2}  # annealed: a level's weight is (σ/σ_min)^power
 
 
 @dataclass(frozen=True)
@@ -66,11 +74,13 @@ class FluxStep:
     data has more than :data:`neurosim.learn.flux.AXES_UP_TO` dimensions), the
     finite-difference ``step`` of the JVPs and gradients, ``clip`` (None: off), the
     relaxation ``tolerance`` and ``max_passes``, the visible ``layer``; ``sigma_max`` >
-    ``sigma``: noise-annealed over [``sigma``, ``sigma_max``] (module docstring; 0: off)."""
+    ``sigma``: noise-annealed over [``sigma``, ``sigma_max``] (module docstring; 0: off);
+    ``loss``: "flux", or "score" (:func:`neurosim.learn.flux.score_targets`)."""
 
     alpha: float = 8.0
     sigma: float = 0.05
     sigma_max: float = 0.0
+    loss: str = "flux"
     batch_size: int = 256
     probes: int = 4
     step: float = 2e-3
@@ -93,6 +103,7 @@ class FluxStep:
             alpha=settings.alpha,
             sigma=settings.sigma,
             sigma_max=settings.sigma_max,
+            loss=settings.loss,
             batch_size=settings.batch_size,
             probes=settings.probes,
             step=settings.fd_step,
@@ -173,8 +184,9 @@ def flux_step(chip: Chip, optimizer, data: np.ndarray, epoch: int, seed: int, st
     probes = step.draw_probes(dim, rng)
     levels = step.noise_levels(rng)
     groups = np.array_split(rows, levels.size)
+    targets = flux_targets if step.loss == "flux" else score_targets
     parts = [
-        flux_targets(
+        targets(
             ChipField(chip, step, sigma if step.annealed else None),
             data[group],
             sigma**2,
@@ -195,7 +207,7 @@ def flux_step(chip: Chip, optimizer, data: np.ndarray, epoch: int, seed: int, st
     check_unsettled(left_out, n, "flux measurement", settled, share=MAX_UNSETTLED_FLUX)
     keep = np.flatnonzero(usable)
     ratio = sigma[keep] / step.sigma  # σ/σ_min: 1 unless annealed
-    weight = ratio**4 if step.annealed else 1.0
+    weight = ratio ** WEIGHT_POWER[step.loss] if step.annealed else 1.0
     scale = field.scale(n)
     scale = scale[keep] if np.ndim(scale) else scale
     where = chip.free_slices()[step.layer]

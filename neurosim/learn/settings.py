@@ -313,6 +313,14 @@ class FluxSettings(TrainingSettings):
         "input clamped at ln(σ)/4 (README); sample with `sample --langevin --anneal`. 0: "
         "the single level --sigma.",
     )
+    loss: str = setting(
+        "flux",
+        one_of("flux", "score"),
+        "flux or score",
+        "flux: the Flux Matching estimator (rotational fields allowed); score: regression "
+        "of the field on the smoothed data's score |f - s|^2, the conservative member of "
+        "the family, a much less noisy gradient (README).",
+    )
     batch_size: int = setting(128, at_least(1), "a whole number >= 1", "Mini-batch size.")
     probes: int = setting(
         4,
