@@ -19,10 +19,22 @@ from neurosim.circuit.drive import Arrays, Drive
 from neurosim.circuit.meta import SCELLIER_BENGIO, NetworkMeta
 
 
-def init_params(meta: NetworkMeta, rng: np.random.Generator, gain: float = 0.5) -> dict:
+def init_params(
+    meta: NetworkMeta,
+    rng: np.random.Generator,
+    gain: float = 0.5,
+    visible_gain: float = 1.0,
+    hidden_bias: float = 0.0,
+) -> dict:
     """Xavier-normal weights (std = gain·sqrt(2/(fan_in+fan_out))) and zero biases; a
     non-reciprocal network's backward arrays drawn the same way after everything else
-    (so the other draws are a reciprocal network's)."""
+    (so the other draws are a reciprocal network's).
+
+    Sharp first-layer features (``visible_gain`` ≠ 1, ``hidden_bias`` > 0, drawn last):
+    the weights of each coupling out of a visible layer ×``visible_gain`` and the biases
+    of the layers it feeds U[−hidden_bias, hidden_bias] — random features that tile the
+    data's plane. On a non-reciprocal network only the forward array is scaled, so the
+    field read back through the backward array stays small."""
     params = {}
     for name, (rows, cols) in meta.weight_shapes().items():
         params[name] = rng.normal(0.0, gain * np.sqrt(2.0 / (rows + cols)), size=(rows, cols))
@@ -30,6 +42,11 @@ def init_params(meta: NetworkMeta, rng: np.random.Generator, gain: float = 0.5) 
         params[name] = np.zeros(shape)
     for name, (rows, cols) in meta.backward_shapes().items():
         params[name] = rng.normal(0.0, gain * np.sqrt(2.0 / (rows + cols)), size=(rows, cols))
+    for k, (a, b) in enumerate(meta.couplings):
+        if meta.layer(a).kind == "visible":
+            params[f"w{k}"] = params[f"w{k}"] * visible_gain
+            if hidden_bias > 0:
+                params[f"b_{b}"] = rng.uniform(-hidden_bias, hidden_bias, params[f"b_{b}"].shape)
     return params
 
 

@@ -29,6 +29,8 @@ class NetworkSpec:
     meta: NetworkMeta
     seed: int = 0
     weight_gain: float = 0.5
+    visible_gain: float = 1.0
+    hidden_bias: float = 0.0
     wire_resistance: float = 0.0
     graph: Graph | None = None  # an oscillator max-cut instance's graph
 
@@ -145,6 +147,8 @@ def spec_from_dict(data: dict, *, default_name: str = "network") -> NetworkSpec:
         meta=meta,
         seed=_seed(init.get("seed", 0)),
         weight_gain=_positive("init.weight_gain", init.get("weight_gain", 0.5)),
+        visible_gain=_positive("init.visible_gain", init.get("visible_gain", 1.0)),
+        hidden_bias=_non_negative("init.hidden_bias", init.get("hidden_bias", 0.0)),
         wire_resistance=wire,
         graph=graph,
     )
@@ -180,6 +184,13 @@ def _positive(what: str, value: object) -> float:
     number = _number(what, value)
     if number <= 0:
         raise SpecError(f"{what} must be > 0, got {value!r}")
+    return number
+
+
+def _non_negative(what: str, value: object) -> float:
+    number = _number(what, value)
+    if number < 0:
+        raise SpecError(f"{what} must be >= 0, got {value!r}")
     return number
 
 

@@ -126,3 +126,28 @@ def test_info_says_it_has_no_energy_and_ep_training_is_refused(tmp_path):
     )
     assert_one_line_error(result, "non-reciprocal network has no energy")
     assert not (tmp_path / "r").exists()
+
+
+def test_sharp_first_layer_features_scale_the_forward_array_only():
+    """[init] visible_gain and hidden_bias: the forward x→h weights ×gain (the backward
+    array as drawn), h's biases uniform in ±hidden_bias, every other draw unchanged."""
+    meta = network(False)
+    plain = init_params(meta, np.random.default_rng(3), 0.5)
+    sharp = init_params(meta, np.random.default_rng(3), 0.5, visible_gain=10.0, hidden_bias=2.0)
+    np.testing.assert_array_equal(sharp["w0"], 10.0 * plain["w0"])
+    for name in ("w0_back", "w1", "w1_back", "b_x", "b_g"):
+        np.testing.assert_array_equal(sharp[name], plain[name])
+    assert np.all(np.abs(sharp["b_h"]) <= 2.0) and np.ptp(sharp["b_h"]) > 1.0
+    base = {
+        "network": {"couplings": [["x", "h"]], "reciprocal": False},
+        "layers": [
+            {"name": "x", "size": 2, "kind": "visible", "activation": "linear"},
+            {"name": "h", "size": 3, "kind": "hidden", "activation": "tanh"},
+        ],
+    }
+    spec = spec_from_dict({**base, "init": {"visible_gain": 10.0, "hidden_bias": 2.0}})
+    assert (spec.visible_gain, spec.hidden_bias) == (10.0, 2.0)
+    with pytest.raises(SpecError, match=r"init\.hidden_bias must be >= 0"):
+        spec_from_dict({**base, "init": {"hidden_bias": -1.0}})
+    with pytest.raises(SpecError, match=r"init\.visible_gain must be > 0"):
+        spec_from_dict({**base, "init": {"visible_gain": 0}})
