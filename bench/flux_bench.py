@@ -82,6 +82,7 @@ def main() -> None:
     parser.add_argument("--levels", type=int, default=200, help="annealed sampling's levels")
     parser.add_argument("--analog", type=int, default=0, help="samples drawn by the circuit")
     parser.add_argument("--lr", type=float, default=FluxSettings().lr)
+    parser.add_argument("--loss", default="flux", choices=("flux", "score"))
     parser.add_argument("--batch-size", type=int, default=FluxSettings().batch_size)
     parser.add_argument("--tol", type=float, default=FluxSettings().tol)
     parser.add_argument("--max-passes", type=int, default=FluxSettings().max_passes)
@@ -116,7 +117,7 @@ def measure(kind: str, args, data: np.ndarray) -> dict:
     settings = FluxSettings(
         data="ring8", epochs=args.epochs, alpha=args.alpha, sigma=args.sigma, lr=args.lr,
         batch_size=args.batch_size, tol=args.tol, max_passes=args.max_passes, seed=args.seed,
-        checkpoint_every=50, sigma_max=args.sigma_max if annealed else 0.0,
+        checkpoint_every=50, sigma_max=args.sigma_max if annealed else 0.0, loss=args.loss,
     )  # fmt: skip
     began = time.perf_counter()
 

@@ -177,13 +177,7 @@ def flux_targets(
     docstring): draws x₀, t and the diffusion from ``rng``, measures the field. The
     smoothed law's kernel sits on ``reference`` (m, d) (None: on the batch, as the
     reference implementation; the whole data set gives a better estimate of it)."""
-    x = np.asarray(data, dtype=np.float64)
-    centres = x if reference is None else np.asarray(reference, dtype=np.float64)
-
-    def score(z):
-        return kernel_score(z, centres, sigma2)
-
-    x0 = x + np.sqrt(sigma2) * rng.standard_normal(x.shape)
+    x0, score = _noised(data, sigma2, rng, reference)
     t = float(rng.uniform(0.0, HORIZON))
     xt = diffuse(x0, score, sigma2, t, rng)
     g = carried_back(x0, xt, stein_gradient(field, xt, score, probes), score, sigma2, t)
@@ -204,16 +198,22 @@ def score_targets(
     gradient is the surrogate's −2·mean ĝ·∂f/∂θ with ĝ = s − f (held fixed). One
     diffusion-free measurement per point (and the Stein operator, for the record):
     far lower variance than the flux estimator, and no rotation learned on purpose."""
+    x0, score = _noised(data, sigma2, rng, reference)
+    r, f = stein_operator(field, x0, score, probes)
+    s = score(x0)[0]
+    return FluxTargets(x0, s - f, f, s, r, 0.0)
+
+
+def _noised(data, sigma2: float, rng: np.random.Generator, reference) -> tuple:
+    """x₀ = x + σε (n, d) of a batch ``data`` and the kernel score of the smoothed law
+    on ``reference`` (None: on the batch)."""
     x = np.asarray(data, dtype=np.float64)
     centres = x if reference is None else np.asarray(reference, dtype=np.float64)
 
     def score(z):
         return kernel_score(z, centres, sigma2)
 
-    x0 = x + np.sqrt(sigma2) * rng.standard_normal(x.shape)
-    r, f = stein_operator(field, x0, score, probes)
-    s = score(x0)[0]
-    return FluxTargets(x0, s - f, f, s, r, 0.0)
+    return x + np.sqrt(sigma2) * rng.standard_normal(x.shape), score
 
 
 def _sqdist(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -81,19 +81,7 @@ def analog_samples(
         heat += run.heat[-1]
         if progress is not None:
             progress(1)
-    seconds = time.perf_counter() - began
-    stats = SampleStats(
-        steps=int(steps.max()),
-        relaxations=0,
-        passes=int(steps.sum()),
-        mean_passes=float(steps.mean()),
-        unsettled=0,
-        unsettled_samples=0,
-        worst_residual=0.0,
-        seconds=seconds,
-        heat_j=float(heat.mean()),
-        physical_seconds=float(duration),
-    )
+    stats = transient_stats(steps, heat, time.perf_counter() - began, duration)
     where = released.free_slices()[released.layer]
     return np.clip(state[:, where], -1.0, 1.0), steps, stats
 
@@ -152,18 +140,7 @@ def held_samples(
         heat += run.heat[-1]
         if progress is not None:
             progress(1)
-    stats = SampleStats(
-        steps=int(steps.max()),
-        relaxations=0,
-        passes=int(steps.sum()),
-        mean_passes=float(steps.mean()),
-        unsettled=0,
-        unsettled_samples=0,
-        worst_residual=0.0,
-        seconds=time.perf_counter() - began,
-        heat_j=float(heat.mean()),
-        physical_seconds=float(duration),
-    )
+    stats = transient_stats(steps, heat, time.perf_counter() - began, duration)
     described = {"temperature": temperature, "hold_tau": tau, "time_step": step}
     return sources.targets[:, held.where].copy(), steps, stats, described
 
@@ -190,6 +167,26 @@ def held_circuit(
     temperature = held.temperature(alpha)
     described = {"temperature": temperature, "hold_tau": tau, "time_step": step}
     return held.circuit(start, temperature, step, inputs), described
+
+
+def transient_stats(
+    steps: np.ndarray, heat: np.ndarray, seconds: float, duration: float
+) -> SampleStats:
+    """The costs of a sampler that runs the circuit's transient: integrator ``steps``
+    (n,) and ``heat`` [J] (n,) per sample, ``seconds`` of wall time, ``duration`` [s]
+    of circuit time."""
+    return SampleStats(
+        steps=int(steps.max()),
+        relaxations=0,
+        passes=int(steps.sum()),
+        mean_passes=float(steps.mean()),
+        unsettled=0,
+        unsettled_samples=0,
+        worst_residual=0.0,
+        seconds=seconds,
+        heat_j=float(heat.mean()),
+        physical_seconds=float(duration),
+    )
 
 
 def released_circuit(
