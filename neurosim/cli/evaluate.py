@@ -24,6 +24,12 @@ import click
 @click.option("--data", default=None, help="flux: the dataset (default: digits).")
 @click.option("--alpha", type=float, help="flux: the field's output scale α (default 8).")
 @click.option("--sigma", type=float, help="flux: the data's smoothing σ (default 0.05).")
+@click.option(
+    "--sigma-max",
+    type=float,
+    help="flux, a noise-conditional circuit: the largest noise level its field is checked "
+    "at (default 30 × --sigma); its relative error |f - s|²/|s|² is printed at 6 levels.",
+)
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed (split, samples).")
 @click.option(
     "--adc-bits",
@@ -41,6 +47,7 @@ def evaluate(
     data: str | None,
     alpha: float | None,
     sigma: float | None,
+    sigma_max: float | None,
     seed: int,
     adc_bits: int | None,
     adc_range: float | None,
@@ -58,7 +65,8 @@ def evaluate(
 
     given = {"seed": seed}
     if objective == "flux":
-        given |= {k: v for k, v in (("data", data), ("alpha", alpha), ("sigma", sigma)) if v}
+        named = (("data", data), ("alpha", alpha), ("sigma", sigma), ("sigma_max", sigma_max))
+        given |= {k: v for k, v in named if v}
     settings = build_settings(SETTINGS[objective], given)
     readout = None
     if (adc_bits, adc_range, read_noise) != (None, None, None):
@@ -86,6 +94,9 @@ def evaluate(
             f"|f - s|² {scores['score_mse']:.4g} over {scores['points']:.0f} points of "
             f"{settings.data} ({scores['unsettled']:.0f} unsettled)"
         )
+        if "levels" in scores:
+            errors = ", ".join(f"{k}: {v:.3f}" for k, v in scores["levels"].items())
+            click.echo(f"relative error |f - s|²/|s|² by noise level σ: {errors}")
     else:
         click.echo(
             f"{chip}: FD {scores['frechet']:.3f}, coverage {scores['coverage']:.0f}, "

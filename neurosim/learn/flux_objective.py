@@ -65,6 +65,7 @@ from neurosim.learn.optim import clip_by_global_norm
 NOISE_GROUPS = 4  # noise levels per step of noise-annealed training
 MAX_UNSETTLED_FLUX = 5 * MAX_UNSETTLED  # share of a batch a step may leave out
 WEIGHT_POWER = {"flux": 4, "score": 2}  # annealed: a level's weight is (σ/σ_min)^power
+LEVELS = 6  # noise levels a noise-conditional field is checked at
 
 
 @dataclass(frozen=True)
@@ -251,7 +252,10 @@ def field_diagnostics(
     the mean r² (0 when the data smoothed at ``step.sigma`` is stationary),
     ``score_mse`` the mean |f − s|² (0 only for the score itself) and ``unsettled`` the
     points where a reading did not settle (left out).
-    Jacobians and divergences by central differences of settled readings."""
+    Jacobians and divergences by central differences of settled readings. A noise-
+    conditional circuit is measured at σ_min, and ``levels`` holds, at each of
+    ``LEVELS`` noise levels from σ_min to σ_max (``step.sigma_max``, else 30·σ_min),
+    the relative error |f − s|²/|s|² of its field at the data noised to that level."""
     data = np.asarray(data, dtype=np.float64)
     probe = data[:: max(1, data.shape[0] // points)][:points]
     field = ChipField(chip, step)
@@ -262,7 +266,7 @@ def field_diagnostics(
     r, f = stein_operator(field, probe, lambda z: kernel_score(z, data, step.sigma**2), probes)
     s = kernel_score(probe, data, step.sigma**2)[0]
     ok = np.isfinite(rotation) & np.isfinite(r) & np.all(np.isfinite(f), axis=1)
-    return {
+    out = {
         "curl": float(np.mean(rotation[ok])),
         "curl_median": float(np.median(rotation[ok])),
         "stein": float(np.mean(r[ok] ** 2)),
@@ -270,3 +274,21 @@ def field_diagnostics(
         "points": float(ok.sum()),
         "unsettled": float((~ok).sum()),
     }
+    if chip.noise_conditional:
+        out["levels"] = level_errors(chip, probe, data, step, rng)
+    return out
+
+
+def level_errors(chip: Chip, probe: np.ndarray, data: np.ndarray, step: FluxStep, rng):
+    """σ -> |f − s|²/|s|² (mean over the points ``probe`` noised to σ, the readings that
+    settled) at ``LEVELS`` noise levels from σ_min to σ_max, spaced in log σ."""
+    high = step.sigma_max if step.annealed else 30.0 * step.sigma
+    errors = {}
+    for sigma in np.geomspace(step.sigma, high, LEVELS):
+        z = probe + sigma * rng.standard_normal(probe.shape)
+        f = ChipField(chip, step, float(sigma))(z)
+        s = kernel_score(z, data, sigma**2)[0]
+        ok = np.all(np.isfinite(f), axis=1)
+        error = np.sum((f[ok] - s[ok]) ** 2) / np.sum(s[ok] ** 2)
+        errors[f"{sigma:.3g}"] = float(error)
+    return errors

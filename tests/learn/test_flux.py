@@ -271,6 +271,11 @@ def test_the_commands_train_and_sample_a_noise_annealed_field(tmp_path):
     assert read_samples(held).samples.shape == (4, 2)
     circuit = neurosim.api.load_netlist(tmp_path / "a.held.cir")  # at σ_min: ¼ ln 0.05
     assert circuit.elements["vin_noise_0"].value == pytest.approx(0.25 * np.log(0.05) * 0.1)
+    result = invoke("evaluate", out / "trained.cir", "--objective", "flux", "--data", "ring8")
+    assert result.exit_code == 0, result.output
+    line = result.output.splitlines()[-1]
+    assert line.startswith("relative error |f - s|²/|s|² by noise level σ: 0.05: ")
+    assert line.count(":") == 7 and "1.5: " in line  # 6 levels, 0.05 to 30 x 0.05
     result = invoke("sample", out, "--n", 5, "--out", tmp_path / "e.h5")  # Euler: no level
     assert_one_line_error(result, "noise-conditional")
     result = invoke("sample", ANNEALED, "--anneal", "--n", 5, "--out", tmp_path / "n.h5")
