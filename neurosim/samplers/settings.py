@@ -17,6 +17,7 @@ from neurosim.validation import (
 )
 
 MAX_STEPS = 1_000_000  # steps a sampler takes at most (Euler: t1/dt beyond is refused)
+HELD_REPORTS = 20  # times the analog Langevin sampler's transient reports (progress)
 
 
 def _optional_positive(value) -> bool:
@@ -302,7 +303,9 @@ class AnalogSampling(Sampling):
 class LangevinSampling(Sampling):
     """Langevin dynamics of the learned field (Flux Matching): x0 ~ N(0, I), ``steps``
     Euler–Maruyama steps x += dt·f(x) + √(2dt)·ξ, each f read off the settled circuit
-    (:mod:`neurosim.samplers.langevin`); not clipped."""
+    (:mod:`neurosim.samplers.langevin`); not clipped. ``anneal``: down a noise-conditional
+    circuit's levels instead; ``analog``: integrated by the circuit itself
+    (:func:`neurosim.samplers.analog.held_samples`), reporting ``HELD_REPORTS`` times."""
 
     sampler: ClassVar[str] = "langevin"
 
@@ -377,7 +380,8 @@ class LangevinSampling(Sampling):
 
             samples, steps, stats, _ = held_samples(
                 chip, self.n, rng, alpha, self.steps * self.dt, hold_tau=self.hold_tau,
-                time_step=self.time_step, sigma_min=self.sigma_min, progress=progress,
+                time_step=self.time_step, sigma_min=self.sigma_min,
+                checkpoints=HELD_REPORTS, progress=progress,
             )  # fmt: skip
             return samples, steps, stats
         if self.anneal and (self.sigma_min is None or self.sigma_max is None):
@@ -394,8 +398,8 @@ class LangevinSampling(Sampling):
 
     @property
     def progress_steps(self) -> int:
-        """Progress steps: the transient's 20 reporting times, or the Langevin steps."""
-        return 20 if self.analog else self.steps
+        """Progress steps: the held transient's reporting times, or the Langevin steps."""
+        return HELD_REPORTS if self.analog else self.steps
 
     def held(self, chip, alpha: float):
         """With ``analog``, the circuit :meth:`generate` runs on ``chip`` (valid ngspice)
