@@ -146,7 +146,10 @@ def sample(
     record = made.settings
     write_output(out, lambda: write_samples(out, made.samples, record, made.steps))
     if png is not None:
-        title = f"{netlist.name}: {sampler}, {settings.readout} readout"
+        how = sampler
+        if sampler == "langevin" and (settings.analog or settings.anneal):
+            how = "analog Langevin (held circuit)" if settings.analog else "annealed Langevin"
+        title = f"{netlist.name}: {how}, {settings.readout} readout"
         write_output(png, lambda: _picture(made, png, title))
     if histogram is not None:
         from neurosim.plot.histogram import plot_steps
