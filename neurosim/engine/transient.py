@@ -133,35 +133,21 @@ def transient(
         raise ValueError(f"method {method} needs a positive step dt (seconds)")
     if not (rtol > 0 and atol > 0):
         raise ValueError("rtol and atol must be positive")
-    if noise is not None:
-        noise = np.asarray(noise, dtype=np.float64)
-        if noise.shape != (crossbar.free,) or not np.all(np.isfinite(noise) & (noise >= 0)):
-            raise ValueError(f"noise must be {crossbar.free} finite values >= 0 (one per unit)")
-        if method != "euler":
-            raise ValueError("a noisy transient is integrated by method 'euler' (Euler–Maruyama)")
     free = crossbar.free
-    lag = np.zeros(0, dtype=np.int64)
-    if inertia is not None:
-        inertia = np.asarray(inertia, dtype=np.float64)
-        if inertia.shape != (free,) or not np.all(np.isfinite(inertia) & (inertia >= 0)):
-            raise ValueError(f"inertia must be {free} finite values >= 0 (one per unit)")
-        lag = np.flatnonzero(inertia > 0)
-        if np.any(crossbar.spring[lag] != 0) or np.any(sources.nudge[lag] != 0):
-            raise ValueError("a unit with a series inductor must have no spring or nudge")
-    hold = np.zeros(0, dtype=np.int64)
-    if held is not None:
-        held = np.asarray(held, dtype=np.float64)
-        if held.shape != (free,) or not np.all(np.isfinite(held) & (held >= 0)):
-            raise ValueError(f"held must be {free} finite time constants >= 0 (one per unit)")
-        hold = np.flatnonzero(held > 0)
-        if np.any(crossbar.spring[hold] == 0) or np.intersect1d(hold, lag).size:
-            raise ValueError("a held unit must have a spring and no series inductor")
-    if held_noise is not None:
-        held_noise = np.asarray(held_noise, dtype=np.float64)
-        if held_noise.shape != (free,) or not np.all(np.isfinite(held_noise) & (held_noise >= 0)):
-            raise ValueError(f"held_noise must be {free} finite values >= 0 (one per unit)")
-        if method != "euler":
-            raise ValueError("a noisy transient is integrated by method 'euler' (Euler–Maruyama)")
+    noise, inertia, held, held_noise = (
+        _per_unit(value, free, name)
+        for value, name in (
+            (noise, "noise"), (inertia, "inertia"), (held, "held"), (held_noise, "held_noise")
+        )
+    )  # fmt: skip
+    if (noise is not None or held_noise is not None) and method != "euler":
+        raise ValueError("a noisy transient is integrated by method 'euler' (Euler–Maruyama)")
+    lag = np.zeros(0, dtype=np.int64) if inertia is None else np.flatnonzero(inertia > 0)
+    if np.any(crossbar.spring[lag] != 0) or np.any(sources.nudge[lag] != 0):
+        raise ValueError("a unit with a series inductor must have no spring or nudge")
+    hold = np.zeros(0, dtype=np.int64) if held is None else np.flatnonzero(held > 0)
+    if np.any(crossbar.spring[hold] == 0) or np.intersect1d(hold, lag).size:
+        raise ValueError("a held unit must have a spring and no series inductor")
     batch = sources.batch
     s0 = np.tile(crossbar.defaults["start"], (batch, 1))
     if start is not None:
@@ -240,6 +226,17 @@ def transient(
     run_tiles(tile, tile_slices(batch, tile_rows), threads)
     held_out = targets if hold.size else None
     return Trajectory(times=times, states=states, heat=heat, steps=steps, held=held_out)
+
+
+def _per_unit(value, free: int, name: str) -> np.ndarray | None:
+    """``value`` as ``free`` finite values >= 0 (one per unit), or None; ValueError
+    naming ``name`` otherwise."""
+    if value is None:
+        return None
+    value = np.asarray(value, dtype=np.float64)
+    if value.shape != (free,) or not np.all(np.isfinite(value) & (value >= 0)):
+        raise ValueError(f"{name} must be {free} finite values >= 0 (one per unit)")
+    return value
 
 
 def _fixed(derivative, y, times, out, rows, method, dt, kick) -> int:
