@@ -90,16 +90,18 @@ def langevin_samples(
     max_passes: int = 5000,
     sigma_min: float | None = None,
     sigma_max: float | None = None,
+    warm: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> tuple[np.ndarray, SampleStats]:
     """``n`` samples (n, dim) of ``chip``'s field by Langevin dynamics (module
     docstring): x0 ~ N(0, I) and the noise from ``rng``; the costs. A noise-conditional
     circuit is read at ``sigma_min``; with ``sigma_max`` too it is annealed from there
-    (x0 ~ σ_max·N(0, I); ``dt`` unused)."""
+    (x0 ~ σ_max·N(0, I); ``dt`` unused). ``warm``: each reading settles from the
+    previous one's equilibrium (else from rest)."""
     readout = Readout(
         chip, readout, alpha, tolerance=tolerance, max_passes=max_passes, sigma_min=sigma_min
     )
-    field = CircuitField(readout)
+    field = CircuitField(readout, warm=warm)
     x0 = rng.standard_normal((int(n), readout.dim))
     began = time.perf_counter()
     if sigma_max is None:

@@ -335,6 +335,14 @@ class LangevinSampling(Sampling):
         "--anneal: the largest noise level. Default: the run's --sigma-max.",
     )
 
+    warm_start: bool = setting(
+        False,
+        lambda v: isinstance(v, bool),
+        "true or false",
+        "Settle each reading from the previous step's equilibrium (the branch the circuit "
+        "is on, as the held circuit of --analog follows it) instead of from rest (as "
+        "training reads the field).",
+    )
     analog: bool = setting(
         False,
         lambda v: isinstance(v, bool),
@@ -391,7 +399,7 @@ class LangevinSampling(Sampling):
             )  # fmt: skip
         samples, stats = langevin_samples(
             chip, self.n, self.steps, self.dt, rng, alpha, readout=self.readout,
-            tolerance=self.tol, sigma_min=self.sigma_min,
+            tolerance=self.tol, sigma_min=self.sigma_min, warm=self.warm_start,
             sigma_max=self.sigma_max if self.anneal else None, progress=progress,
         )  # fmt: skip
         return samples, np.full(self.n, self.steps), stats

@@ -188,6 +188,10 @@ def test_the_commands_train_flux_sample_by_langevin_and_score_w2(tmp_path):
     loaded = read_samples(samples)
     assert loaded.samples.shape == (30, 2) and loaded.settings["sampler"] == "langevin"
     assert loaded.settings["alpha"] == 8.0  # the run's, from its checkpoint
+    warm = tmp_path / "w.h5"
+    run("sample", out, "--langevin", "--warm-start", "--n", 30, "--steps", 3, "--out", warm)
+    assert read_samples(warm).settings["warm_start"] is True
+    np.testing.assert_allclose(read_samples(warm).samples, loaded.samples, atol=1e-4)
     assert "W2 (exact assignment)" in run("metrics", samples)
 
 
