@@ -14,6 +14,13 @@ EVERY = tuple(SAMPLERS.values())
 LANGEVIN_HELP = {f.name: f.metadata["help"] for f in fields(SAMPLERS["langevin"])}
 
 
+def _implies_langevin(name: str):
+    """The flag --NAME of the Langevin sampler, which also chooses it."""
+    return click.option(
+        f"--{name}", is_flag=True, default=None, help=LANGEVIN_HELP[name] + " Implies --langevin."
+    )
+
+
 def _option(name: str, kind, *decls: str):
     if name == "readout":
         kind = click.Choice(["spring", "energy"])
@@ -60,21 +67,9 @@ def _option(name: str, kind, *decls: str):
 @_option("probes", int)
 @_option("sigma_min", float)
 @_option("sigma_max", float)
-@click.option(
-    "--analog",
-    is_flag=True,
-    default=None,
-    help=SAMPLERS["langevin"].__dataclass_fields__["analog"].metadata["help"]
-    + " Implies --langevin.",
-)
+@_implies_langevin("analog")
 @_option("hold_tau", float)
-@click.option(
-    "--anneal",
-    is_flag=True,
-    default=None,
-    help=SAMPLERS["langevin"].__dataclass_fields__["anneal"].metadata["help"]
-    + " Implies --langevin.",
-)
+@_implies_langevin("anneal")
 @click.option(
     "--out",
     required=True,

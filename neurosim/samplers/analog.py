@@ -112,11 +112,9 @@ def held_samples(
     physical seconds, τ_z)."""
     if not (isinstance(n, int | np.integer) and n >= 1):
         raise ValueError(f"n must be a positive integer, not {n!r}")
-    layer = sampled_layer(chip)
-    tau = hold_tau if hold_tau is not None else HOLD_TAUS * float(np.max(chip.time_constants()))
-    held = chip.hold(layer, tau)
-    duration = alpha * tau * model_time
-    step = time_step_of(chip, time_step)
+    layer, held, described = _held(chip, alpha, hold_tau, time_step)
+    duration = alpha * held.tau * model_time
+    step = described["time_step"]
     if duration / step > MAX_STEPS:
         raise NeurosimError(
             f"the held circuit runs {duration:g} s (alpha x hold time constant x model time) "
@@ -126,9 +124,8 @@ def held_samples(
     x0 = rng.standard_normal((int(n), held.where.stop - held.where.start))
     sources = chip.spring_sources(layer, x0, sigma_min)
     state = chip.rest_start(layer, x0)
-    temperature = held.temperature(alpha)
     options = {"method": "euler", "dt": step, "held": held.held()}
-    options["held_noise"] = held.noise(temperature)
+    options["held_noise"] = held.noise(described["temperature"])
     seed = int(rng.integers(2**62))
     began = time.perf_counter()
     steps, heat, t0 = np.zeros(int(n), dtype=np.int64), np.zeros(int(n)), 0.0
@@ -141,7 +138,6 @@ def held_samples(
         if progress is not None:
             progress(1)
     stats = transient_stats(steps, heat, time.perf_counter() - began, duration)
-    described = {"temperature": temperature, "hold_tau": tau, "time_step": step}
     return sources.targets[:, held.where].copy(), steps, stats, described
 
 
@@ -157,16 +153,23 @@ def held_circuit(
     ngspice: sample 0's start in its capacitors, a ``trnoise`` source per held node, a
     noise-conditional circuit's noise input at ``sigma_min``; and what describes the run
     (as :func:`held_samples`)."""
-    layer = sampled_layer(chip)
-    tau = hold_tau if hold_tau is not None else HOLD_TAUS * float(np.max(chip.time_constants()))
-    held = chip.hold(layer, tau)
+    layer, held, described = _held(chip, alpha, hold_tau, time_step)
     x0 = rng.standard_normal((1, held.where.stop - held.where.start))
     start = chip.rest_start(layer, x0)[0]
     inputs = chip.spring_sources(layer, x0, sigma_min).inputs[0]
+    circuit = held.circuit(start, described["temperature"], described["time_step"], inputs)
+    return circuit, described
+
+
+def _held(chip: Chip, alpha: float, hold_tau: float | None, time_step: float | None):
+    """The sampled layer, its held view (``hold_tau`` [s], default ``HOLD_TAUS`` of the
+    largest unit τ) and what describes a held run: the noise temperature [K] for α
+    ``alpha``, τ_z [s] and the Euler–Maruyama step [s]."""
+    layer = sampled_layer(chip)
+    tau = hold_tau if hold_tau is not None else HOLD_TAUS * float(np.max(chip.time_constants()))
+    held = chip.hold(layer, tau)
     step = time_step_of(chip, time_step)
-    temperature = held.temperature(alpha)
-    described = {"temperature": temperature, "hold_tau": tau, "time_step": step}
-    return held.circuit(start, temperature, step, inputs), described
+    return layer, held, {"temperature": held.temperature(alpha), "hold_tau": tau, "time_step": step}
 
 
 def transient_stats(
