@@ -107,7 +107,9 @@ def compile_spec(spec: NetworkSpec, params: Arrays | None = None) -> Circuit:
             params = init_oscillator(spec.meta, rng, spec.weight_gain)
         return compile_oscillator(spec.meta, params, title=title)
     if params is None:
-        params = init_params(spec.meta, rng, spec.weight_gain, spec.visible_gain, spec.hidden_bias)
+        params = init_params(
+            spec.meta, rng, spec.weight_gain, spec.visible_gain, spec.hidden_bias, spec.input_gain
+        )
     return compile_network(spec.meta, params, title=title, wire_resistance=spec.wire_resistance)
 
 

@@ -25,6 +25,7 @@ def init_params(
     gain: float = 0.5,
     visible_gain: float = 1.0,
     hidden_bias: float = 0.0,
+    input_gain: float = 1.0,
 ) -> dict:
     """Xavier-normal weights (std = gain·sqrt(2/(fan_in+fan_out))) and zero biases; a
     non-reciprocal network's backward arrays drawn the same way after everything else
@@ -34,7 +35,9 @@ def init_params(
     the weights of each coupling out of a visible layer ×``visible_gain`` and the biases
     of the layers it feeds U[−hidden_bias, hidden_bias] — random features that tile the
     data's plane. On a non-reciprocal network only the forward array is scaled, so the
-    field read back through the backward array stays small."""
+    field read back through the backward array stays small. ``input_gain``: the weights
+    of each coupling out of a clamped input layer ×``input_gain`` (a noise level's input
+    that moves the features as much as the data does)."""
     params = {}
     for name, (rows, cols) in meta.weight_shapes().items():
         params[name] = rng.normal(0.0, gain * np.sqrt(2.0 / (rows + cols)), size=(rows, cols))
@@ -47,6 +50,8 @@ def init_params(
             params[f"w{k}"] = params[f"w{k}"] * visible_gain
             if hidden_bias > 0:
                 params[f"b_{b}"] = rng.uniform(-hidden_bias, hidden_bias, params[f"b_{b}"].shape)
+        if meta.layer(a).kind == "input":
+            params[f"w{k}"] = params[f"w{k}"] * input_gain
     return params
 
 

@@ -19,6 +19,8 @@ from neurosim.circuit.meta import (
 )
 from neurosim.errors import SpecError
 
+INIT_KEYS = ("seed", "weight_gain", "visible_gain", "hidden_bias", "input_gain")
+
 
 @dataclass(frozen=True)
 class NetworkSpec:
@@ -31,6 +33,7 @@ class NetworkSpec:
     weight_gain: float = 0.5
     visible_gain: float = 1.0
     hidden_bias: float = 0.0
+    input_gain: float = 1.0
     wire_resistance: float = 0.0
     graph: Graph | None = None  # an oscillator max-cut instance's graph
 
@@ -119,6 +122,10 @@ def spec_from_dict(data: dict, *, default_name: str = "network") -> NetworkSpec:
         reciprocal=_boolean("network.reciprocal", network.get("reciprocal", True)),
     )
     init = data.get("init", {})
+    if not isinstance(init, dict):
+        raise SpecError("[init] must be a table")
+    for key in init:
+        _known(key, dict.fromkeys(INIT_KEYS), "init")
     circuit = data.get("circuit", {})
     if not isinstance(circuit, dict):
         raise SpecError("[circuit] must be a table")
@@ -149,6 +156,7 @@ def spec_from_dict(data: dict, *, default_name: str = "network") -> NetworkSpec:
         weight_gain=_positive("init.weight_gain", init.get("weight_gain", 0.5)),
         visible_gain=_positive("init.visible_gain", init.get("visible_gain", 1.0)),
         hidden_bias=_non_negative("init.hidden_bias", init.get("hidden_bias", 0.0)),
+        input_gain=_positive("init.input_gain", init.get("input_gain", 1.0)),
         wire_resistance=wire,
         graph=graph,
     )

@@ -151,3 +151,40 @@ def test_sharp_first_layer_features_scale_the_forward_array_only():
         spec_from_dict({**base, "init": {"hidden_bias": -1.0}})
     with pytest.raises(SpecError, match=r"init\.visible_gain must be > 0"):
         spec_from_dict({**base, "init": {"visible_gain": 0}})
+
+
+def test_input_gain_scales_the_arrays_out_of_clamped_inputs_only():
+    """[init] input_gain: a noise level's input array ×gain, every other draw unchanged;
+    an unknown [init] key is an error naming the known ones."""
+    layers = (
+        Layer("noise", 1, "input", "linear"),
+        Layer("x", 2, "visible", "linear"),
+        Layer("h", 4, "hidden", "tanh"),
+    )
+    meta = NetworkMeta(
+        "crossbar",
+        "scellier_bengio",
+        layers,
+        (("noise", "h"), ("x", "h")),
+        Scaling(),
+        spring_lambda=LAMBDA,
+        reciprocal=False,
+    )
+    plain = init_params(meta, np.random.default_rng(5), 0.5)
+    strong = init_params(meta, np.random.default_rng(5), 0.5, input_gain=10.0)
+    np.testing.assert_array_equal(strong["w0"], 10.0 * plain["w0"])
+    for name in set(plain) - {"w0"}:
+        np.testing.assert_array_equal(strong[name], plain[name])
+    base = {
+        "network": {"couplings": [["noise", "h"], ["x", "h"]], "reciprocal": False},
+        "layers": [
+            {"name": "noise", "size": 1, "kind": "input", "activation": "linear"},
+            {"name": "x", "size": 2, "kind": "visible", "activation": "linear"},
+            {"name": "h", "size": 3, "kind": "hidden", "activation": "tanh"},
+        ],
+    }
+    assert spec_from_dict({**base, "init": {"input_gain": 10.0}}).input_gain == 10.0
+    with pytest.raises(SpecError, match=r"init\.input_gain must be > 0"):
+        spec_from_dict({**base, "init": {"input_gain": -1.0}})
+    with pytest.raises(SpecError, match=r"unknown key init\.input_gian \(known: seed, "):
+        spec_from_dict({**base, "init": {"input_gian": 10.0}})
