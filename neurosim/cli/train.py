@@ -10,13 +10,14 @@ import click
 from neurosim.cli.options import build_chosen, settings_option
 from neurosim.cli.progress import EpochReporter
 from neurosim.devices import NAMES as DEVICES
-from neurosim.learn.settings import SETTINGS, FluxSettings, GradEPSettings
+from neurosim.learn.settings import SCHEDULES, SETTINGS, FluxSettings, GradEPSettings
 
 EVERY = tuple(SETTINGS.values())  # the objectives' settings classes, by registration
 GRADEP = tuple(cls for cls in EVERY if issubclass(cls, GradEPSettings))
 FIELDS = (*GRADEP, FluxSettings)  # the objectives that read the springs' field
 CHOICES = {
     "optimizer": ("adam", "sgd"),
+    "lr_schedule": SCHEDULES,
     "dtype": ("float64", "float32"),
     "device": DEVICES,
     "decay": ("truncated", "linear", "piecewise"),
@@ -64,6 +65,7 @@ def _option(name: str, kind=float, *decls: str, classes=EVERY):
 @_option("seed", int)
 @_option("optimizer", str)
 @_option("lr")
+@_option("lr_schedule", str)
 @_option("beta1")
 @_option("beta2")
 @_option("momentum")
@@ -136,9 +138,10 @@ def _summary(result, run_dir: Path) -> str:
         )
     objective = result.settings.objective
     if objective == "flux":
+        sampler = "--anneal" if result.settings.sigma_max > result.settings.sigma else "--langevin"
         return (
             f"{run_dir}: {result.epochs} epochs, Stein residual {history['stein'][-1]:.4g} "
-            f"(batch mean r²; sample with `neurosim sample {run_dir} --langevin`)"
+            f"(batch mean r²; sample with `neurosim sample {run_dir} {sampler}`)"
         )
     line = f"{run_dir}: {result.epochs} epochs, {objective} MSE {history['mse'][-1]:.4f}"
     if result.best_epoch is not None:

@@ -24,6 +24,7 @@ from threadpoolctl import threadpool_limits
 
 from neurosim.host import Chip
 from neurosim.io.checkpoint_h5 import Checkpoint, write_checkpoint
+from neurosim.learn.optim import scheduled_lr
 
 CHECKPOINT = "checkpoint.h5"
 
@@ -64,6 +65,7 @@ def train(
     out: Path | None = None,
     resume: Checkpoint | None = None,
     progress: Callable[[int, dict[str, float]], None] | None = None,
+    lr_schedule: str = "constant",
 ) -> Checkpoint:
     """Run ``objective`` until ``epochs`` epochs are done; returns the final checkpoint.
 
@@ -71,7 +73,8 @@ def train(
     stored in the checkpoint, written to ``out/checkpoint.h5`` (None: nothing is
     written). With ``resume`` the devices, optimiser state and history continue from
     it (a ``neurosim-checkpoint/2`` file has parameters only: they are programmed
-    exactly). ``progress(done, metrics)`` is called after every epoch.
+    exactly). ``progress(done, metrics)`` is called after every epoch. ``lr_schedule``:
+    the optimiser's learning rate of each epoch from its ``lr`` (:func:`scheduled_lr`).
     """
     history: dict[str, list[float]] = {}
     if resume is not None:
@@ -90,9 +93,11 @@ def train(
         checkpoint.devices = chip.device_state()
         checkpoint.params = chip.parameters()
 
+    base_lr = optimizer.lr
     with threadpool_limits(limits=1, user_api="blas"):  # idle BLAS threads slow the engine
         for epoch in range(checkpoint.epoch, epochs):
             start = time.perf_counter()
+            optimizer.lr = scheduled_lr(base_lr, lr_schedule, epoch, epochs)
             metrics = objective.run_epoch(chip, optimizer, epoch)
             metrics = {**metrics, "seconds": time.perf_counter() - start}
             for name, value in metrics.items():

@@ -14,6 +14,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from neurosim.learn.settings import SCHEDULES
+
+
+def scheduled_lr(lr: float, schedule: str, epoch: int, epochs: int) -> float:
+    """The learning rate of epoch ``epoch`` (0-based) of ``epochs``: ``lr`` throughout
+    ("constant"), or half a cosine from ``lr`` at the first epoch towards 0 after the
+    last ("cosine": lr·½(1 + cos(π·epoch/epochs)))."""
+    if schedule == "constant":
+        return lr
+    if schedule == "cosine":
+        return lr * 0.5 * (1.0 + np.cos(np.pi * epoch / epochs))
+    raise ValueError(f"unknown learning-rate schedule {schedule!r} (known: {SCHEDULES})")
+
 
 def clip_by_global_norm(grads: Mapping[str, np.ndarray], max_norm: float | None):
     """``grads`` scaled so their joint L2 norm is at most ``max_norm``; and that norm."""

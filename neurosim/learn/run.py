@@ -275,6 +275,7 @@ class TrainingRun:
                 out=out,
                 resume=resume,
                 progress=report,
+                lr_schedule=s.lr_schedule,
             )
         if out is not None:
             result.files.update(self._write_outputs(result, out))

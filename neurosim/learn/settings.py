@@ -29,6 +29,7 @@ from neurosim.validation import (
 
 # settings a resume may change: they do not change what an epoch computes
 RESUMABLE = ("epochs", "checkpoint_every")
+SCHEDULES = ("constant", "cosine")  # learning-rate schedules (neurosim.learn.optim.scheduled_lr)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,6 +56,14 @@ class TrainingSettings(Validated):
     )
     optimizer: str = setting("adam", one_of("adam", "sgd"), "adam or sgd", "Optimiser.")
     lr: float = setting(1e-3, positive, "a finite number > 0", "Learning rate.")
+    lr_schedule: str = setting(
+        "constant",
+        one_of(*SCHEDULES),
+        " or ".join(SCHEDULES),
+        "Learning-rate schedule: constant (--lr throughout) or cosine (half a cosine from "
+        "--lr at the first epoch towards 0 after the last; a resumed run with more "
+        "--epochs continues on the longer schedule).",
+    )
     beta1: float = setting(0.9, unit_interval, "in [0, 1)", "Adam's first-moment decay.")
     beta2: float = setting(0.95, unit_interval, "in [0, 1)", "Adam's second-moment decay.")
     momentum: float = setting(0.9, unit_interval, "in [0, 1)", "Momentum of --optimizer sgd.")

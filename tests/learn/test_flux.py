@@ -218,6 +218,24 @@ def test_evaluate_flux_refuses_a_network_without_a_spring_field(netlist):
     assert_one_line_error(result, "springs on one visible layer")
 
 
+def test_a_cosine_schedule_resumes_bit_for_bit_and_changes_the_run(tmp_path):
+    def flux(epochs: int, schedule: str) -> neurosim.FluxSettings:
+        return neurosim.FluxSettings(
+            data="ring8", epochs=epochs, batch_size=16, lr_schedule=schedule, checkpoint_every=1
+        )
+
+    straight = neurosim.train(FLUX, "flux", settings=flux(3, "cosine"), out=tmp_path / "a")
+    neurosim.train(FLUX, "flux", settings=flux(1, "cosine"), out=tmp_path / "b")
+    neurosim.train(FLUX, "flux", settings=flux(3, "cosine"), out=tmp_path / "b", resume=True)
+    a, b = (read_checkpoint(tmp_path / n / "checkpoint.h5") for n in ("a", "b"))
+    for name in a.params:
+        np.testing.assert_array_equal(a.params[name], b.params[name])
+    assert a.settings["lr_schedule"] == "cosine"
+    constant = neurosim.train(FLUX, "flux", settings=flux(3, "constant"))
+    assert constant.history["stein"][:1] == straight.history["stein"][:1]
+    assert constant.history["stein"][2] != straight.history["stein"][2]
+
+
 def test_annealed_flux_training_is_seeded_resumes_and_trains_the_noise_input(tmp_path):
     settings = neurosim.FluxSettings(
         data="ring8", epochs=2, batch_size=16, sigma_max=1.5, checkpoint_every=1

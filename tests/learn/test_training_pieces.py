@@ -4,12 +4,13 @@ import itertools
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from neurosim.data.digits import load_digits
 from neurosim.learn.flow import FlowBatches, flow_batch, ot_pairing
 from neurosim.learn.flow_objective import flow_step
-from neurosim.learn.loop import epoch_rng
-from neurosim.learn.optim import SGD, Adam, clip_by_global_norm
+from neurosim.learn.loop import epoch_rng, train
+from neurosim.learn.optim import SGD, Adam, clip_by_global_norm, scheduled_lr
 from neurosim.network.model import init_params
 from neurosim.network.spec import load_spec
 from tests.networks import chip_of
@@ -43,6 +44,29 @@ def test_clipping_scales_to_the_global_norm_only_when_above():
     np.testing.assert_allclose([clipped["a"][0], clipped["b"][0]], [0.6, 0.8])
     same, _ = clip_by_global_norm(grads, 10.0)
     assert same["a"][0] == 3.0
+
+
+def test_the_learning_rate_follows_its_schedule_epoch_by_epoch():
+    assert [scheduled_lr(0.2, "constant", e, 4) for e in range(4)] == [0.2] * 4
+    cosine = [scheduled_lr(0.2, "cosine", e, 4) for e in range(4)]
+    np.testing.assert_allclose(cosine, 0.1 * (1 + np.cos(np.pi * np.arange(4) / 4)))
+    with pytest.raises(ValueError, match="unknown learning-rate schedule 'step'"):
+        scheduled_lr(0.2, "step", 0, 4)
+
+    class Recording:
+        def __init__(self) -> None:
+            self.seen: list[float] = []
+
+        def run_epoch(self, chip, optimizer, epoch):
+            self.seen.append(optimizer.lr)
+            return {"loss": 0.0}
+
+    meta = load_spec(Path("circuits/xor.toml")).meta
+    chip = chip_of(meta, init_params(meta, np.random.default_rng(0)))
+    recording = Recording()
+    settings = {"epochs": 4, "seed": 0, "checkpoint_every": 10, "lr_schedule": "cosine"}
+    train(recording, chip, Adam(lr=0.2), settings={}, config={}, **settings)
+    assert recording.seen == cosine
 
 
 def test_ot_pairing_is_the_exact_minimum():
