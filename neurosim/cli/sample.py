@@ -12,6 +12,7 @@ from neurosim.samplers.settings import SAMPLERS, EulerSampling
 
 EVERY = tuple(SAMPLERS.values())
 LANGEVIN_HELP = {f.name: f.metadata["help"] for f in fields(SAMPLERS["langevin"])}
+IMPLY_LANGEVIN = ("analog", "anneal", "denoise")  # flags that also choose --langevin
 
 
 def _implies_langevin(name: str):
@@ -70,6 +71,7 @@ def _option(name: str, kind, *decls: str):
 @_implies_langevin("analog")
 @_option("hold_tau", float)
 @_implies_langevin("anneal")
+@_implies_langevin("denoise")
 @click.option(
     "--out",
     required=True,
@@ -105,7 +107,7 @@ def sample(
     from neurosim.io.outputs import claim_outputs, write_output
     from neurosim.io.samples_h5 import write_samples
 
-    if options.get("anneal") or options.get("analog"):
+    if any(options.get(name) for name in IMPLY_LANGEVIN):
         langevin = True
     if langevin:
         from neurosim.errors import NeurosimError
@@ -170,7 +172,7 @@ def sample(
     elif sampler == "langevin" and record["anneal"]:
         how = (
             f"annealed Langevin, {settings.steps} noise levels from {record['sigma_max']:g} "
-            f"to {record['sigma_min']:g}"
+            f"to {record['sigma_min']:g}" + (", denoised" if record["denoise"] else "")
         )
     elif sampler == "langevin":
         how = f"{settings.steps} Langevin steps of {settings.dt:g}"

@@ -321,6 +321,13 @@ class LangevinSampling(Sampling):
         "--sigma-min in --steps levels, x0 ~ sigma_max*N(0, I) (the reverse-time SDE; "
         "--dt unused).",
     )
+    denoise: bool = setting(
+        False,
+        lambda v: isinstance(v, bool),
+        "true or false",
+        "--anneal: one noise-free step more at the end, x += sigma_min^2*f(x, sigma_min) "
+        "(Tweedie's formula: each sample to the mean of its clean point; one reading).",
+    )
     sigma_min: float | None = setting(
         None,
         _optional_positive,
@@ -372,6 +379,8 @@ class LangevinSampling(Sampling):
         super().__post_init__()
         if self.analog and self.anneal:
             raise SettingsError("analog", "and --anneal: the circuit runs at one noise level")
+        if self.denoise and not self.anneal:
+            raise SettingsError("denoise", "needs --anneal (it is the annealing's last step)")
         low, high = self.sigma_min, self.sigma_max
         if low is not None and high is not None and high <= low:
             raise SettingsError("sigma_max", f"must be more than sigma_min ({low:g}), not {high:g}")
@@ -400,7 +409,8 @@ class LangevinSampling(Sampling):
         samples, stats = langevin_samples(
             chip, self.n, self.steps, self.dt, rng, alpha, readout=self.readout,
             tolerance=self.tol, sigma_min=self.sigma_min, warm=self.warm_start,
-            sigma_max=self.sigma_max if self.anneal else None, progress=progress,
+            sigma_max=self.sigma_max if self.anneal else None, denoise=self.denoise,
+            progress=progress,
         )  # fmt: skip
         return samples, np.full(self.n, self.steps), stats
 

@@ -134,6 +134,17 @@ def test_annealed_langevin_of_the_exact_score_ends_at_the_smoothed_gaussian():
     assert np.all(np.diff(np.log(sigmas)) == pytest.approx(np.log(0.05 / 3.0) / 400))
     x = annealed_langevin(3.0 * rng.standard_normal((6000, 2)), field, sigmas, rng)
     np.testing.assert_allclose(np.cov(x.T), COVARIANCE + 0.05**2 * np.eye(2), atol=0.03)
+    # Tweedie's step along the score: E[x0 | x] = x + σ²·s(x) = Σ(Σ + σ²I)⁻¹x, whose law is
+    # N(0, Σ(Σ + σ²I)⁻¹Σ)
+    shrink = COVARIANCE @ np.linalg.inv(COVARIANCE + 0.5**2 * np.eye(2))
+
+    def score(z, sigma):
+        return -z @ np.linalg.inv(COVARIANCE + sigma**2 * np.eye(2))
+
+    coarse = noise_levels(0.5, 3.0, 400)
+    x = annealed_langevin(3.0 * rng.standard_normal((6000, 2)), score, coarse, rng, denoise=True)
+    np.testing.assert_allclose(np.cov(x.T), shrink @ COVARIANCE, atol=0.03)
+    assert np.abs(shrink @ COVARIANCE - COVARIANCE).max() > 0.1
     wrong = annealed_langevin(
         3.0 * rng.standard_normal((6000, 2)), lambda z, s: field(z, 2 * s), sigmas, rng
     )
@@ -284,6 +295,12 @@ def test_the_commands_train_and_sample_a_noise_annealed_field(tmp_path):
     result = invoke("sample", out, "--anneal", "--n", 20, "--steps", 4, "--out", samples)
     assert result.exit_code == 0, result.output
     assert "annealed Langevin, 4 noise levels from 1.5 to 0.05" in result.output
+    result = invoke("sample", out, "--denoise", "--n", 20, "--steps", 4, "--out", samples)
+    assert_one_line_error(result, "--denoise: needs --anneal")
+    result = invoke(
+        "sample", out, "--anneal", "--denoise", "--n", 20, "--steps", 4, "--out", tmp_path / "d.h5"
+    )
+    assert "4 noise levels from 1.5 to 0.05, denoised" in result.output, result.output
     loaded = read_samples(samples)
     assert loaded.samples.shape == (20, 2)
     assert (loaded.settings["sigma_min"], loaded.settings["sigma_max"]) == (0.05, 1.5)
