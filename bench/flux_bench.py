@@ -16,8 +16,9 @@ matching) with ``neurosim.api.train`` (objective flux, the same settings), then 
 Noise-annealed circuits (``--circuits flux_annealed,score_annealed``: the same shapes
 with a ``noise`` input, trained over [``--sigma``, ``--sigma-max``]) are sampled as the
 reference samples them — ``--levels`` levels of the reverse-time SDE from σ_max·N(0, I)
-(`sample --anneal`) — and then rolled out at σ_min for ``--steps`` steps from there (does
-the learned field keep the ring?); their mixing and field are measured at σ_min.
+(`sample --anneal`, with ``--denoise`` Tweedie's last step) — and then rolled out at
+σ_min for ``--steps`` steps from there (does the learned field keep the ring?); their
+mixing and field are measured at σ_min. ``--lr-schedule cosine`` as `train`'s.
 
 With ``--analog N`` the first N samples are also drawn by the circuit itself (`sample
 --analog`: the springs' targets held on capacitors, the transient engine, the noise
@@ -44,7 +45,7 @@ import numpy as np
 from neurosim import api
 from neurosim.data.datasets import load_dataset, toy_points
 from neurosim.learn.flux_objective import FluxStep, field_diagnostics
-from neurosim.learn.settings import FluxSettings
+from neurosim.learn.settings import SCHEDULES, FluxSettings
 from neurosim.samplers.analog import held_samples
 from neurosim.samplers.flow import CircuitField
 from neurosim.samplers.langevin import annealed_langevin, noise_levels
@@ -82,6 +83,8 @@ def main() -> None:
     parser.add_argument("--levels", type=int, default=200, help="annealed sampling's levels")
     parser.add_argument("--analog", type=int, default=0, help="samples drawn by the circuit")
     parser.add_argument("--lr", type=float, default=FluxSettings().lr)
+    parser.add_argument("--lr-schedule", default="constant", choices=SCHEDULES)
+    parser.add_argument("--denoise", action="store_true", help="annealed: Tweedie's last step")
     parser.add_argument("--loss", default="flux", choices=("flux", "score"))
     parser.add_argument("--batch-size", type=int, default=FluxSettings().batch_size)
     parser.add_argument("--tol", type=float, default=FluxSettings().tol)
@@ -93,7 +96,8 @@ def main() -> None:
     parser.add_argument(
         "--circuits",
         default="flux,score",
-        help="which of ring8_flux, ring8_score, ring8_flux_annealed, ring8_score_annealed",
+        help="which of ring8_flux, ring8_score, ring8_flux_annealed, ring8_score_annealed, "
+        "ring8_flux_sharp, ring8_flux_sharp_annealed (without ring8_)",
     )
     parser.add_argument("--out", type=Path, default=ROOT / "runs/flux_bench")
     args = parser.parse_args()
@@ -118,6 +122,7 @@ def measure(kind: str, args, data: np.ndarray) -> dict:
         data="ring8", epochs=args.epochs, alpha=args.alpha, sigma=args.sigma, lr=args.lr,
         batch_size=args.batch_size, tol=args.tol, max_passes=args.max_passes, seed=args.seed,
         checkpoint_every=50, sigma_max=args.sigma_max if annealed else 0.0, loss=args.loss,
+        lr_schedule=args.lr_schedule,
     )  # fmt: skip
     began = time.perf_counter()
 
@@ -150,7 +155,7 @@ def measure(kind: str, args, data: np.ndarray) -> dict:
             return field(x)
 
         levels = noise_levels(args.sigma, args.sigma_max, args.levels)
-        start = annealed_langevin(args.sigma_max * x0, at_level, levels, rng)
+        start = annealed_langevin(args.sigma_max * x0, at_level, levels, rng, denoise=args.denoise)
         readout.sigma = args.sigma
         out["w2_annealed"] = wasserstein2(start, reference)
         out["annealed_seconds"] = time.perf_counter() - began
