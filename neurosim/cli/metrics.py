@@ -41,8 +41,8 @@ def metrics(samples_file: Path, as_json: bool, data: str | None) -> None:
     Samples of a model trained on other data than the digits (moons, ring8, a file; the
     samples file says which) get the energy distance to the data and the coverage of
     its classes (each sample takes its nearest data point's label), next to the same of
-    half the data (--data names the data when the file does not, as for samples of a
-    netlist). Digits ((n, 64) in [-1, 1], n >= 2; values outside [-1, 1] are
+    half the data against the other half (--data names the data when the file does not,
+    as for samples of a netlist). Digits ((n, 64) in [-1, 1], n >= 2; values outside [-1, 1] are
     clipped to it and counted) are scored with a fixed digits classifier (an MLP shipped in
     data/digits_classifier.npz), next to the same
     scores of real digits (FD: 1,000 seeded random real digits; the rest: the 359

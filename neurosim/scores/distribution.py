@@ -13,10 +13,13 @@ classifier; samples are compared with the data directly:
   least ``COVERAGE_SHARE`` of the samples, each sample given its nearest data point's
   label; ``class_fractions`` each class's share.
 
-``baseline`` holds the same scores for a seeded half of the data against the data.
+``baseline`` holds the same scores for a seeded half of the data against the other half
+(two disjoint draws of the data: what samples of the data's own law score).
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 
@@ -87,11 +90,13 @@ def evaluate_against(samples: np.ndarray, data: Dataset) -> dict:
         raise NeurosimError(
             f"samples of shape {samples.shape}; the data {data.name} are (n, {data.dim}), n >= 2"
         )
-    rng = np.random.default_rng(SEED)
-    half = data.x[rng.permutation(data.x.shape[0])[: data.x.shape[0] // 2]]
+    order = np.random.default_rng(SEED).permutation(data.x.shape[0])
+    half, rest = order[: data.x.shape[0] // 2], order[data.x.shape[0] // 2 :]
+    labels = None if data.labels is None else data.labels[rest]
+    other_half = replace(data, x=data.x[rest], labels=labels)
     return {
         "data": data.name,
         "n_samples": int(samples.shape[0]),
         "samples": _scores(samples, data, np.random.default_rng(SEED)),
-        "baseline": _scores(half, data, np.random.default_rng(SEED)),
+        "baseline": _scores(data.x[half], other_half, np.random.default_rng(SEED)),
     }
