@@ -146,6 +146,7 @@ def sample(
         how = sampler
         if sampler == "langevin" and (settings.analog or settings.anneal):
             how = "analog Langevin (held circuit)" if settings.analog else "annealed Langevin"
+            how += ", denoised" if settings.denoise else ""
         title = f"{netlist.name}: {how}, {settings.readout} readout"
         write_output(png, lambda: _picture(made, png, title))
     if histogram is not None:
